@@ -1,0 +1,136 @@
+"""The `mavi-sync` command line. Prints one line and a hint on error; tracebacks only with --debug."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from mavi_sync import __version__
+from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
+from mavi_sync.config.secrets import resolve_key
+from mavi_sync.errors import ConfigError, MaviSyncError
+from mavi_sync.ledger import Ledger, default_ledger_path
+from mavi_sync.logs import configure
+from mavi_sync.report import inspect_json, inspect_text, scan_summary
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mavi-sync", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mavi-sync {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check-config", help="validate a config file and show what it means")
+    p.add_argument("path", nargs="?", type=Path, help="config file (default: see README)")
+
+    p = sub.add_parser("inspect", help="show type, metadata and per-target upload fields of files")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--config", type=Path, help="use the settings of the folder holding each file")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("scan", help="list what a sync would upload where (nothing is uploaded)")
+    p.add_argument("--dry-run", action="store_true", required=True,
+                   help="required: the scan only reports (uploading is `mavi-sync sync`)")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    configure("debug" if args.debug else "warning")
+    try:
+        return _COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"mavi-sync: {exc}\nTry: {exc.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except MaviSyncError as exc:
+        if args.debug:
+            raise
+        print(f"mavi-sync: {exc}" + (f"\nTry: {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _config(path: Optional[Path]) -> Config:
+    return load_config(path or default_config_path())
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _config(args.path)
+    print(f"{config.source}: OK")
+    print(f"  ledger      {config.ledger.path or default_ledger_path()}")
+    for name, source in (("api key", config.api.key), ("security key", config.api.security_key)):
+        try:
+            print(f"  {name:<11} found ({resolve_key(source, name).origin})")
+        except MaviSyncError as exc:
+            needed = name == "api key" or any(f.target == "security" for f in config.folders)
+            print(f"  {name:<11} {'MISSING' if needed else 'not set'}: {exc}")
+    u = config.uploads
+    print(f"  uploads     {u.concurrency} workers, {u.rate_limit_per_minute:g} requests/min, "
+          f"{u.max_attempts} attempts")
+    for folder in config.folders:
+        print(f"  folder      {folder.path} → {folder.target}"
+              f"{' (recursive)' if folder.recursive else ''}, after upload: {folder.after_upload}"
+              + (f" to {folder.archive_dir}" if folder.after_upload == "archive" else ""))
+    for warning in config.warnings:
+        print(f"  WARNING     {warning}")
+    return EXIT_OK
+
+
+def _folder_for(path: Path, config: Optional[Config]) -> FolderConfig:
+    folder = config.folder_for(path.resolve()) if config else None
+    return folder or FolderConfig(path=path.resolve().parent)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from mavi_sync.hashing import sha256_file
+    from mavi_sync.plan import plan_file
+
+    config = load_config(args.config) if args.config else None
+    with_sha = config.uploads.video_sha_tag if config else True
+    plans = []
+    for path in args.files:
+        try:
+            sha: Optional[str] = sha256_file(path)
+        except OSError:
+            sha = None
+        plans.append(plan_file(path.resolve(), _folder_for(path, config), sha256=sha, with_sha_tag=with_sha))
+    if args.json:
+        print(json.dumps([inspect_json(p) for p in plans], indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(inspect_text(p) for p in plans))
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from mavi_sync.scanner import dry_run
+
+    config = _config(args.config)
+    ledger_path = config.ledger.path or default_ledger_path()
+    ledger = Ledger(ledger_path) if ledger_path.exists() else None
+    try:
+        entries = list(dry_run(config, ledger))
+    finally:
+        if ledger:
+            ledger.close()
+    if args.json:
+        rows: list[dict[str, Any]] = [{"path": str(e.path), "status": e.status, "target": e.target,
+                                       "detail": e.detail} for e in entries]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for e in entries:
+            print(f"{e.status:<10} {e.target:<8} {e.path}  {e.detail}")
+        print(scan_summary(entries))
+    return EXIT_OK
+
+
+_COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The config model: frozen dataclasses with the defaults the example config documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+# The four upload targets, plus `auto` for folders (chosen per file by media type).
+TARGETS = ("video", "image", "security", "asset")
+FOLDER_TARGETS = TARGETS + ("auto",)
+AFTER_UPLOAD = ("keep", "archive", "delete")
+DATETIME_MODES = ("local", "utc")
+SECURITY_MODES = ("async", "sync")
+WATCH_MODES = ("auto", "inotify", "poll")
+
+DEFAULT_TEMP_PATTERNS = ("*.tmp", "*.part", "*.crdownload", "~*", ".*", "*.partial", "*.download")
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where an API key comes from; resolution happens only when a key is needed."""
+
+    env: str = ""
+    file: Optional[Path] = None
+    credential: str = ""
+    # Clear-text value from the TOML: discouraged, warned about when the file is world-readable.
+    value: str = field(default="", repr=False)
+
+    def is_set(self) -> bool:
+        return bool(self.env or self.file or self.credential or self.value)
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    base_url: str = "https://api.memories.ai"
+    security_base_url: str = "https://security.memories.ai"
+    asset_base_url: str = "https://mavi-backend.memories.ai"
+    key: KeySource = KeySource(env="MAVI_API_KEY", credential="mavi-api-key")
+    security_key: KeySource = KeySource(env="MAVI_SECURITY_KEY", credential="mavi-security-key")
+
+
+@dataclass(frozen=True)
+class UploadsConfig:
+    concurrency: int = 2
+    rate_limit_per_minute: float = 60.0
+    max_attempts: int = 8
+    retry_initial_s: float = 10.0
+    retry_max_s: float = 3600.0
+    failed_cooldown_s: float = 86400.0
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 300.0
+    status_poll_initial_s: float = 15.0
+    status_poll_max_s: float = 600.0
+    status_give_up_s: float = 86400.0
+    # Each video carries a tag derived from its sha256 so an unknown outcome can be
+    # looked up instead of uploading twice. It costs one of the 20 video tags.
+    video_sha_tag: bool = True
+    shutdown_grace_s: float = 30.0
+    rescan_interval_s: float = 900.0
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    # None = $STATE_DIRECTORY/ledger.sqlite3 under systemd, else the platform state dir.
+    path: Optional[Path] = None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    mode: str = "sync"
+    user_prompt: str = "Describe what happens in this video, who appears and what they do."
+    system_prompt: str = "You are a video understanding system for security cameras."
+    callback: str = ""
+    thinking: bool = False
+    qa: bool = False
+    reasoning_effort: str = ""
+    persons: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class FolderConfig:
+    path: Path
+    recursive: bool = True
+    target: str = "auto"
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    temp_patterns: tuple[str, ...] = DEFAULT_TEMP_PATTERNS
+    settle_s: float = 10.0
+    # Refuse files larger than this even when the target would take them; 0 = the target's limit.
+    max_size_mb: float = 0.0
+    unique_id: str = "default"
+    tags: tuple[str, ...] = ()
+    tag_templates: tuple[str, ...] = ()
+    camera_model: str = ""
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    # None = the machine's local zone.
+    timezone: Optional[ZoneInfo] = None
+    datetime_mode: str = "local"
+    video_transcription_prompt: str = ""
+    retain_original_video: bool = True
+    folder_id: Optional[int] = None
+    callback: str = ""
+    after_upload: str = "keep"
+    archive_dir: Optional[Path] = None
+    watch: str = "auto"
+    follow_symlinks: bool = False
+    security: SecurityConfig = SecurityConfig()
+
+    @property
+    def name(self) -> str:
+        return self.path.name or str(self.path)
+
+
+@dataclass(frozen=True)
+class Config:
+    api: ApiConfig = ApiConfig()
+    uploads: UploadsConfig = UploadsConfig()
+    ledger: LedgerConfig = LedgerConfig()
+    folders: tuple[FolderConfig, ...] = ()
+    log_level: str = "info"
+    # Where the config came from (for messages); None when built from a dict.
+    source: Optional[Path] = None
+    # Non-fatal remarks (e.g. a clear-text key in a readable file), shown by check-config.
+    warnings: tuple[str, ...] = ()
+
+    def folder_for(self, path: Path) -> Optional[FolderConfig]:
+        """The folder whose tree holds `path` (deepest match), or None."""
+        best: Optional[FolderConfig] = None
+        for folder in self.folders:
+            if _is_within(path, folder.path) and (best is None or _is_within(folder.path, best.path)):
+                best = folder
+        return best
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True

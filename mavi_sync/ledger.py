@@ -1,0 +1,306 @@
+"""The SQLite ledger: every file seen, its content hash, remote id and state. All SQL lives here.
+
+One file in WAL mode (readers such as `mavi-sync status` never block the daemon),
+migrations by `PRAGMA user_version` applied on open, one connection guarded by a
+lock so worker threads can share it. Rows are keyed by content (sha256) per
+target and namespace; the `paths` table remembers which paths held which content,
+with size/mtime/inode so an unchanged file is never hashed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Optional
+
+import platformdirs
+
+from mavi_sync.errors import LedgerError
+from mavi_sync.states import State, check_transition
+
+LEDGER_NAME = "ledger.sqlite3"
+
+# Each entry moves the schema one version up; never edit a shipped entry, append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        target TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        media_type TEXT,
+        metadata TEXT,
+        capture_time TEXT,
+        remote_id TEXT,
+        remote_status TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (sha256, target, namespace)
+    );
+    CREATE INDEX files_state ON files (state, next_attempt_at);
+    CREATE TABLE paths (
+        path BLOB PRIMARY KEY,
+        file_id INTEGER REFERENCES files (id),
+        sha256 TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        device INTEGER NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX paths_file ON paths (file_id);
+    """,
+)
+
+_FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
+                 "capture_time", "remote_id", "remote_status", "attempts", "next_attempt_at",
+                 "last_error", "created_at", "updated_at")
+_UPDATABLE = frozenset(_FILE_COLUMNS) - {"id", "sha256", "target", "namespace", "created_at", "state"}
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: int
+    sha256: str
+    target: str
+    namespace: str
+    size: int
+    state: State
+    media_type: Optional[str]
+    metadata: Optional[dict[str, Any]]
+    capture_time: Optional[str]
+    remote_id: Optional[str]
+    remote_status: Optional[str]
+    attempts: int
+    next_attempt_at: Optional[float]
+    last_error: Optional[str]
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class PathRecord:
+    path: bytes
+    file_id: Optional[int]
+    sha256: str
+    folder: str
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+    seen_at: float
+
+    def matches(self, st: os.stat_result) -> bool:
+        """True when `st` shows the same, unchanged file (no need to hash it again)."""
+        return (self.size, self.mtime_ns, self.inode, self.device) == \
+            (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def default_ledger_path(environ: Optional[Mapping[str, str]] = None) -> Path:
+    """$STATE_DIRECTORY/ledger.sqlite3 under systemd, else the platform's state directory."""
+    env = os.environ if environ is None else environ
+    state_dir = env.get("STATE_DIRECTORY", "").split(":")[0]
+    if state_dir:
+        return Path(state_dir) / LEDGER_NAME
+    return platformdirs.user_state_path("mavi-sync") / LEDGER_NAME
+
+
+def _fspath(path: str | bytes | os.PathLike[str]) -> bytes:
+    # Paths are stored as raw bytes: camera file names are not always valid UTF-8.
+    return os.fsencode(path)
+
+
+class Ledger:
+    """The ledger file. Thread-safe; close() when done (or use as a context manager)."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from None
+        except OSError as exc:
+            raise LedgerError(f"cannot create the ledger's directory {self.path.parent}: {exc.strerror}") from None
+
+    # -- plumbing ---------------------------------------------------------------------
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. BEGIN IMMEDIATE takes the write lock up front, so a
+        read-check-write (a state transition) cannot interleave with another writer."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"ledger write failed ({self.path}): {exc}") from None
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                cursor = self._db.execute(sql, args)
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise LedgerError(f"ledger read failed ({self.path}): {exc}") from None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise LedgerError(
+                f"the ledger {self.path} has schema version {version}, newer than this mavi-sync knows "
+                f"({len(MIGRATIONS)})", hint="Upgrade mavi-sync, or point [ledger] path at another file.")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+            except sqlite3.Error:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return int(self._read("PRAGMA user_version")[0][0])
+
+    def integrity_check(self) -> str:
+        """'ok' when SQLite finds the file sound."""
+        return str(self._read("PRAGMA integrity_check")[0][0])
+
+    # -- paths ------------------------------------------------------------------------
+    def lookup_path(self, path: str | bytes | os.PathLike[str]) -> Optional[PathRecord]:
+        rows = self._read("SELECT path, file_id, sha256, folder, size, mtime_ns, inode, device, seen_at "
+                          "FROM paths WHERE path = ?", (_fspath(path),))
+        return PathRecord(*rows[0]) if rows else None
+
+    def record_path(self, path: str | bytes | os.PathLike[str], sha256: str, st: os.stat_result,
+                    folder: str, file_id: Optional[int] = None) -> None:
+        """Remember that `path` held content `sha256` with this stat (insert or replace)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO paths (path, file_id, sha256, folder, size, mtime_ns, inode, device, seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                "file_id = excluded.file_id, sha256 = excluded.sha256, folder = excluded.folder, "
+                "size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode, "
+                "device = excluded.device, seen_at = excluded.seen_at",
+                (_fspath(path), file_id, sha256, folder, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev,
+                 self._clock()))
+
+    def forget_path(self, path: str | bytes | os.PathLike[str]) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM paths WHERE path = ?", (_fspath(path),))
+
+    def paths_of(self, file_id: int) -> list[bytes]:
+        return [bytes(r[0]) for r in self._read("SELECT path FROM paths WHERE file_id = ? ORDER BY seen_at",
+                                                (file_id,))]
+
+    # -- files ------------------------------------------------------------------------
+    def get(self, sha256: str, target: str, namespace: str) -> Optional[FileRecord]:
+        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files "
+                          "WHERE sha256 = ? AND target = ? AND namespace = ?", (sha256, target, namespace))
+        return _file(rows[0]) if rows else None
+
+    def get_by_id(self, file_id: int) -> Optional[FileRecord]:
+        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files WHERE id = ?", (file_id,))
+        return _file(rows[0]) if rows else None
+
+    def add(self, sha256: str, target: str, namespace: str, size: int, **fields: Any) -> FileRecord:
+        """Insert a `discovered` row for this content, or return the existing one unchanged."""
+        now = self._clock()
+        values = _encode(fields)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO files (sha256, target, namespace, size, state, media_type, metadata, capture_time, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (sha256, target, namespace) DO NOTHING",
+                (sha256, target, namespace, size, State.DISCOVERED.value, values.get("media_type"),
+                 values.get("metadata"), values.get("capture_time"), now, now))
+        record = self.get(sha256, target, namespace)
+        assert record is not None
+        return record
+
+    def transition(self, file_id: int, state: State, **changes: Any) -> FileRecord:
+        """Move a file to `state` (checked against the state machine) and set `changes`."""
+        unknown = set(changes) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        values = _encode(changes)
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM files WHERE id = ?", (file_id,)).fetchone()
+            if row is None:
+                raise LedgerError(f"no ledger row {file_id}")
+            check_transition(State(row[0]), state)
+            sets = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE files SET state = ?, updated_at = ?{', ' + sets if sets else ''} WHERE id = ?",
+                       (state.value, self._clock(), *values.values(), file_id))
+        record = self.get_by_id(file_id)
+        assert record is not None
+        return record
+
+    def files(self, *, state: Optional[State] = None, target: Optional[str] = None,
+              limit: int = 1000) -> list[FileRecord]:
+        where, args = _filters(state, target)
+        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files {where} ORDER BY updated_at DESC "
+                          "LIMIT ?", (*args, limit))
+        return [_file(r) for r in rows]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """{(state, target): number of files}."""
+        return {(r[0], r[1]): int(r[2]) for r in
+                self._read("SELECT state, target, COUNT(*) FROM files GROUP BY state, target")}
+
+
+def _filters(state: Optional[State], target: Optional[str]) -> tuple[str, tuple[Any, ...]]:
+    clauses, args = [], []
+    if state is not None:
+        clauses.append("state = ?")
+        args.append(state.value)
+    if target is not None:
+        clauses.append("target = ?")
+        args.append(target)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
+
+
+def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (json.dumps(v, sort_keys=True, ensure_ascii=False) if k == "metadata" and v is not None else v)
+            for k, v in fields.items()}
+
+
+def _file(row: sqlite3.Row | tuple[Any, ...]) -> FileRecord:
+    data = dict(zip(_FILE_COLUMNS, row))
+    data["state"] = State(data["state"])
+    data["metadata"] = json.loads(data["metadata"]) if data["metadata"] else None
+    return FileRecord(**data)

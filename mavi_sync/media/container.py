@@ -1,0 +1,147 @@
+"""Audio/video metadata through PyAV (FFmpeg bundled in the wheel, no system binary).
+
+Reads the container's tags (QuickTime keys, Android `©xyz`, Matroska, AVI IDIT),
+the codecs and the duration, and decodes the first frame so that a file whose
+data is broken is refused before it costs an upload.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any, Optional
+
+import av
+import av.logging
+
+from mavi_sync.media.model import MediaInfo, Taken
+from mavi_sync.media.sniff import Kind
+from mavi_sync.media.values import clean_text, parse_datetime, parse_iso6709, parse_offset, valid_position
+
+# FFmpeg logs to stderr by default; its complaints about broken files become refusals here.
+av.logging.set_level(None)
+
+# Bounds on how much FFmpeg may read to identify streams, so a hostile file can't stall us.
+_OPEN_OPTIONS = {"probesize": str(32 << 20), "analyzeduration": str(30_000_000)}
+_MAX_DEMUX_PACKETS = 200_000  # for containers without a duration (e.g. browser WebM)
+_MAX_DECODE_PACKETS = 300  # to reach the first decodable frame
+_LOCATION_KEYS = ("com.apple.quicktime.location.iso6709", "location", "location-eng")
+_MAKE_KEYS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
+_MODEL_KEYS = ("com.apple.quicktime.model", "model", "com.android.model")
+_KEYWORD_KEYS = ("com.apple.quicktime.keywords", "keywords")
+
+
+def read_container(path: str, size: int, kind: Kind) -> MediaInfo:
+    """Probe an audio/video file. FFmpeg errors (av.FFmpegError) propagate to `probe`."""
+    notes: list[str] = []
+    with av.open(path, options=_OPEN_OPTIONS, metadata_errors="replace") as container:
+        tags = {k.lower(): v for k, v in container.metadata.items()}
+        video = next((s for s in container.streams.video if s.codec_context is not None), None)
+        audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
+        if video is None and audio is None:
+            return MediaInfo(path=path, size=size, kind=kind, refusal="no audio or video stream found in the container")
+        refusal = _decode_check(container, video or audio)
+        # Demuxing to the end for a missing duration comes last: raw streams can't seek back.
+        duration = _duration(container) or (_demux_duration(container) if refusal is None else None)
+        info = MediaInfo(
+            path=path, size=size, kind=kind, refusal=refusal,
+            width=video.codec_context.width if video else None,
+            height=video.codec_context.height if video else None,
+            duration_s=duration,
+            video_codec=video.codec_context.name if video else None,
+            audio_codec=audio.codec_context.name if audio else None,
+            taken=_taken(tags, kind),
+            make=_first(tags, _MAKE_KEYS), model=_first(tags, _MODEL_KEYS),
+            position=_position(tags, notes), keywords=_keywords(tags), notes=tuple(notes),
+        )
+    return info
+
+
+def _first(tags: dict[str, str], keys: tuple[str, ...]) -> Optional[str]:
+    for key in keys:
+        value = clean_text(tags.get(key))
+        if value:
+            return value
+    return None
+
+
+def _duration(container: Any) -> Optional[float]:
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    spans = [float(s.duration * s.time_base) for s in container.streams
+             if s.duration and s.time_base and s.type in ("video", "audio")]
+    return max(spans) if spans else None
+
+
+def _demux_duration(container: Any) -> Optional[float]:
+    """Last timestamp seen when reading packets (no decoding), bounded in count."""
+    end = None
+    try:
+        for i, packet in enumerate(container.demux()):
+            if i >= _MAX_DEMUX_PACKETS:
+                break
+            if packet.pts is not None and packet.time_base:
+                stamp = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                end = stamp if end is None else max(end, stamp)
+    except av.FFmpegError:
+        pass
+    return end
+
+
+def _decode_check(container: Any, stream: Any) -> Optional[str]:
+    """None when a first frame decodes; a reason otherwise."""
+    try:
+        for i, packet in enumerate(container.demux(stream)):
+            if i >= _MAX_DECODE_PACKETS:
+                break
+            for _frame in packet.decode():
+                return None
+        # Some decoders hold frames back until flushed.
+        for _frame in stream.codec_context.decode(None):
+            return None
+    except av.error.EOFError:
+        pass
+    except av.FFmpegError as exc:
+        return f"{stream.type} data cannot be decoded ({_ffmpeg_reason(exc)})"
+    return f"no decodable {stream.type} frame found (the file may be cut short)"
+
+
+def _ffmpeg_reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(":")[0].strip() or exc.__class__.__name__
+
+
+def _taken(tags: dict[str, str], kind: Kind) -> Optional[Taken]:
+    # Apple's CreationDate carries the local offset: it is what the camera showed.
+    apple = parse_datetime(tags.get("com.apple.quicktime.creationdate"))
+    if apple is not None:
+        return Taken(apple, "quicktime")
+    created = parse_datetime(tags.get("creation_time") or tags.get("date"))
+    if created is None:
+        return None
+    if kind.format == "avi":
+        # AVI's IDIT date is the camera's local wall clock, with no zone.
+        return Taken(created.replace(tzinfo=None), "container")
+    if created.tzinfo is None:  # QuickTime/Matroska creation times are UTC by spec
+        created = created.replace(tzinfo=timezone.utc)
+    samsung = parse_offset(tags.get("com.samsung.android.utc_offset"))
+    if samsung is not None:
+        return Taken(created.astimezone(timezone(samsung)), "container")
+    return Taken(created.astimezone(timezone.utc), "container", utc_only=True)
+
+
+def _position(tags: dict[str, str], notes: list[str]) -> Optional[tuple[float, float]]:
+    for key in _LOCATION_KEYS:
+        parsed = parse_iso6709(tags.get(key))
+        if parsed is not None:
+            position = valid_position(*parsed)
+            if position is None:
+                notes.append(f"location {parsed[0]}, {parsed[1]} is not a real position: not sent")
+            return position
+    return None
+
+
+def _keywords(tags: dict[str, str]) -> tuple[str, ...]:
+    raw = _first(tags, _KEYWORD_KEYS)
+    return tuple(k.strip() for k in raw.split(",") if k.strip()) if raw else ()
+
+

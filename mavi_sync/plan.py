@@ -1,0 +1,98 @@
+"""For one file: what it is, when it was taken, which target takes it, and with which fields.
+
+This is what `inspect` prints and what the uploader will send; it composes the
+pure media core (capture, rules, fields) around one probe.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, Optional
+
+from mavi_sync.config.schema import TARGETS, FolderConfig
+from mavi_sync.media.capture import Capture, resolve_capture
+from mavi_sync.media.fields import UploadFields, build_fields
+from mavi_sync.media.model import MediaInfo
+from mavi_sync.media.probe import probe
+from mavi_sync.media.rules import Verdict, check, choose_target
+
+MB = 1000 * 1000
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    verdict: Verdict
+    fields: Optional[UploadFields]  # None when refused
+    filename: str  # the name sent in the multipart part: the real extension for the content
+    mime: str
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    path: Path
+    rel_path: PurePath
+    folder: FolderConfig
+    info: MediaInfo
+    capture: Capture
+    chosen: Verdict  # the folder's target (auto resolved) and whether it accepts the file
+    targets: dict[str, TargetPlan]
+    sha256: Optional[str]
+
+    @property
+    def accepted(self) -> bool:
+        return self.chosen.accepted
+
+
+def upload_filename(path: PurePath, info: MediaInfo) -> str:
+    """`clip.MTS` stays, but a JPEG named `x.heic` is sent as `x.jpg`: servers check extensions."""
+    if info.kind is None:
+        return path.name
+    return path.stem + info.kind.ext if path.suffix.lower() != info.kind.ext else path.name
+
+
+def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
+              with_sha_tag: bool = True, info: Optional[MediaInfo] = None) -> FilePlan:
+    """Probe (unless `info` is given) and plan `path` for every target."""
+    info = info or probe(path)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        mtime = 0.0
+    rel = _relative(path, folder.path)
+    capture = resolve_capture(info.taken, path.name, mtime, folder.timezone)
+    max_bytes = int(folder.max_size_mb * MB) if folder.max_size_mb else None
+    targets = {}
+    for target in TARGETS:
+        verdict = check(info, target, max_bytes)
+        fields = build_fields(info, rel, folder, capture, target, sha256=sha256,
+                              with_sha_tag=with_sha_tag) if verdict.accepted else None
+        targets[target] = TargetPlan(verdict, fields, upload_filename(path, info),
+                                     info.kind.mime if info.kind else "application/octet-stream")
+    chosen = choose_target(info, folder.target, max_bytes)
+    return FilePlan(path, rel, folder, info, capture, chosen, targets, sha256)
+
+
+def _relative(path: Path, root: Path) -> PurePath:
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return PurePath(path.name)
+
+
+def metadata_record(plan: FilePlan) -> dict[str, Any]:
+    """The extracted metadata as the ledger keeps it (JSON-safe)."""
+    info = plan.info
+    return {
+        "format": info.kind.format if info.kind else None,
+        "mime": info.kind.mime if info.kind else None,
+        "camera_model": info.camera_model,
+        "position": list(info.position) if info.position else None,
+        "capture_local": plan.capture.local.isoformat(),
+        "capture_source": plan.capture.source,
+        "capture_offset_from_file": plan.capture.offset_from_file,
+        "width": info.width, "height": info.height, "orientation": info.orientation,
+        "duration_s": info.duration_s, "video_codec": info.video_codec, "audio_codec": info.audio_codec,
+        "keywords": list(info.keywords),
+    }

@@ -1,0 +1,134 @@
+"""Walking watched folders, and comparing what is there with the ledger.
+
+The walk never follows a symlink unless the folder says so, never leaves the
+folder even then, and cannot loop (directories are remembered by device/inode).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterator, Optional
+
+from mavi_sync.config.schema import Config, FolderConfig
+from mavi_sync.filters import is_excluded_dir, is_selected
+from mavi_sync.hashing import sha256_file
+from mavi_sync.ledger import Ledger
+from mavi_sync.plan import plan_file
+
+
+@dataclass(frozen=True)
+class Found:
+    path: Path
+    folder: FolderConfig
+    st: Optional[os.stat_result]  # None when the entry could not be read
+    problem: str = ""
+
+
+def walk_folder(folder: FolderConfig) -> Iterator[Found]:
+    """Every candidate file under `folder` (filters applied), depth-first, sorted by name."""
+    root = folder.path
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [root]
+    real_root = os.path.realpath(root)
+    skip = {os.path.realpath(folder.archive_dir)} if folder.archive_dir else set()
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+            if (st.st_dev, st.st_ino) in seen_dirs:
+                continue
+            seen_dirs.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            yield Found(directory, folder, None, f"cannot list directory ({exc.strerror})")
+            continue
+        subdirs = []
+        for entry in entries:
+            found = _classify(entry, folder, real_root, skip)
+            if isinstance(found, Path):
+                subdirs.append(found)
+            elif found is not None:
+                yield found
+        if folder.recursive:
+            stack.extend(reversed(subdirs))
+
+
+def _classify(entry: os.DirEntry[str], folder: FolderConfig, real_root: str,
+              skip: set[str]) -> Path | Found | None:
+    """A subdirectory to walk (Path), a candidate file (Found), or None to ignore."""
+    path = Path(entry.path)
+    try:
+        is_link = entry.is_symlink()
+        if is_link and not folder.follow_symlinks:
+            return None
+        if is_link and not _inside(os.path.realpath(path), real_root):
+            return None  # never leave the folder, even when following links
+        st = entry.stat(follow_symlinks=True)
+    except OSError as exc:
+        return None if is_link_error(exc) else Found(path, folder, None, f"cannot read ({exc.strerror})")
+    if stat.S_ISDIR(st.st_mode):
+        if is_excluded_dir(entry.name) or os.path.realpath(path) in skip:
+            return None
+        return path
+    rel = PurePosixPath(path.relative_to(folder.path).as_posix())
+    if not is_selected(rel, folder):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return Found(path, folder, st, "not a regular file (FIFO, socket or device)")
+    return Found(path, folder, st)
+
+
+def is_link_error(exc: OSError) -> bool:
+    """Dangling or looping symlinks are skipped silently: they hold no data to upload."""
+    return exc.errno in (errno.ENOENT, errno.ELOOP)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    path: Path
+    status: str  # "upload", "known", "duplicate", "refused", "unreadable"
+    target: str
+    detail: str
+
+
+def dry_run(config: Config, ledger: Optional[Ledger]) -> Iterator[ScanEntry]:
+    """What a sync would do with every file in every folder; changes nothing."""
+    for folder in config.folders:
+        for found in walk_folder(folder):
+            yield _dry_run_one(found, ledger, config.uploads.video_sha_tag)
+
+
+def _dry_run_one(found: Found, ledger: Optional[Ledger], with_sha_tag: bool) -> ScanEntry:
+    folder = found.folder
+    if found.st is None or found.problem:
+        return ScanEntry(found.path, "unreadable", folder.target, found.problem)
+    known = ledger.lookup_path(found.path) if ledger else None
+    if known is not None and known.matches(found.st):
+        record = ledger.get_by_id(known.file_id) if (ledger and known.file_id) else None
+        state = record.state.value if record else "seen"
+        return ScanEntry(found.path, "known", record.target if record else folder.target,
+                         f"unchanged since last seen; ledger state {state}")
+    try:
+        sha = sha256_file(found.path)
+    except OSError as exc:
+        return ScanEntry(found.path, "unreadable", folder.target, f"cannot read ({exc.strerror})")
+    plan = plan_file(found.path, folder, sha256=sha, with_sha_tag=with_sha_tag)
+    verdict = plan.chosen
+    if not verdict.accepted:
+        return ScanEntry(found.path, "refused", verdict.target, verdict.reason)
+    existing = ledger.get(sha, verdict.target, folder.unique_id) if ledger else None
+    if existing is not None:
+        return ScanEntry(found.path, "duplicate", verdict.target,
+                         f"same content already in the ledger ({existing.state.value})")
+    how = " via signed URL" if verdict.method == "signed" else ""
+    return ScanEntry(found.path, "upload", verdict.target,
+                     f"{plan.info.kind.format if plan.info.kind else '?'}, taken "
+                     f"{plan.capture.local:%Y-%m-%d %H:%M:%S} ({plan.capture.source}){how}")
