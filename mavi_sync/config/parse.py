@@ -229,8 +229,8 @@ def _folder(t: Table) -> FolderConfig:
         follow_symlinks=t.boolean("follow_symlinks", d.follow_symlinks),
         security=_security(t.table("security")),
     )
-    if (folder.latitude is None) != (folder.longitude is None):
-        t.problem("latitude" if folder.latitude is None else "longitude", None,
+    if t.has("latitude") != t.has("longitude"):  # what was written, not what parsed
+        t.problem("longitude" if t.has("latitude") else "latitude", None,
                   "latitude and longitude together (a fixed camera position needs both)")
     if folder.after_upload == "archive" and folder.archive_dir is None:
         t.problem("archive_dir", None, "a directory, because after_upload = 'archive'")

@@ -25,12 +25,12 @@ def clean_text(raw: Any) -> Optional[str]:
             return None
     if not isinstance(raw, str):
         return None
-    text = raw.split("\x00", 1)[0].strip()
+    text = re.sub(r"[ \t\r\n]+", " ", raw.split("\x00", 1)[0]).strip()
     if not text or len(text) > MAX_TEXT:
         return None
     if any(not ch.isprintable() for ch in text) or "\ufffd" in text:
         return None
-    return re.sub(r"\s+", " ", text)
+    return text
 
 
 def fold_camera_model(make: Optional[str], model: Optional[str]) -> Optional[str]:
