@@ -46,15 +46,17 @@ def walk_folder(folder: FolderConfig) -> Iterator[Found]:
         except OSError as exc:
             yield Found(directory, folder, None, f"cannot list directory ({exc.strerror})")
             continue
-        subdirs = []
+        subdirs: list[tuple[bool, Path]] = []
         for entry in entries:
             found = _classify(entry, folder, real_root, skip)
             if isinstance(found, Path):
-                subdirs.append(found)
+                subdirs.append((entry.is_symlink(), found))
             elif found is not None:
                 yield found
         if folder.recursive:
-            stack.extend(reversed(subdirs))
+            # Real directories before links to them, so a directory is listed under its own name.
+            subdirs.sort(key=lambda item: item[0])
+            stack.extend(path for _, path in reversed(subdirs))
 
 
 def _classify(entry: os.DirEntry[str], folder: FolderConfig, real_root: str,

@@ -1,0 +1,127 @@
+"""The SQLite ledger on real files: migrations, WAL, threads, paths and transitions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from mavi_sync.errors import IllegalTransition, LedgerError
+from mavi_sync.ledger import MIGRATIONS, Ledger, default_ledger_path
+from mavi_sync.states import State
+
+
+@pytest.fixture
+def ledger(tmp_path: Path):
+    with Ledger(tmp_path / "state" / "ledger.sqlite3") as led:
+        yield led
+
+
+def test_fresh_file_is_migrated_and_in_wal_mode(ledger: Ledger) -> None:
+    assert ledger.schema_version() == len(MIGRATIONS)
+    mode = sqlite3.connect(ledger.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert ledger.integrity_check() == "ok"
+
+
+def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    with Ledger(path) as led:
+        led.add("a" * 64, "video", "default", 10)
+    with Ledger(path) as led:
+        assert led.schema_version() == len(MIGRATIONS)
+        assert led.get("a" * 64, "video", "default") is not None
+
+
+def test_a_ledger_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    db.close()
+    with pytest.raises(LedgerError, match="newer than this mavi-sync knows"):
+        Ledger(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 5
+
+
+def test_content_key_is_per_target_and_namespace(ledger: Ledger) -> None:
+    a = ledger.add("a" * 64, "video", "default", 10, metadata={"camera_model": "X"}, capture_time="2025-10-20T11:00:00+02:00")
+    again = ledger.add("a" * 64, "video", "default", 10)
+    other = ledger.add("a" * 64, "asset", "default", 10)
+    elsewhere = ledger.add("a" * 64, "video", "garden", 10)
+    assert a.id == again.id and len({a.id, other.id, elsewhere.id}) == 3
+    assert a.state is State.DISCOVERED and a.metadata == {"camera_model": "X"}
+    assert a.capture_time == "2025-10-20T11:00:00+02:00"
+
+
+def test_transitions_are_checked_and_record_changes(ledger: Ledger) -> None:
+    row = ledger.add("b" * 64, "video", "default", 10)
+    row = ledger.transition(row.id, State.READY)
+    row = ledger.transition(row.id, State.UPLOADING, attempts=1)
+    row = ledger.transition(row.id, State.UPLOADED, remote_id="VI1", remote_status="UNPARSE")
+    assert (row.state, row.remote_id, row.attempts) == (State.UPLOADED, "VI1", 1)
+    with pytest.raises(IllegalTransition):
+        ledger.transition(row.id, State.READY)
+    assert ledger.get_by_id(row.id).state is State.UPLOADED  # unchanged by the refused move
+    with pytest.raises(ValueError):
+        ledger.transition(row.id, State.CONFIRMED, sha256="x")
+
+
+def test_paths_remember_stat_and_survive_odd_names(ledger: Ledger, tmp_path: Path) -> None:
+    name = os.fsdecode(b"clip \xff\xfe\nnew.mp4")  # not UTF-8, with a newline
+    path = tmp_path / name
+    path.write_bytes(b"data")
+    row = ledger.add("c" * 64, "video", "default", 4)
+    ledger.record_path(path, "c" * 64, path.stat(), "/cams", row.id)
+    record = ledger.lookup_path(path)
+    assert record is not None and record.matches(path.stat()) and record.sha256 == "c" * 64
+    assert ledger.paths_of(row.id) == [os.fsencode(path)]
+    path.write_bytes(b"changed!")
+    assert not record.matches(path.stat())
+    ledger.forget_path(path)
+    assert ledger.lookup_path(path) is None
+
+
+def test_threads_share_one_ledger(ledger: Ledger) -> None:
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(50):
+                row = ledger.add(f"{n:02d}{i:062d}", "image", "default", i)
+                ledger.transition(row.id, State.READY)
+                ledger.transition(row.id, State.UPLOADING)
+                ledger.transition(row.id, State.CONFIRMED, remote_id=str(i))
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert ledger.counts() == {("confirmed", "image"): 200}
+    assert ledger.integrity_check() == "ok"
+
+
+def test_listing_by_state_and_target(ledger: Ledger) -> None:
+    for i, target in enumerate(("video", "image", "image")):
+        ledger.add(f"{i:064d}", target, "default", 1)
+    assert len(ledger.files(target="image")) == 2
+    assert len(ledger.files(state=State.DISCOVERED, target="video")) == 1
+    assert ledger.files(state=State.CONFIRMED) == []
+
+
+def test_unwritable_location_is_a_ledger_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(LedgerError, match="cannot create the ledger's directory"):
+        Ledger(blocker / "sub" / "ledger.sqlite3")
+
+
+def test_default_path() -> None:
+    assert default_ledger_path({"STATE_DIRECTORY": "/var/lib/mavi-sync"}) == Path("/var/lib/mavi-sync/ledger.sqlite3")
+    assert default_ledger_path({}).name == "ledger.sqlite3"

@@ -1,0 +1,87 @@
+"""Walking real folders: filters, symlinks, loops, and the dry run against a real ledger."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mavi_sync.config import build_config
+from mavi_sync.config.schema import FolderConfig
+from mavi_sync.hashing import sha256_file
+from mavi_sync.ledger import Ledger
+from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.scanner import dry_run, walk_folder
+from mavi_sync.states import State
+
+
+def names(folder: FolderConfig) -> list[str]:
+    return [f.path.relative_to(folder.path).as_posix() for f in walk_folder(folder)]
+
+
+def test_walk_skips_temp_names_hidden_and_nas_dirs(tmp_path: Path) -> None:
+    for rel in ("a.jpg", "sub/b.mp4", "c.mp4.part", ".hidden.jpg", "@eaDir/thumb.jpg", ".Trash-0/x.jpg",
+                "#recycle/y.jpg", "sub/deeper/d.jpg"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    assert names(FolderConfig(path=tmp_path)) == ["a.jpg", "sub/b.mp4", "sub/deeper/d.jpg"]
+    assert names(FolderConfig(path=tmp_path, recursive=False)) == ["a.jpg"]
+
+
+def test_symlinks_are_not_followed_by_default_and_never_leave_the_folder(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "real").mkdir(parents=True)
+    outside.mkdir()
+    (root / "real" / "a.jpg").write_bytes(b"x")
+    (outside / "secret.jpg").write_bytes(b"x")
+    os.symlink(outside, root / "escape")
+    os.symlink(root / "real", root / "alias")
+    os.symlink(root, root / "real" / "loop")
+    os.symlink(root / "nowhere", root / "dangling.jpg")
+    assert names(FolderConfig(path=root)) == ["real/a.jpg"]
+    followed = names(FolderConfig(path=root, follow_symlinks=True))
+    assert "escape/secret.jpg" not in followed
+    assert followed == ["real/a.jpg"]  # alias and loop lead to directories already walked
+
+
+def test_special_files_are_reported_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.mp4")
+    found = list(walk_folder(FolderConfig(path=tmp_path)))
+    assert len(found) == 1 and "not a regular file" in found[0].problem
+
+
+def test_archive_dir_is_not_walked(tmp_path: Path) -> None:
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "b.jpg").write_bytes(b"x")
+    folder = FolderConfig(path=tmp_path, after_upload="archive", archive_dir=tmp_path / "done")
+    assert names(folder) == ["b.jpg"]
+
+
+def test_dry_run_against_the_ledger(tmp_path: Path) -> None:
+    cams = tmp_path / "cams"
+    photo = write_image(cams / "IMG_20251020_110000.jpg", ImageSpec(make="Canon", model="EOS"))
+    video = write_video(cams / "clip.mp4", VideoSpec(seconds=0.5))
+    copy = cams / "copy-of-photo.jpg"
+    copy.write_bytes(photo.read_bytes())
+    (cams / "notes.mp4").write_text("not a video")
+    config = build_config({"folders": [{"path": str(cams)}]})
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        sha = sha256_file(video)
+        row = ledger.add(sha, "video", "default", video.stat().st_size)
+        ledger.transition(row.id, State.READY)
+        ledger.record_path(video, sha, video.stat(), str(cams), row.id)
+        photo_row = ledger.add(sha256_file(photo), "image", "default", photo.stat().st_size)
+        entries = {e.path.name: e for e in dry_run(config, ledger)}
+    assert entries["clip.mp4"].status == "known" and "ready" in entries["clip.mp4"].detail
+    assert entries["IMG_20251020_110000.jpg"].status == "duplicate"
+    assert entries["copy-of-photo.jpg"].status == "duplicate"
+    assert entries["notes.mp4"].status == "refused" and "text file" in entries["notes.mp4"].detail
+    assert photo_row.state is State.DISCOVERED
+
+
+def test_dry_run_without_a_ledger(tmp_path: Path) -> None:
+    write_image(tmp_path / "IMG_20251020_110000.jpg", ImageSpec())
+    config = build_config({"folders": [{"path": str(tmp_path), "timezone": "UTC"}]})
+    [entry] = list(dry_run(config, None))
+    assert (entry.status, entry.target) == ("upload", "image")
+    assert "taken 2025-10-20 11:00:00 (filename)" in entry.detail
