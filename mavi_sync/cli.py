@@ -12,9 +12,12 @@ from mavi_sync import __version__
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
 from mavi_sync.config.secrets import resolve_key
 from mavi_sync.errors import ConfigError, MaviSyncError
+from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import configure
+from mavi_sync.plan import plan_file
 from mavi_sync.report import inspect_json, inspect_text, scan_summary
+from mavi_sync.scanner import dry_run
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -88,9 +91,6 @@ def _folder_for(path: Path, config: Optional[Config]) -> FolderConfig:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from mavi_sync.hashing import sha256_file
-    from mavi_sync.plan import plan_file
-
     config = load_config(args.config) if args.config else None
     with_sha = config.uploads.video_sha_tag if config else True
     plans = []
@@ -108,8 +108,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from mavi_sync.scanner import dry_run
-
     config = _config(args.config)
     ledger_path = config.ledger.path or default_ledger_path()
     ledger = Ledger(ledger_path) if ledger_path.exists() else None

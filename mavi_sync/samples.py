@@ -48,19 +48,12 @@ class ImageSpec:
 
 def _exif(spec: ImageSpec) -> Image.Exif:
     exif = Image.Exif()
-    if spec.make:
-        exif[ExifTags.Base.Make] = spec.make
-    if spec.model:
-        exif[ExifTags.Base.Model] = spec.model
-    if spec.orientation:
-        exif[ExifTags.Base.Orientation] = spec.orientation
-    sub: dict[int, object] = {}
-    if spec.taken:
-        sub[ExifTags.Base.DateTimeOriginal] = spec.taken
-    if spec.subsec:
-        sub[ExifTags.Base.SubsecTimeOriginal] = spec.subsec
-    if spec.offset:
-        sub[ExifTags.Base.OffsetTimeOriginal] = spec.offset
+    base = ExifTags.Base
+    for tag, value in ((base.Make, spec.make), (base.Model, spec.model), (base.Orientation, spec.orientation)):
+        if value:
+            exif[tag] = value
+    sub = {tag: value for tag, value in ((base.DateTimeOriginal, spec.taken), (base.SubsecTimeOriginal, spec.subsec),
+                                         (base.OffsetTimeOriginal, spec.offset)) if value}
     if sub:
         exif[ExifTags.IFD.Exif] = sub
     if spec.gps:

@@ -14,11 +14,9 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _watches(folder: FolderConfig, path: Path) -> bool:
-    """True when files at `path` would be picked up by `folder`."""
-    if folder.recursive:
-        return _inside(path, folder.path)
-    return path == folder.path
+def _covers(root: Path, recursive: bool, path: Path) -> bool:
+    """True when files directly in `path` would be picked up by a folder watching `root`."""
+    return _inside(path, root) if recursive else path == root
 
 
 def filesystem_problems(config: Config) -> list[Problem]:
@@ -44,9 +42,7 @@ def filesystem_problems(config: Config) -> list[Problem]:
 
 
 def _overlap(a: FolderConfig, a_path: Path, b: FolderConfig, b_path: Path) -> bool:
-    a_norm = FolderConfig(path=a_path, recursive=a.recursive)
-    b_norm = FolderConfig(path=b_path, recursive=b.recursive)
-    return _watches(a_norm, b_path) or _watches(b_norm, a_path)
+    return _covers(a_path, a.recursive, b_path) or _covers(b_path, b.recursive, a_path)
 
 
 def _archive_problems(config: Config, key: str, folder: FolderConfig, resolved: list[Path]) -> list[Problem]:
@@ -55,7 +51,7 @@ def _archive_problems(config: Config, key: str, folder: FolderConfig, resolved: 
     archive = folder.archive_dir.resolve() if folder.archive_dir.exists() else folder.archive_dir
     problems = []
     for j, other in enumerate(config.folders):
-        if _watches(FolderConfig(path=resolved[j], recursive=other.recursive), archive):
+        if _covers(resolved[j], other.recursive, archive):
             problems.append(Problem(
                 f"{key}.archive_dir", str(folder.archive_dir),
                 f"a directory outside every watched folder (it is inside folders[{j}], {other.path}); "

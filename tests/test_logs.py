@@ -1,0 +1,35 @@
+"""Logs: JSON lines off a TTY, and no key ever reaches a line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from mavi_sync.logs import configure, get_logger, redact
+
+KEY = "sk-mavi-LOGTESTKEY0123456789"
+
+
+def test_json_lines_with_keys_scrubbed() -> None:
+    stream = io.StringIO()
+    configure("debug", json=True, stream=stream)
+    try:
+        get_logger().info("upload_failed", path="/x.mp4", error=f"401 for key {KEY}")
+        logging.getLogger("urllib3").warning("header Authorization: %s", KEY)
+        try:
+            raise RuntimeError(f"boom {KEY}")
+        except RuntimeError as exc:
+            get_logger().error("upload_failed", error=exc)
+    finally:
+        configure("warning", stream=io.StringIO())
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines][0] == "upload_failed"
+    assert lines[0]["path"] == "/x.mp4" and lines[0]["level"] == "info" and "timestamp" in lines[0]
+    assert KEY not in stream.getvalue()
+    assert "sk-***" in stream.getvalue()
+
+
+def test_redact() -> None:
+    assert redact(f"a {KEY} b sk-mai-OLDERKEY99") == "a sk-*** b sk-***"
+    assert redact("sk-mavi-") == "sk-mavi-"
