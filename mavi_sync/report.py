@@ -10,12 +10,13 @@ from mavi_sync.plan import FilePlan, metadata_record
 
 
 def _size(n: int) -> str:
-    if n < 1000:
+    if n < 1e3:
         return f"{n} B"
-    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
-        if n < scale * 1000 or unit == "GB":
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
+    if n < 1e6:
+        return f"{n / 1e3:.1f} kB"
+    if n < 1e9:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e9:.1f} GB"
 
 
 def _content(plan: FilePlan) -> str:
