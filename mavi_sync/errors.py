@@ -7,6 +7,7 @@ nothing above that boundary needs to know about PIL, av, sqlite3 or requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Optional
 
 
 class MaviSyncError(Exception):
@@ -63,3 +64,62 @@ class IllegalTransition(LedgerError):
     """A state change the state machine does not allow (a bug, not a user error)."""
 
     hint = "This is a bug in mavi-sync; please report it with the log lines around it."
+
+
+class FileChanged(MaviSyncError):
+    """The local file changed (size or mtime moved) while it was being sent."""
+
+    hint = "The file is still being written; it will be sent again once it has settled."
+
+
+class ApiError(MaviSyncError):
+    """memories.ai (or the network on the way) did not take a request.
+
+    Subclasses say what to do about it; `status`/`code` are the HTTP status and the
+    business code when there was an answer, `server_message` is the server's own words.
+    """
+
+    def __init__(self, message: str, *, status: Optional[int] = None, code: Optional[str] = None,
+                 server_message: str = "", retry_after: Optional[float] = None, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.status = status
+        self.code = code
+        self.server_message = server_message
+        self.retry_after = retry_after
+
+
+class TransientError(ApiError):
+    """Worth trying again later: connection errors, timeouts, 5xx, rate limits."""
+
+    hint = "mavi-sync retries by itself with a growing delay."
+
+
+class RateLimited(TransientError):
+    """The account's request rate was exceeded (v1 `0429`, HTTP 429)."""
+
+
+class AmbiguousRefusal(TransientError):
+    """An answer that means either "too fast" or "invalid" (v2 400 "Request has exceeded
+    the limit.", v1 `0001`): retried a bounded number of times, then treated as permanent."""
+
+
+class UnknownOutcome(TransientError):
+    """The request was sent in full but no answer came: the server may hold the file."""
+
+
+class SignedUrlExpired(TransientError):
+    """The storage host refused a signed URL that had expired; a new one is needed."""
+
+
+class AccountError(ApiError):
+    """The account cannot upload at all (bad key, out of credits, disabled): pause every upload."""
+
+    def __init__(self, message: str, *, reason: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason  # "bad_key", "no_credits", "disabled", "permission"
+
+
+class PermanentError(ApiError):
+    """The server refused this file for good (validation); the file is recorded as rejected."""
+
+    hint = "The server's message says why; the file is left untouched."

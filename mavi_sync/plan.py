@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Optional
 
+from mavi_sync.api.model import UploadJob
 from mavi_sync.config.schema import TARGETS, FolderConfig
 from mavi_sync.media.capture import Capture, resolve_capture
 from mavi_sync.media.fields import UploadFields, build_fields
@@ -96,3 +97,19 @@ def metadata_record(plan: FilePlan) -> dict[str, Any]:
         "duration_s": info.duration_s, "video_codec": info.video_codec, "audio_codec": info.audio_codec,
         "keywords": list(info.keywords),
     }
+
+
+def job_for(plan: FilePlan, st: os.stat_result, *, target: Optional[str] = None,
+            maybe_sent: bool = False) -> UploadJob:
+    """What the client sends for this plan: the chosen target unless `target` is given.
+    Raises ValueError when that target refuses the file or the plan has no hash."""
+    target = target or plan.chosen.target
+    tp = plan.targets[target]
+    if not tp.verdict.accepted or tp.fields is None:
+        raise ValueError(f"{plan.path}: {target} refuses it: {tp.verdict.reason}")
+    if plan.sha256 is None:
+        raise ValueError(f"{plan.path}: no content hash")
+    return UploadJob(path=plan.path, target=target, filename=tp.filename, mime=tp.mime, size=st.st_size,
+                     mtime_ns=st.st_mtime_ns, sha256=plan.sha256, namespace=plan.folder.unique_id,
+                     form=tp.fields.form, method=tp.verdict.method, security_mode=plan.folder.security.mode,
+                     maybe_sent=maybe_sent)

@@ -53,3 +53,46 @@ def no_leaked_threads() -> Iterator[None]:
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leaked, f"test leaked threads: {leaked}"
+
+
+# -- the emulator, over real HTTP on 127.0.0.1 ----------------------------------------------
+API_KEY = "sk-mavi-test-0123456789abcdef"
+SECURITY_KEY = "sk-mavi-test-security-fedcba9876543210"
+
+
+def fast_timing():  # type: ignore[no-untyped-def]
+    from mavi_sync.emulator.store import Timing
+    return Timing(parse_delay_s=0.3, asset_waiting_s=0.1, asset_uploading_s=0.1, security_sync_s=0.01,
+                  callback_delay_s=0.05)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator["EmulatorServer"]:  # type: ignore[name-defined]  # noqa: F821
+    """A fresh emulator with fast life cycles, keys API_KEY / SECURITY_KEY."""
+    from mavi_sync.emulator.app import Settings
+    from mavi_sync.emulator.runner import EmulatorServer
+    server = EmulatorServer(tmp_path / "emulator", Settings(api_key=API_KEY, security_key=SECURITY_KEY,
+                                                            timing=fast_timing(), seed=1))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def admin(emulator):  # type: ignore[no-untyped-def]
+    from mavi_sync.emulator.admin import Admin
+    client = Admin(emulator.url)
+    yield client
+    client.close()
+
+
+def api_table(url: str) -> dict[str, str]:
+    return {"base_url": url, "security_base_url": url, "asset_base_url": url}
+
+
+def fast_uploads(**overrides: object) -> dict[str, object]:
+    """[uploads] for tests: no self-imposed rate wait, quick in-process retries, short timeouts."""
+    table: dict[str, object] = {"rate_limit_per_minute": 60000, "query_rate_limit_per_second": 1000,
+                                "request_attempts": 3, "request_retry_initial_s": 0.01,
+                                "read_timeout_s": 5, "connect_timeout_s": 2}
+    table.update(overrides)
+    return table

@@ -106,6 +106,10 @@ def _uploads(t: Table) -> UploadsConfig:
     u = UploadsConfig(
         concurrency=t.number("concurrency", d.concurrency, minimum=1, maximum=64, integer=True),
         rate_limit_per_minute=t.number("rate_limit_per_minute", d.rate_limit_per_minute, above=0),
+        query_rate_limit_per_second=t.number("query_rate_limit_per_second", d.query_rate_limit_per_second, above=0),
+        request_attempts=t.number("request_attempts", d.request_attempts, minimum=1, maximum=20, integer=True),
+        request_retry_initial_s=t.number("request_retry_initial_s", d.request_retry_initial_s, above=0),
+        image_batch_files=t.number("image_batch_files", d.image_batch_files, minimum=1, maximum=100, integer=True),
         max_attempts=t.number("max_attempts", d.max_attempts, minimum=1, integer=True),
         retry_initial_s=t.number("retry_initial_s", d.retry_initial_s, above=0),
         retry_max_s=t.number("retry_max_s", d.retry_max_s, above=0),

@@ -45,6 +45,13 @@ class ApiConfig:
 class UploadsConfig:
     concurrency: int = 2
     rate_limit_per_minute: float = 60.0
+    # Status and lookup requests (get_metadata, list_videos): the vendor says 1–5 per second.
+    query_rate_limit_per_second: float = 1.0
+    # In-process tries per request before the file waits for its next attempt in the ledger.
+    request_attempts: int = 3
+    request_retry_initial_s: float = 1.0
+    # Images sharing every metadata field go up together, at most this many per request.
+    image_batch_files: int = 10
     max_attempts: int = 8
     retry_initial_s: float = 10.0
     retry_max_s: float = 3600.0

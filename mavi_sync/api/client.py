@@ -1,0 +1,193 @@
+"""The client the uploader uses: one call per target, retries, and idempotent video uploads.
+
+Video idempotency: every video carries the tag `sha256:<hash>` (unless switched off).
+When an attempt's outcome is unknown (the body went out, no answer came; or a crash
+left the ledger saying `uploading`), the client asks list_videos for that tag and
+adopts the videoNo it finds instead of sending the file a second time.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence, TypeVar, Union
+
+from mavi_sync.api import asset, image, security, video
+from mavi_sync.api.body import Progress
+from mavi_sync.api.model import DONE, RemoteStatus, UploadJob, UploadResult
+from mavi_sync.api.retry import RetryPolicy, call
+from mavi_sync.api.transport import Timeouts, Transport
+from mavi_sync.config.schema import ApiConfig, Config, KeySource, UploadsConfig
+from mavi_sync.config.secrets import Secret, resolve_key
+from mavi_sync.errors import ApiError, FileChanged, MaviSyncError, PermanentError, TransientError, UnknownOutcome
+from mavi_sync.media.fields import sha_tag
+from mavi_sync.ratelimit import RateLimiter
+
+ImageOutcome = Union[UploadResult, MaviSyncError]
+T = TypeVar("T")
+OnRetry = Callable[[int, float, BaseException], None]
+
+
+class KeyRing:
+    """Resolves each key the first time it is needed (a box without security folders
+    needs no security key) and keeps it as a Secret."""
+
+    def __init__(self, api: KeySource, security: KeySource, environ: Optional[Mapping[str, str]] = None) -> None:
+        self._sources = {"API key": api, "security API key": security}
+        self._environ = environ
+        self._keys: dict[str, Secret] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, api: Secret, security: Optional[Secret] = None) -> "KeyRing":
+        ring = cls(KeySource(), KeySource())
+        ring._keys["API key"] = api
+        if security is not None:
+            ring._keys["security API key"] = security
+        return ring
+
+    def get(self, name: str) -> Secret:
+        """The key; raises SecretError naming where it looked."""
+        with self._lock:
+            if name not in self._keys:
+                self._keys[name] = resolve_key(self._sources[name], name, self._environ)
+            return self._keys[name]
+
+    def __repr__(self) -> str:
+        return f"KeyRing({', '.join(self._keys)}: ***)"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    policy: RetryPolicy = RetryPolicy()
+    image_batch_files: int = 10
+    image_batch_bytes: int = 100 * 1000 * 1000
+
+
+class Client:
+    """Uploads to the four targets and reads remote statuses. Thread-safe; share one per account."""
+
+    def __init__(self, api: ApiConfig, uploads: UploadsConfig, keys: KeyRing, *,
+                 settings: ClientSettings = ClientSettings(), stop: Optional[threading.Event] = None,
+                 on_retry: Optional[OnRetry] = None) -> None:
+        self.api = api
+        self.keys = keys
+        self.settings = settings
+        self.stop = stop or threading.Event()
+        self.on_retry = on_retry
+        self.transport = Transport(
+            timeouts=Timeouts(uploads.connect_timeout_s, uploads.read_timeout_s),
+            upload_limiter=RateLimiter(uploads.rate_limit_per_minute / 60.0),
+            query_limiter=RateLimiter(uploads.query_rate_limit_per_second, burst=2),
+            stop=self.stop, pool_size=max(8, uploads.concurrency * 2))
+
+    @classmethod
+    def from_config(cls, config: Config, *, keys: Optional[KeyRing] = None, stop: Optional[threading.Event] = None,
+                    on_retry: Optional[OnRetry] = None) -> "Client":
+        u = config.uploads
+        settings = ClientSettings(RetryPolicy(attempts=u.request_attempts, initial_s=u.request_retry_initial_s),
+                                  image_batch_files=u.image_batch_files)
+        keys = keys or KeyRing(config.api.key, config.api.security_key)
+        return cls(config.api, u, keys, settings=settings, stop=stop, on_retry=on_retry)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        return call(fn, self.settings.policy, stop=self.stop, on_retry=self.on_retry)
+
+    # -- uploads ------------------------------------------------------------------------
+    def upload(self, job: UploadJob, progress: Optional[Progress] = None) -> UploadResult:
+        """Upload one file to its target. Raises TransientError (try later), AccountError
+        (pause everything), PermanentError (refused), FileChanged (the file moved)."""
+        if job.target == "video":
+            return self._video(job, progress)
+        if job.target == "image":
+            outcome = self.upload_images([job], progress)[0]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+        if job.target == "security":
+            key = self.keys.get("security API key")
+            return self._call(lambda: security.upload(self.transport, self.api.security_base_url, key, job, progress))
+        if job.target == "asset":
+            key = self.keys.get("API key")
+            return self._call(lambda: asset.upload(self.transport, self.api.asset_base_url, key, job, progress))
+        raise ValueError(f"unknown target {job.target!r}")
+
+    def _video(self, job: UploadJob, progress: Optional[Progress]) -> UploadResult:
+        key = self.keys.get("API key")
+        tag = sha_tag(job.sha256)
+        has_tag = tag in (job.form.get("tags") or ())
+        if job.maybe_sent and has_tag:
+            found = self.find_video(tag, job.namespace)
+            if found:
+                return UploadResult("video", found, "UNPARSE", final=False, adopted=True)
+
+        def attempt() -> UploadResult:
+            try:
+                return video.upload(self.transport, self.api.base_url, key, job, progress)
+            except UnknownOutcome as exc:
+                if not has_tag:
+                    raise  # nothing to look up: sending again may duplicate (see README)
+                found = self.find_video(tag, job.namespace)
+                if found:
+                    return UploadResult("video", found, "UNPARSE", final=False, adopted=True)
+                raise TransientError(f"{exc}; it is not on the server, so it is sent again") from None
+
+        return self._call(attempt)
+
+    def find_video(self, tag: str, namespace: str) -> Optional[str]:
+        """The videoNo of a video carrying `tag`, or None."""
+        key = self.keys.get("API key")
+        return self._call(lambda: video.find_by_tag(self.transport, self.api.base_url, key, tag, namespace))
+
+    def upload_images(self, jobs: Sequence[UploadJob], progress: Optional[Progress] = None) -> list[ImageOutcome]:
+        """Upload images in as few requests as their fields allow; one outcome per job, in order.
+        Only AccountError is raised (it concerns every job); the rest are returned per job."""
+        key = self.keys.get("API key")
+        outcomes: dict[int, ImageOutcome] = {}
+        good = []
+        for i, job in enumerate(jobs):
+            found = image.problems(job)
+            if found:
+                outcomes[i] = PermanentError(f"image {job.path.name} refused: " + "; ".join(found))
+            else:
+                good.append(i)
+        s = self.settings
+        index = {id(jobs[i]): i for i in good}
+        for batch in image.batches([jobs[i] for i in good], s.image_batch_files, s.image_batch_bytes):
+            for job, outcome in zip(batch, self._image_batch(key, batch, progress)):
+                outcomes[index[id(job)]] = outcome
+        return [outcomes[i] for i in range(len(jobs))]
+
+    def _image_batch(self, key: Secret, batch: list[UploadJob], progress: Optional[Progress]) -> list[ImageOutcome]:
+        try:
+            return list(self._call(lambda: image.upload(self.transport, self.api.base_url, key, batch,
+                                                             progress)))
+        except FileChanged as exc:
+            if len(batch) == 1:
+                return [exc]
+            # One image moved under us: send the others alone, so it does not hold them up.
+            return [o for job in batch for o in self._image_batch(key, [job], progress)]
+        except PermanentError as exc:
+            if len(batch) == 1:
+                return [exc]
+            # One bad image refuses the whole batch: find it by sending each alone.
+            return [o for job in batch for o in self._image_batch(key, [job], progress)]
+        except TransientError as exc:
+            return [exc for _ in batch]
+
+    # -- status -------------------------------------------------------------------------
+    def status(self, target: str, remote_id: str, namespace: str = "default") -> RemoteStatus:
+        """Where the server is with an uploaded file. Image ids and security results are final."""
+        if target == "video":
+            key = self.keys.get("API key")
+            return self._call(lambda: video.status(self.transport, self.api.base_url, key, remote_id, namespace))
+        if target == "asset":
+            key = self.keys.get("API key")
+            return self._call(lambda: asset.status(self.transport, self.api.asset_base_url, key, remote_id))
+        return RemoteStatus(DONE, "DONE")
+
+
+__all__ = ["ApiError", "Client", "ClientSettings", "KeyRing"]

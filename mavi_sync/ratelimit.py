@@ -1,0 +1,64 @@
+"""A token bucket shared by every worker, so the account stays under its request rate.
+
+The vendor's limits are per account, so one bucket per kind of request (uploads,
+queries) is shared by all threads. When the server still says "too fast" (another
+client on the same account), `penalize` pushes every worker's next slot back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Optional
+
+
+class RateLimiter:
+    """`rate` requests per second on average, at most `burst` at once."""
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._lock = threading.Lock()
+        # GCRA: the theoretical arrival time of the next request.
+        self._tat = clock()
+        self.waited_s = 0.0  # total time callers spent waiting (a metric)
+        self.waits = 0
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate
+
+    def reserve(self) -> float:
+        """Take a slot; return how long the caller must wait before using it."""
+        with self._lock:
+            now = self._clock()
+            tat = max(self._tat, now)
+            allowed_at = tat - (self.burst - 1) * self.interval
+            delay = max(0.0, allowed_at - now)
+            self._tat = tat + self.interval
+            if delay > 0:
+                self.waits += 1
+                self.waited_s += delay
+            return delay
+
+    def acquire(self, stop: Optional[threading.Event] = None) -> bool:
+        """Block until a slot is ours; False when `stop` was set while waiting (slot returned)."""
+        delay = self.reserve()
+        if delay <= 0:
+            return True
+        if stop is None:
+            time.sleep(delay)
+            return True
+        if stop.wait(delay):
+            with self._lock:
+                self._tat -= self.interval  # give the unused slot back
+            return False
+        return True
+
+    def penalize(self, wait_s: float) -> None:
+        """The server said "too fast": nobody sends for `wait_s` seconds."""
+        with self._lock:
+            self._tat = max(self._tat, self._clock() + wait_s)
