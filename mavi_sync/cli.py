@@ -9,15 +9,20 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from mavi_sync import __version__
+from mavi_sync.api.client import Client
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
+from mavi_sync.config.schema import TARGETS
+from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
 from mavi_sync.config.secrets import resolve_key
 from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import configure
 from mavi_sync.plan import plan_file
-from mavi_sync.report import inspect_json, inspect_text, scan_summary
+from mavi_sync.report import inspect_json, inspect_text, outcome_json, outcome_line, scan_summary
 from mavi_sync.scanner import dry_run
+from mavi_sync.states import State
+from mavi_sync.uploader import Outcome, follow_record, poll_policy, upload_path
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -41,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="required: the scan only reports (uploading is `mavi-sync sync`)")
     p.add_argument("--config", type=Path)
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("upload", help="upload files now (recorded in the ledger) and follow their status")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--config", type=Path)
+    p.add_argument("--target", choices=TARGETS, help="override the folder's target")
+    p.add_argument("--no-wait", action="store_true", help="do not follow the remote status")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
+    add_emulator_arguments(p)
     return parser
 
 
@@ -127,7 +142,46 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan}
+def cmd_upload(args: argparse.Namespace) -> int:
+    config = _config(args.config)
+    folders = []
+    for path in args.files:
+        folder = config.folder_for(path.resolve())
+        if folder is None:
+            raise MaviSyncError(f"{path} is not inside a configured folder",
+                                hint="Upload files from a [[folders]] path: its settings decide the fields.")
+        folders.append(folder)
+    ledger = Ledger(config.ledger.path or default_ledger_path())
+    client = Client.from_config(config)
+    try:
+        outcomes = [_upload_one(path.resolve(), folder, config, ledger, client, args)
+                    for path, folder in zip(args.files, folders)]
+    finally:
+        client.close()
+        ledger.close()
+    if args.json:
+        print(json.dumps([outcome_json(o) for o in outcomes], indent=2, ensure_ascii=False))
+    else:
+        for o in outcomes:
+            print(outcome_line(o))
+    return EXIT_OK if all(o.state in (State.CONFIRMED, State.UPLOADED) for o in outcomes) else EXIT_ERROR
+
+
+def _upload_one(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client,
+                args: argparse.Namespace) -> Outcome:
+    outcome = upload_path(path, folder, config, ledger, client, target=args.target)
+    if outcome.state == State.UPLOADED and outcome.record is not None and not args.no_wait:
+        record = follow_record(ledger, client, outcome.record, poll_policy(config))
+        outcome = Outcome(path, record.state, record, record.last_error or outcome.detail, outcome.result)
+    return outcome
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    return run_emulator(args)
+
+
+_COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
+             "emulator": cmd_emulator}
 
 
 if __name__ == "__main__":  # pragma: no cover

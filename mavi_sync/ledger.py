@@ -62,11 +62,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX paths_file ON paths (file_id);
     """,
+    # 2: what the server answered (security captions, token counts) and status following.
+    """
+    ALTER TABLE files ADD COLUMN result TEXT;
+    ALTER TABLE files ADD COLUMN uploaded_at REAL;
+    ALTER TABLE files ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE files ADD COLUMN next_poll_at REAL;
+    """,
 )
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
                  "capture_time", "remote_id", "remote_status", "attempts", "next_attempt_at",
-                 "last_error", "created_at", "updated_at")
+                 "last_error", "created_at", "updated_at", "result", "uploaded_at", "polls", "next_poll_at")
 _UPDATABLE = frozenset(_FILE_COLUMNS) - {"id", "sha256", "target", "namespace", "created_at", "state"}
 
 
@@ -88,6 +95,10 @@ class FileRecord:
     last_error: Optional[str]
     created_at: float
     updated_at: float
+    result: Optional[dict[str, Any]] = None  # the server's answer worth keeping (security captions)
+    uploaded_at: Optional[float] = None
+    polls: int = 0
+    next_poll_at: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -294,13 +305,17 @@ def _filters(state: Optional[State], target: Optional[str]) -> tuple[str, tuple[
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 
 
+_JSON_COLUMNS = ("metadata", "result")
+
+
 def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (json.dumps(v, sort_keys=True, ensure_ascii=False) if k == "metadata" and v is not None else v)
+    return {k: (json.dumps(v, sort_keys=True, ensure_ascii=False) if k in _JSON_COLUMNS and v is not None else v)
             for k, v in fields.items()}
 
 
 def _file(row: sqlite3.Row | tuple[Any, ...]) -> FileRecord:
     data = dict(zip(_FILE_COLUMNS, row))
     data["state"] = State(data["state"])
-    data["metadata"] = json.loads(data["metadata"]) if data["metadata"] else None
+    for column in _JSON_COLUMNS:
+        data[column] = json.loads(data[column]) if data[column] else None
     return FileRecord(**data)

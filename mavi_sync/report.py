@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any, Iterable
 
 from mavi_sync.plan import FilePlan, metadata_record
+from mavi_sync.uploader import Outcome
 
 
 def _size(n: int) -> str:
@@ -100,3 +101,19 @@ def scan_summary(entries: Iterable[Any]) -> str:
     counts = Counter(e.status for e in entries)
     order = ("upload", "known", "duplicate", "refused", "unreadable")
     return "summary: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in order)
+
+
+def outcome_line(o: Outcome) -> str:
+    """One line per uploaded file: state, target, remote id, path, and why."""
+    record = o.record
+    target = record.target if record else "-"
+    remote = (record.remote_id if record else None) or "-"
+    return f"{o.state.value:<10} {target:<8} {remote:<22} {o.path}" + (f"  {o.detail}" if o.detail else "")
+
+
+def outcome_json(o: Outcome) -> dict[str, object]:
+    record = o.record
+    return {"path": str(o.path), "state": o.state.value, "target": record.target if record else None,
+            "remote_id": record.remote_id if record else None,
+            "remote_status": record.remote_status if record else None, "detail": o.detail,
+            "sha256": record.sha256 if record else None, "result": record.result if record else None}

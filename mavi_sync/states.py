@@ -7,7 +7,8 @@
                ▼
             vanished ──(reappears)──► discovered
 
-`uploading` → `ready` is a retry after a transient error; `uploading` →
+`uploading` → `ready` is a retry after a transient error, `uploading` → `uploading`
+an attempt resumed after a crash (its outcome unknown: videos are looked up first); `uploading` →
 `confirmed` skips `uploaded` for targets whose answer is final (image ids,
 synchronous security results). Illegal moves raise IllegalTransition.
 """
@@ -34,7 +35,7 @@ S = State
 _ALLOWED: dict[State, frozenset[State]] = {
     S.DISCOVERED: frozenset({S.READY, S.REJECTED, S.VANISHED}),
     S.READY: frozenset({S.UPLOADING, S.REJECTED, S.VANISHED, S.READY}),
-    S.UPLOADING: frozenset({S.UPLOADED, S.CONFIRMED, S.READY, S.FAILED, S.REJECTED, S.VANISHED}),
+    S.UPLOADING: frozenset({S.UPLOADING, S.UPLOADED, S.CONFIRMED, S.READY, S.FAILED, S.REJECTED, S.VANISHED}),
     S.UPLOADED: frozenset({S.UPLOADED, S.CONFIRMED, S.FAILED}),
     S.CONFIRMED: frozenset(),
     S.REJECTED: frozenset({S.READY, S.DISCOVERED}),

@@ -27,6 +27,10 @@ from mavi_sync.emulator.store import Record, Stats, Store, Timing
 log = logging.getLogger("mavi_sync.emulator")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# Per-request state the gate hands to the handlers (aiohttp wants typed keys for it).
+RULE = web.RequestKey("rule", object)
+LOG = web.RequestKey("log", dict)
+
 V1_MESSAGES = {"0401": "Invalid API key.", "0402": "Insufficient credits.", "0403": "Account disabled.",
                "0429": v.LIMIT_MESSAGE}
 
@@ -118,9 +122,9 @@ class Emulator:
                                  "content_type": request.content_type,
                                  "has_authorization": "Authorization" in request.headers}
         self.stats.log.append(entry)
-        request["log"] = entry
+        request[LOG] = entry
         rule = self.script.take(request.path)
-        request["rule"] = rule
+        request[RULE] = rule
         delay = rule.value if rule and rule.action == "latency" else self.dice.uniform(self.faults.latency_s)
         if delay:
             await asyncio.sleep(delay)
@@ -179,17 +183,17 @@ class Emulator:
 
     # -- shared by the upload handlers --------------------------------------------------
     async def _form(self, request: web.Request) -> Form:
-        rule: Optional[Rule] = request["rule"]
+        rule: Optional[Rule] = request[RULE]
         drop = (rule is not None and rule.action == "drop") or self.dice.roll(self.faults.drop_rate)
         drop_after = max(1, (request.content_length or 2) // 2) if drop else None
         form = await read_form(request, self.store.blobs, keep_bytes=self.settings.keep_bytes, drop_after=drop_after)
-        request["log"].update(fields=form.fields, part_types=form.content_types,
+        request[LOG].update(fields=form.fields, part_types=form.content_types,
                               files=[vars(r.upload) for r in form.files])
         self.stats.bytes_received += sum(r.upload.size for r in form.files)
         return form
 
     def _hangs(self, request: web.Request) -> bool:
-        rule: Optional[Rule] = request["rule"]
+        rule: Optional[Rule] = request[RULE]
         return (rule is not None and rule.action == "hang") or self.dice.roll(self.faults.hang_rate)
 
     async def _hang(self) -> None:
@@ -197,7 +201,7 @@ class Emulator:
         await asyncio.sleep(self.faults.hang_s)
 
     def _outcome(self, request: web.Request) -> tuple[str, str]:
-        rule: Optional[Rule] = request["rule"]
+        rule: Optional[Rule] = request[RULE]
         if (rule is not None and rule.action == "fail") or self.dice.roll(self.faults.fail_rate):
             return "FAILED", "emulated processing failure"
         return "SUCCESS", ""
@@ -252,10 +256,10 @@ class Emulator:
             query = await request.json()
         except ValueError:
             return v1("0001", "the body must be JSON")
-        request["log"]["json"] = query
+        request[LOG]["json"] = query
         if not isinstance(query, dict):
             return v1("0001", "the body must be a JSON object")
-        page, size = int(query.get("page") or 1), int(query.get("size") or 200)
+        page, size = _int(query.get("page", 1)), _int(query.get("size", 200))
         if page < 1 or size < 1:
             return v1("0001", "page and size must be > 0")
         now = time.time()
@@ -331,7 +335,7 @@ class Emulator:
             body = await request.json()
         except ValueError:
             body = None
-        request["log"]["json"] = body
+        request[LOG]["json"] = body
         name = body.get("original_filename") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name:
             return v2(400, v.LIMIT_MESSAGE)
@@ -486,3 +490,10 @@ def _caption(record: Record, req: dict[str, Any]) -> dict[str, Any]:
     tokens_out = len(text) // 4
     return {"data": {"text": text}, "token": {"input": tokens_in, "output": tokens_out,
                                                "total": tokens_in + tokens_out}}
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

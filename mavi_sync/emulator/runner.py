@@ -38,7 +38,7 @@ class EmulatorServer:
         return f"http://{self.host}:{self.port}"
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.emulator.app(), access_log=None, shutdown_timeout=1.0,
+        self._runner = web.AppRunner(self.emulator.app(), access_log=None, shutdown_timeout=0.25,
                                      handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=128, reuse_address=True)
