@@ -96,3 +96,21 @@ def fast_uploads(**overrides: object) -> dict[str, object]:
                                 "read_timeout_s": 5, "connect_timeout_s": 2}
     table.update(overrides)
     return table
+
+
+def run_in_threads(fn: Callable[[object], object], items: list[object], timeout: float = 60) -> list[BaseException]:
+    """Call fn(item) for every item, each on its own thread; return what they raised."""
+    errors: list[BaseException] = []
+
+    def call(item: object) -> None:
+        try:
+            fn(item)
+        except BaseException as exc:  # collected for the test to assert on
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(item,)) for item in items]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return errors

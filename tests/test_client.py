@@ -22,7 +22,7 @@ from mavi_sync.hashing import sha256_file
 from mavi_sync.media.fields import sha_tag
 from mavi_sync.plan import job_for, plan_file
 from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
-from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads
+from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads, run_in_threads
 
 QUICK_POLL = PollPolicy(initial_s=0.05, max_s=0.2, give_up_s=20)
 
@@ -154,7 +154,7 @@ def test_one_bad_image_does_not_hold_up_the_rest_of_its_batch(tmp_path, folder) 
         outcomes = client.upload_images(jobs)
         client.close()
         stored = Admin(server.url).uploads("image")
-    assert isinstance(outcomes[2], PermanentError) and "over the 20 MB limit" in str(outcomes[2])
+    assert isinstance(outcomes[2], PermanentError) and "over the 20000 byte limit" in str(outcomes[2])
     assert all(not isinstance(o, BaseException) for i, o in enumerate(outcomes) if i != 2)
     assert sorted(u["filename"] for u in stored) == ["s0.jpg", "s1.jpg", "s2.jpg"]
 
@@ -402,19 +402,7 @@ def test_concurrent_uploads_through_one_client(setup, admin, folder) -> None:
     config, client = setup
     admin.faults(latency_s=0.2)
     paths = [a_video(folder, f"v{i}.mp4", seconds=1 + i / 10) for i in range(6)]
-    errors: list[BaseException] = []
-
-    def send(p: Path) -> None:
-        try:
-            client.upload(job(config, p))
-        except BaseException as exc:  # collected, asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send, args=(p,)) for p in paths]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    errors = run_in_threads(lambda p: client.upload(job(config, p)), paths)  # type: ignore[arg-type]
     assert errors == []
     assert sorted(u["sha256"] for u in uploads_of(admin, "video")) == sorted(sha(p) for p in paths)
     assert admin.stats()["max_in_flight"] >= 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import requests
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
-from tests.conftest import API_KEY, SECURITY_KEY, fast_timing
+from tests.conftest import API_KEY, SECURITY_KEY, fast_timing, run_in_threads
 
 H = {"Authorization": API_KEY}
 
@@ -193,19 +192,7 @@ def test_video_callbacks_are_posted_when_parsed(emulator, admin) -> None:
 
 def test_concurrent_large_uploads_arrive_intact(emulator, admin) -> None:
     blobs = [os.urandom(8 << 20) for _ in range(4)]
-    errors: list[BaseException] = []
-
-    def send(data: bytes) -> None:
-        try:
-            assert post_video(emulator.url, data=data)["code"] == "0000"
-        except BaseException as exc:  # collected, asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send, args=(b,)) for b in blobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = run_in_threads(lambda b: post_video(emulator.url, data=b), blobs)  # type: ignore[arg-type]
     assert errors == []
     assert sorted(u["sha256"] for u in admin.uploads("video")) == sorted(hashlib.sha256(b).hexdigest() for b in blobs)
     assert admin.stats()["max_in_flight"] >= 2

@@ -19,6 +19,7 @@ from mavi_sync.api.retry import RetryPolicy, call
 from mavi_sync.api.transport import Timeouts, Transport
 from mavi_sync.config.schema import ApiConfig, Config, KeySource, UploadsConfig
 from mavi_sync.config.secrets import Secret, resolve_key
+from mavi_sync.logs import get_logger
 from mavi_sync.errors import ApiError, FileChanged, MaviSyncError, PermanentError, TransientError, UnknownOutcome
 from mavi_sync.media.fields import sha_tag
 from mavi_sync.ratelimit import RateLimiter
@@ -26,6 +27,11 @@ from mavi_sync.ratelimit import RateLimiter
 ImageOutcome = Union[UploadResult, MaviSyncError]
 T = TypeVar("T")
 OnRetry = Callable[[int, float, BaseException], None]
+
+
+def _log_retry(attempt: int, wait: float, exc: BaseException) -> None:
+    get_logger().info("request_retrying", attempt=attempt, wait_s=round(wait, 2), error=str(exc),
+                      error_type=exc.__class__.__name__)
 
 
 class KeyRing:
@@ -74,7 +80,7 @@ class Client:
         self.keys = keys
         self.settings = settings
         self.stop = stop or threading.Event()
-        self.on_retry = on_retry
+        self.on_retry = on_retry or _log_retry
         self.transport = Transport(
             timeouts=Timeouts(uploads.connect_timeout_s, uploads.read_timeout_s),
             upload_limiter=RateLimiter(uploads.rate_limit_per_minute / 60.0),

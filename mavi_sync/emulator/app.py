@@ -192,6 +192,16 @@ class Emulator:
         self.stats.bytes_received += sum(r.upload.size for r in form.files)
         return form
 
+    async def _checked(self, request: web.Request,
+                       check: Callable[[Form], Optional[v.Refusal]]) -> tuple[Form, bool, Optional[v.Refusal]]:
+        """Read the form and run the endpoint's checks; a refused form's bytes are dropped."""
+        hangs = self._hangs(request)
+        form = await self._form(request)
+        refusal = check(form)
+        if refusal:
+            form.discard()
+        return form, hangs, refusal
+
     def _hangs(self, request: web.Request) -> bool:
         rule: Optional[Rule] = request[RULE]
         return (rule is not None and rule.action == "hang") or self.dice.roll(self.faults.hang_rate)
@@ -221,11 +231,9 @@ class Emulator:
 
     # -- v1 video -----------------------------------------------------------------------
     async def video_upload(self, request: web.Request) -> web.StreamResponse:
-        hangs = self._hangs(request)
-        form = await self._form(request)
-        refusal = v.video_refusal(form.fields, form.uploads, self.settings.limits)
+        form, hangs, refusal = await self._checked(
+            request, lambda f: v.video_refusal(f.fields, f.uploads, self.settings.limits))
         if refusal:
-            form.discard()
             return v1(refusal.code, refusal.message)
         fields = {k: val for k, val in form.fields.items()}
         tags = v.tags_of(form.fields) + ["api"]
@@ -273,11 +281,9 @@ class Emulator:
 
     # -- v1 images ----------------------------------------------------------------------
     async def image_upload(self, request: web.Request) -> web.StreamResponse:
-        hangs = self._hangs(request)
-        form = await self._form(request)
-        refusal = v.image_refusal(form.fields, form.uploads, self.settings.limits)
+        form, hangs, refusal = await self._checked(
+            request, lambda f: v.image_refusal(f.fields, f.uploads, self.settings.limits))
         if refusal:
-            form.discard()
             return v1(refusal.code, refusal.message)
         tags = v.tags_of(form.fields) + ["api"]
         namespace = form.one("unique_id") or "default"
@@ -319,11 +325,9 @@ class Emulator:
 
     # -- v2 assets ----------------------------------------------------------------------
     async def asset_upload(self, request: web.Request) -> web.StreamResponse:
-        hangs = self._hangs(request)
-        form = await self._form(request)
-        refusal = v.asset_refusal(form.uploads, self.settings.limits.asset_direct_bytes)
+        form, hangs, refusal = await self._checked(
+            request, lambda f: v.asset_refusal(f.uploads, self.settings.limits.asset_direct_bytes))
         if refusal:
-            form.discard()
             return v2(int(refusal.code), refusal.message)
         record = self._record(form, 0, "asset", "default", {}, [], request, hangs)
         if hangs:
@@ -356,11 +360,9 @@ class Emulator:
         if record is None or record.expires_at is None or time.time() > record.expires_at:
             await drain(request)
             return web.Response(status=403, text="Request has expired")
-        hangs = self._hangs(request)
-        form = await self._form(request)
-        refusal = v.asset_refusal(form.uploads, self.settings.limits.asset_signed_bytes)
+        form, hangs, refusal = await self._checked(
+            request, lambda f: v.asset_refusal(f.uploads, self.settings.limits.asset_signed_bytes))
         if refusal:
-            form.discard()
             return web.Response(status=400, text=refusal.message)
         received = form.files[0]
         record.blob = form.keep(received, self.store.blobs, record.id)

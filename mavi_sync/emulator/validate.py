@@ -105,18 +105,25 @@ def metadata_refusal(fields: dict[str, list[str]], max_tags: int) -> Optional[Re
     return None
 
 
+def part_refusal(part: Upload, extensions: tuple[str, ...], type_prefix: str, max_bytes: int) -> Optional[Refusal]:
+    """A v1 file part's extension, Content-Type and size."""
+    if PurePath(part.filename).suffix.lower() not in extensions:
+        return Refusal("0003", f"{part.filename!r}: extension is not one of {' '.join(extensions)}")
+    if not part.content_type.startswith(type_prefix):
+        return Refusal("0003", f"{part.filename!r}: Content-Type {part.content_type!r} must start with {type_prefix}")
+    if part.size > max_bytes:
+        return Refusal("0003", f"{part.filename!r}: {part.size} bytes, over the {max_bytes} byte limit")
+    return None
+
+
 def video_refusal(fields: dict[str, list[str]], files: list[Upload], limits: Limits) -> Optional[Refusal]:
     """v1 /serve/api/v1/upload."""
     videos = [f for f in files if f.field == "file"]
     if len(videos) != 1:
         return Refusal("0001", "exactly one file part named 'file' is required")
-    video = videos[0]
-    if PurePath(video.filename).suffix.lower() not in VIDEO_EXTENSIONS:
-        return Refusal("0003", f"file extension of {video.filename!r} is not one of {' '.join(VIDEO_EXTENSIONS)}")
-    if not video.content_type.startswith("video/"):
-        return Refusal("0003", f"file Content-Type {video.content_type!r} must start with video/")
-    if video.size > limits.video_bytes:
-        return Refusal("0003", f"file is {video.size} bytes, over the {limits.video_bytes} byte limit")
+    refusal = part_refusal(videos[0], VIDEO_EXTENSIONS, "video/", limits.video_bytes)
+    if refusal:
+        return refusal
     callback = _one(fields, "callback")
     if callback is not None and (len(callback) > 299 or not _is_url(callback)):
         return Refusal("0003", "callback must be a URI of at most 299 characters")
@@ -137,12 +144,9 @@ def image_refusal(fields: dict[str, list[str]], files: list[Upload], limits: Lim
     if len(images) > limits.image_batch:
         return Refusal("0003", f"{len(images)} images in one request: at most {limits.image_batch}")
     for img in images:
-        if PurePath(img.filename).suffix.lower() not in IMAGE_EXTENSIONS:
-            return Refusal("0003", f"{img.filename!r}: extension is not one of {' '.join(IMAGE_EXTENSIONS)}")
-        if not img.content_type.startswith("image/"):
-            return Refusal("0003", f"{img.filename!r}: Content-Type {img.content_type!r} must start with image/")
-        if img.size > limits.image_bytes:
-            return Refusal("0003", f"{img.filename!r}: {img.size} bytes, over the 20 MB limit")
+        refusal = part_refusal(img, IMAGE_EXTENSIONS, "image/", limits.image_bytes)
+        if refusal:
+            return refusal
     return metadata_refusal(fields, limits.image_tags)
 
 
