@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from mavi_sync import __version__
+from mavi_sync import __version__, daemon
 from mavi_sync.api.client import Client
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
 from mavi_sync.config.schema import TARGETS
@@ -19,7 +20,16 @@ from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import configure
 from mavi_sync.plan import plan_file
-from mavi_sync.report import inspect_json, inspect_text, outcome_json, outcome_line, scan_summary
+from mavi_sync.report import (
+    inspect_json,
+    inspect_text,
+    ledger_rows,
+    outcome_json,
+    outcome_line,
+    scan_summary,
+    status_json,
+    status_text,
+)
 from mavi_sync.scanner import dry_run
 from mavi_sync.states import State
 from mavi_sync.uploader import Outcome, follow_record, poll_policy, upload_path
@@ -52,6 +62,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path)
     p.add_argument("--target", choices=TARGETS, help="override the folder's target")
     p.add_argument("--no-wait", action="store_true", help="do not follow the remote status")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("run", help="the daemon: watch the folders and keep them synced (systemd runs this)")
+    p.add_argument("--config", type=Path)
+
+    p = sub.add_parser("sync", help="one pass: upload everything ready, follow statuses, exit")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for remote statuses")
+
+    p = sub.add_parser("status", help="counts by state and target, pause/outage, last errors")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("retry", help="try failed (or rejected) files again")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--all-failed", action="store_true")
+    p.add_argument("--config", type=Path)
+
+    p = sub.add_parser("ledger", help="list ledger rows")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--state", choices=[s.value for s in State])
+    p.add_argument("--target", choices=TARGETS)
+    p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
@@ -176,11 +209,88 @@ def _upload_one(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
     return outcome
 
 
+def _log_setup(config: Config) -> None:
+    # journald stores stdout; JSON lines there, a readable console on a terminal.
+    configure(config.log_level, stream=sys.stdout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    path = args.config or default_config_path()
+    _log_setup(load_config(path))
+    return daemon.run(path)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    config = _config(args.config)
+    _log_setup(config)
+    tty = sys.stderr.isatty()
+    progress = (lambda text: print(f"\r{text:<78}", end="", file=sys.stderr, flush=True)) if tty else None
+    engine = daemon.sync_once(config, timeout_s=args.timeout, progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    report = status_json(engine.ledger, time.time())
+    engine.ledger.close()
+    print(status_text(report))
+    counts = report["counts"]
+    stuck = sum(sum(counts.get(s, {}).values()) for s in ("failed", "uploaded", "uploading", "ready", "discovered"))
+    return EXIT_OK if stuck == 0 else EXIT_ERROR
+
+
+def _ledger(config: Config) -> Ledger:
+    return Ledger(config.ledger.path or default_ledger_path())
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args.config)
+    with _ledger(config) as ledger:
+        report = status_json(ledger, time.time())
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else status_text(report))
+    return EXIT_OK
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    if not args.all_failed and not args.paths:
+        raise MaviSyncError("nothing to retry", hint="name files, or use --all-failed")
+    config = _config(args.config)
+    retried = 0
+    with _ledger(config) as ledger:
+        records = ledger.files(state=State.FAILED, limit=1_000_000) if args.all_failed else []
+        for path in args.paths:
+            known = ledger.lookup_path(path.resolve())
+            record = ledger.get_by_id(known.file_id) if known and known.file_id else None
+            if record is None:
+                print(f"not in the ledger: {path}", file=sys.stderr)
+            elif record.state in (State.FAILED, State.REJECTED):
+                records.append(record)
+            else:
+                print(f"{path}: {record.state.value}, nothing to retry", file=sys.stderr)
+        for record in records:
+            ledger.transition(record.id, State.READY, attempts=0, next_attempt_at=None, last_error=None)
+            retried += 1
+    print(f"{retried} file(s) will be tried again (by the running daemon, or the next `mavi-sync sync`)")
+    return EXIT_OK
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    config = _config(args.config)
+    with _ledger(config) as ledger:
+        state = State(args.state) if args.state else None
+        rows = ledger_rows(ledger, ledger.files(state=state, target=args.target, limit=args.limit))
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for r in rows:
+            print(f"{r['state']:<10} {r['target']:<8} {(r['remote_id'] or '-'):<22} {r['path']}"
+                  + (f"  {r['error']}" if r["error"] else ""))
+    return EXIT_OK
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     return run_emulator(args)
 
 
 _COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
+             "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger,
              "emulator": cmd_emulator}
 
 

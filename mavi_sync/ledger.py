@@ -69,6 +69,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE files ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE files ADD COLUMN next_poll_at REAL;
     """,
+    # 3: what the daemon reports about itself (paused reason, outage, heartbeat) for `status`.
+    """
+    CREATE TABLE daemon (key TEXT PRIMARY KEY, value TEXT, updated_at REAL NOT NULL);
+    CREATE INDEX files_poll ON files (state, next_poll_at);
+    """,
 )
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
@@ -287,6 +292,40 @@ class Ledger:
         rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files {where} ORDER BY updated_at DESC "
                           "LIMIT ?", (*args, limit))
         return [_file(r) for r in rows]
+
+    def due(self, state: State, now: float, *, column: str = "next_attempt_at", limit: int = 500) -> list[FileRecord]:
+        """Files in `state` whose `column` time (next_attempt_at or next_poll_at) has come, oldest first."""
+        if column not in ("next_attempt_at", "next_poll_at"):
+            raise ValueError(column)
+        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files WHERE state = ? AND "
+                          f"({column} IS NULL OR {column} <= ?) ORDER BY {column}, id LIMIT ?",
+                          (state.value, now, limit))
+        return [_file(r) for r in rows]
+
+    def path_of(self, file_id: int) -> Optional[bytes]:
+        """The most recently seen path that holds this file's content, or None."""
+        rows = self._read("SELECT path FROM paths WHERE file_id = ? ORDER BY seen_at DESC LIMIT 1", (file_id,))
+        return bytes(rows[0][0]) if rows else None
+
+    def set_daemon(self, **values: Optional[str]) -> None:
+        """Record what the daemon wants `status` to show (None removes a key)."""
+        with self._tx() as db:
+            for key, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM daemon WHERE key = ?", (key,))
+                else:
+                    db.execute("INSERT INTO daemon (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+                               "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                               (key, value, self._clock()))
+
+    def daemon(self) -> dict[str, tuple[str, float]]:
+        """{key: (value, updated_at)} as the daemon last wrote them."""
+        return {r[0]: (r[1], float(r[2])) for r in self._read("SELECT key, value, updated_at FROM daemon")}
+
+    def oldest_pending(self) -> Optional[FileRecord]:
+        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files WHERE state IN "
+                          "('discovered', 'ready', 'uploading', 'uploaded') ORDER BY created_at LIMIT 1")
+        return _file(rows[0]) if rows else None
 
     def counts(self) -> dict[tuple[str, str], int]:
         """{(state, target): number of files}."""

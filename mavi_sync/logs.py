@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from typing import Any, MutableMapping, Optional, TextIO
 
 import structlog
@@ -30,6 +31,33 @@ def redact_keys(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> 
     return event
 
 
+class RepeatFilter:
+    """Drops a warning or error identical (event and error text) to one logged in the last
+    `window_s` seconds; the next one that passes carries `repeated=N`. A box with a dead
+    uplink logs the outage once a minute, not once per file."""
+
+    def __init__(self, window_s: float = 60.0, clock: Any = None) -> None:
+        self.window_s = window_s
+        self.clock = clock or time.monotonic
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if method not in ("warning", "error", "critical"):
+            return event
+        key = (str(event.get("event")), str(event.get("error") or event.get("reason") or ""))
+        now = self.clock()
+        seen = self._last.get(key)
+        if seen is not None and now - seen[0] < self.window_s:
+            self._last[key] = (seen[0], seen[1] + 1)
+            raise structlog.DropEvent
+        if seen is not None and seen[1]:
+            event["repeated"] = seen[1]
+        if len(self._last) > 10000:
+            self._last.clear()
+        self._last[key] = (now, 0)
+        return event
+
+
 def configure(level: str = "info", *, json: Optional[bool] = None, stream: Optional[TextIO] = None) -> None:
     """Set up structlog and route stdlib loggers through it. `json=None`: JSON unless a TTY."""
     stream = stream or sys.stderr
@@ -40,10 +68,11 @@ def configure(level: str = "info", *, json: Optional[bool] = None, stream: Optio
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_keys,
     ]
+    repeats = RepeatFilter()
     renderer: Any = structlog.processors.JSONRenderer() if use_json else \
         structlog.dev.ConsoleRenderer(colors=stream.isatty())
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info if use_json else _noop, renderer],
+        processors=[*shared, repeats, structlog.processors.format_exc_info if use_json else _noop, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
+from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.plan import FilePlan, metadata_record
 from mavi_sync.uploader import Outcome
 
@@ -117,3 +119,66 @@ def outcome_json(o: Outcome) -> dict[str, object]:
             "remote_id": record.remote_id if record else None,
             "remote_status": record.remote_status if record else None, "detail": o.detail,
             "sha256": record.sha256 if record else None, "result": record.result if record else None}
+
+
+def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
+    """What `mavi-sync status` shows: counts by state and target, the daemon's own report
+    (paused reason, outage, heartbeat), the last errors and the oldest pending file."""
+    counts: dict[str, dict[str, int]] = {}
+    for (state, target), n in sorted(ledger.counts().items()):
+        counts.setdefault(state, {})[target] = n
+    daemon = {k: v for k, (v, _at) in ledger.daemon().items()}
+    beat = float(daemon["heartbeat"]) if "heartbeat" in daemon else None
+    errors = [{"path": _path(ledger, r.id), "state": r.state.value, "target": r.target, "error": r.last_error}
+              for r in ledger.files(limit=200) if r.last_error][:5]
+    oldest = ledger.oldest_pending()
+    return {
+        "counts": counts,
+        "total": sum(sum(t.values()) for t in counts.values()),
+        "running": beat is not None and now - beat < 30,
+        "pid": daemon.get("pid"),
+        "heartbeat_age_s": round(now - beat, 1) if beat is not None else None,
+        "summary": daemon.get("summary"),
+        "paused": daemon.get("paused"),
+        "paused_detail": daemon.get("paused_detail"),
+        "outage": daemon.get("outage"),
+        "outage_since": float(daemon["outage_since"]) if daemon.get("outage_since") else None,
+        "last_errors": errors,
+        "oldest_pending": None if oldest is None else {
+            "path": _path(ledger, oldest.id), "state": oldest.state.value, "target": oldest.target,
+            "age_s": round(now - oldest.created_at, 1)},
+    }
+
+
+def _path(ledger: Ledger, file_id: int) -> Optional[str]:
+    raw = ledger.path_of(file_id)
+    return os.fsdecode(raw) if raw else None
+
+
+def status_text(s: dict[str, Any]) -> str:
+    lines = [("running" if s["running"] else "not running") + (f" (pid {s['pid']})" if s["running"] else "")
+             + (f": {s['summary']}" if s["summary"] and s["running"] else "")]
+    if s["paused"]:
+        lines.append(f"PAUSED: {s['paused']}: {s['paused_detail']}")
+    if s["outage"]:
+        lines.append(f"API OUTAGE: {s['outage']}")
+    targets = sorted({t for by_target in s["counts"].values() for t in by_target})
+    if targets:
+        lines.append(f"{'state':<11}" + "".join(f"{t:>10}" for t in targets) + f"{'total':>10}")
+        for state, by_target in s["counts"].items():
+            lines.append(f"{state:<11}" + "".join(f"{by_target.get(t, 0):>10}" for t in targets)
+                         + f"{sum(by_target.values()):>10}")
+    else:
+        lines.append("the ledger is empty")
+    if s["oldest_pending"]:
+        o = s["oldest_pending"]
+        lines.append(f"oldest pending: {o['path']} ({o['state']}, {o['target']}, {o['age_s']:.0f} s)")
+    for e in s["last_errors"]:
+        lines.append(f"error: {e['path']} ({e['state']}): {e['error']}")
+    return "\n".join(lines)
+
+
+def ledger_rows(ledger: Ledger, records: Iterable[FileRecord]) -> list[dict[str, Any]]:
+    return [{"path": _path(ledger, r.id), "state": r.state.value, "target": r.target, "sha256": r.sha256,
+             "size": r.size, "remote_id": r.remote_id, "remote_status": r.remote_status, "attempts": r.attempts,
+             "error": r.last_error, "updated_at": r.updated_at} for r in records]

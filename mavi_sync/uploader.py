@@ -63,8 +63,10 @@ def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
 
 def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
                 target: Optional[str] = None, progress: Optional[Progress] = None,
-                clock: Callable[[], float] = time.time) -> Outcome:
+                clock: Callable[[], float] = time.time, unattended: bool = False) -> Outcome:
     """Upload one file unless the ledger says its content is already there.
+    `unattended` (the daemon): a file waiting for its next attempt waits, and rejected or
+    failed content is not tried again here (that is `mavi-sync retry`, or the cool-down).
     Raises AccountError (the caller pauses everything); every other problem is an Outcome."""
     try:
         plan, st, record = register(path, folder, config, ledger, target)
@@ -76,6 +78,8 @@ def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
         return Outcome(path, record.state, record, f"already uploaded ({record.remote_id})")
     if record.state == State.REJECTED and not plan.targets[record.target].verdict.accepted:
         return Outcome(path, State.REJECTED, record, record.last_error or "refused")
+    if unattended and _not_now(record, clock()):
+        return Outcome(path, record.state, record, record.last_error or "waiting for its next attempt")
     if record.state in (State.REJECTED, State.FAILED, State.VANISHED):  # asked again: try again
         record = ledger.transition(record.id, State.READY)
     maybe_sent = record.state == State.UPLOADING  # an attempt was cut off (crash, kill)
@@ -90,6 +94,12 @@ def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
         return Outcome(path, record.state, record, str(exc))
     record = record_result(ledger, record, result, clock)
     return Outcome(path, record.state, record, "adopted an earlier upload" if result.adopted else "", result)
+
+
+def _not_now(record: FileRecord, now: float) -> bool:
+    if record.state in (State.REJECTED, State.FAILED):
+        return True
+    return record.state == State.READY and record.next_attempt_at is not None and record.next_attempt_at > now
 
 
 def _after_error(ledger: Ledger, record: FileRecord, exc: Exception, config: Config,

@@ -1,0 +1,181 @@
+"""`mavi-sync run`: wiring, signals, systemd notify, config reload, and shutdown.
+
+SIGTERM/SIGINT: stop intake, let in-flight uploads finish within shutdown_grace_s,
+then exit; anything cut off stays `uploading` in the ledger and is resumed (looked up
+first) on the next start. A second signal exits at once. SIGHUP reloads the config;
+an invalid one is logged and the old one kept.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Callable, Optional
+
+from mavi_sync.api.client import Client
+from mavi_sync.config import Config, load_config
+from mavi_sync.errors import ConfigError, MaviSyncError
+from mavi_sync.engine import Engine
+from mavi_sync.ledger import Ledger, default_ledger_path
+from mavi_sync.logs import get_logger
+from mavi_sync.notify import Notifier
+from mavi_sync.states import State
+from mavi_sync.watcher import Watcher
+
+log = get_logger("mavi_sync.daemon")
+TICK_S = 0.2
+HEARTBEAT_S = 5.0
+
+
+class Daemon:
+    def __init__(self, config: Config, config_path: Optional[Path], *, notifier: Optional[Notifier] = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.notifier = notifier or Notifier()
+        self.ledger = Ledger(config.ledger.path or default_ledger_path())
+        self.client = Client.from_config(config)
+        self.engine = Engine(config, self.ledger, self.client)
+        self.watcher: Optional[Watcher] = None
+        self._signals = 0
+        self._reload = threading.Event()
+        self._stop = threading.Event()
+
+    # -- signals --------------------------------------------------------------------------
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+
+    def _on_stop(self, signum: int, _frame: Optional[FrameType]) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            log.warning("stopping_now", signal=signal.Signals(signum).name)
+            self.notifier.stopping("stopping now")
+            os._exit(130)  # the second signal: no more waiting; the ledger is crash-safe
+        self._stop.set()
+
+    # -- life -----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until a stop signal; returns the exit code."""
+        self.ledger.set_daemon(pid=str(os.getpid()), started_at=str(time.time()), paused=None, paused_detail=None)
+        self._start_watching()
+        walker = threading.Thread(target=self._walk, name="startup-walk", daemon=True)
+        walker.start()
+        self.engine.start(self.config.uploads.concurrency)
+        self.notifier.ready(self.engine.summary())
+        log.info("daemon_started", folders=[str(f.path) for f in self.config.folders],
+                 watch={str(k): v for k, v in (self.watcher.modes if self.watcher else {}).items()})
+        self._loop()
+        return self._shutdown()
+
+    def _walk(self) -> None:
+        started = time.monotonic()
+        try:
+            seen = self.engine.walk()
+        except MaviSyncError as exc:
+            log.error("walk_failed", error=str(exc))
+            return
+        log.info("walk_done", files=seen, duration_ms=int((time.monotonic() - started) * 1000))
+
+    def _start_watching(self) -> None:
+        self.watcher = Watcher(self.config.folders, self.engine.on_event)
+        self.watcher.start()
+
+    def _loop(self) -> None:
+        last_beat = last_rescan = time.monotonic()
+        while not self._stop.wait(TICK_S):
+            self.engine.settle_tick()
+            now = time.monotonic()
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+            if now - last_rescan >= self.config.uploads.rescan_interval_s:
+                last_rescan = now
+                threading.Thread(target=self._walk, name="rescan", daemon=True).start()
+            if now - last_beat >= HEARTBEAT_S:
+                last_beat = now
+                self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        summary = self.engine.summary()
+        self.notifier.status(summary)
+        self.notifier.watchdog()
+        try:
+            self.ledger.set_daemon(heartbeat=str(time.time()), summary=summary)
+        except MaviSyncError as exc:
+            log.error("ledger_write_failed", error=str(exc))
+
+    def reload(self) -> None:
+        """SIGHUP: a valid new config replaces the folders and upload settings; an invalid one
+        is logged and the old one kept. API addresses and keys need a restart."""
+        if self.config_path is None:
+            return
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("config_reload_failed", error=str(exc), hint="the previous config stays in force")
+            return
+        if new.api != self.config.api or new.ledger != self.config.ledger:
+            log.warning("config_reload_partial", hint="[api] and [ledger] changes take effect after a restart")
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.config = self.engine.config = new
+        self._start_watching()
+        threading.Thread(target=self._walk, name="reload-walk", daemon=True).start()
+        log.info("config_reloaded", folders=[str(f.path) for f in new.folders])
+
+    def _shutdown(self) -> int:
+        grace = self.config.uploads.shutdown_grace_s
+        self.notifier.stopping(f"stopping: finishing uploads in flight (up to {grace:g} s)")
+        log.info("daemon_stopping", in_flight=self.engine.counters.in_flight, grace_s=grace)
+        if self.watcher is not None:
+            self.watcher.stop()
+        finished = self.engine.drain(grace)
+        if not finished:
+            log.warning("uploads_cut_off", hint="they are resumed (and looked up first) on the next start")
+        self.client.close()
+        self.ledger.set_daemon(pid=None, heartbeat=None)
+        self.ledger.close()
+        log.info("daemon_stopped")
+        return 0
+
+
+def run(config_path: Path) -> int:
+    daemon = Daemon(load_config(config_path), config_path)
+    daemon.install_signals()
+    return daemon.run()
+
+
+def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[str], None]] = None) -> Engine:
+    """One pass: walk, upload everything that settles, follow statuses until final or
+    `timeout_s`; returns the engine (its ledger holds the outcome)."""
+    ledger = Ledger(config.ledger.path or default_ledger_path())
+    client = Client.from_config(config)
+    engine = Engine(config, ledger, client)
+    deadline = time.monotonic() + timeout_s
+    engine.walk()
+    engine.start(config.uploads.concurrency)
+    try:
+        while time.monotonic() < deadline and not _settled(engine):
+            engine.settle_tick()
+            if progress:
+                progress(engine.summary())
+            time.sleep(TICK_S)
+    finally:
+        engine.drain(config.uploads.shutdown_grace_s)
+        client.close()
+    return engine
+
+
+def _settled(engine: Engine) -> bool:
+    """Nothing left to do in this pass: no file settling, queued, in flight or being followed."""
+    if len(engine.settler) or engine.queue.qsize() or engine.counters.in_flight or engine.pause.paused:
+        return False
+    counts = engine.ledger.counts()
+    pending = sum(n for (state, _t), n in counts.items() if state in ("uploaded", "uploading", "discovered"))
+    due_now = engine.ledger.due(State.READY, engine.clock(), limit=1)
+    return pending == 0 and not due_now

@@ -1,0 +1,388 @@
+"""The moving parts of a sync: intake (walk + events → settle → queue), upload workers,
+the retry scheduler and the status follower. `daemon.py` runs them forever; `sync`
+runs one pass. Every loop is a thread that stops on `stop` and never blocks without
+a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import stat
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Optional
+
+from mavi_sync import after
+from mavi_sync.api.client import Client
+from mavi_sync.api.follow import PollPolicy, next_poll_s
+from mavi_sync.api.model import DONE, FAILED
+from mavi_sync.api.retry import backoff_s
+from mavi_sync.config.schema import Config, FolderConfig
+from mavi_sync.errors import AccountError, MaviSyncError, TransientError
+from mavi_sync.ledger import FileRecord, Ledger
+from mavi_sync.logs import get_logger
+from mavi_sync.scanner import walk_folder
+from mavi_sync.settle import Settler
+from mavi_sync.states import State
+from mavi_sync.uploader import Outcome, poll_policy, record_status, upload_path
+
+log = get_logger("mavi_sync.engine")
+
+
+class Pause:
+    """All uploads wait while the account cannot upload (bad key, no credits, disabled)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clear = threading.Event()
+        self._clear.set()
+        self.reason = ""
+        self.since = 0.0
+
+    def set(self, reason: str, now: float) -> bool:
+        """Pause; True when this is news (log it once)."""
+        with self._lock:
+            news = self._clear.is_set() or reason != self.reason
+            if self._clear.is_set():
+                self.since = now
+            self.reason = reason
+            self._clear.clear()
+            return news
+
+    def clear(self) -> bool:
+        with self._lock:
+            was_paused = not self._clear.is_set()
+            self._clear.set()
+            self.reason = ""
+            return was_paused
+
+    @property
+    def paused(self) -> bool:
+        return not self._clear.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._clear.wait(timeout)
+
+
+@dataclass
+class Counters:
+    uploaded: int = 0
+    bytes_sent: int = 0
+    failed: int = 0
+    rejected: int = 0
+    in_flight: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class Engine:
+    def __init__(self, config: Config, ledger: Ledger, client: Client, *,
+                 clock: Callable[[], float] = time.time, account_probe_s: float = 60.0) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.client = client
+        self.clock = clock
+        self.stop = client.stop  # one stop event: client waits and retries see it too
+        self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
+        self.pause = Pause()
+        self.account_probe_s = account_probe_s
+        self.counters = Counters()
+        self.settler = Settler()
+        self._intake = threading.Lock()
+        self.queue: "queue.Queue[Path]" = queue.Queue()
+        self._queued: set[Path] = set()
+        self._threads: list[threading.Thread] = []
+        self.walks = 0
+        self.last_error: Optional[str] = None
+
+    # -- intake -------------------------------------------------------------------------
+    def on_event(self, path: Path, folder: FolderConfig, kind: str) -> None:
+        """A watcher event (from watchdog's thread)."""
+        if kind == "dir":
+            threading.Thread(target=self._walk_dir, args=(folder, path), daemon=True).start()
+            return
+        if kind == "deleted":
+            with self._intake:
+                self.settler.forget(path)
+            return
+        self._consider(path, folder, closed=(kind == "closed"))
+
+    def _consider(self, path: Path, folder: FolderConfig, *, closed: bool = False,
+                  st: Optional[os.stat_result] = None) -> None:
+        try:
+            st = st or os.stat(path, follow_symlinks=False)
+        except OSError:
+            return
+        if not _is_file(st):
+            return
+        known = self.ledger.lookup_path(path)
+        if known is not None and known.matches(st) and not closed:
+            return  # unchanged since it was hashed: the scheduler owns it from here
+        with self._intake:
+            self.settler.seen(path, st.st_size, st.st_mtime_ns, folder.settle_s, time.monotonic(),
+                              self.clock(), closed=closed)
+
+    def walk(self) -> int:
+        """Reconcile every folder with the ledger: unchanged known files are skipped without
+        hashing; new and changed ones go to settle. Returns how many files were looked at."""
+        seen = 0
+        for folder in self.config.folders:
+            seen += self._walk_dir(folder, folder.path)
+        self.walks += 1
+        return seen
+
+    def _walk_dir(self, folder: FolderConfig, top: Path) -> int:
+        seen = 0
+        sub = folder if top == folder.path else _subfolder(folder, top)
+        for found in walk_folder(sub):
+            if self.stop.is_set():
+                break
+            seen += 1
+            if found.problem or found.st is None:
+                continue
+            self._consider(found.path, folder, st=found.st)
+        return seen
+
+    def settle_tick(self) -> int:
+        """Move settled files to the work queue; returns how many."""
+        with self._intake:
+            ready, _gone = self.settler.due(time.monotonic(), _stat_pair)
+        for path in ready:
+            self.enqueue(path)
+        return len(ready)
+
+    def enqueue(self, path: Path) -> None:
+        with self._intake:
+            if path in self._queued:
+                return
+            self._queued.add(path)
+        self.queue.put(path)
+
+    # -- workers ------------------------------------------------------------------------
+    def start(self, workers: int) -> None:
+        loops = [("worker", self._worker)] * workers + [("scheduler", self._scheduler), ("follower", self._follower)]
+        for i, (name, target) in enumerate(loops):
+            thread = threading.Thread(target=target, name=f"{name}-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _worker(self) -> None:
+        while not self.stop.is_set() and not self.draining.is_set():
+            if not self.pause.wait(0.5):
+                continue
+            try:
+                path = self.queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            with self._intake:
+                self._queued.discard(path)
+            if self.draining.is_set():
+                break
+            self.counters.in_flight += 1
+            try:
+                self.process(path)
+            except MaviSyncError as exc:  # never let one file stop a worker
+                log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
+            finally:
+                self.counters.in_flight -= 1
+
+    def process(self, path: Path) -> Optional[Outcome]:
+        """One ready path: upload it (or not: known, waiting, refused) and record the outcome."""
+        folder = self.config.folder_for(path)
+        if folder is None:
+            return None
+        started = time.monotonic()
+        try:
+            outcome = upload_path(path, folder, self.config, self.ledger, self.client, clock=self.clock,
+                                  unattended=True)
+        except AccountError as exc:
+            if self.pause.set(exc.reason, self.clock()):
+                log.error("uploads_paused", reason=exc.reason, error=str(exc), hint=exc.hint)
+                self.ledger.set_daemon(paused=exc.reason, paused_detail=str(exc))
+            return None
+        self._note(outcome, time.monotonic() - started)
+        return outcome
+
+    def _note(self, o: Outcome, seconds: float) -> None:
+        r = o.record
+        fields = {"path": str(o.path), "target": r.target if r else None, "sha256": r.sha256 if r else None,
+                  "size": r.size if r else None, "attempt": r.attempts if r else None}
+        if o.result is None and o.state == State.CONFIRMED and r is not None:
+            self._after(r)  # a copy or rename of confirmed content: the folder's action applies
+        if o.result is not None:
+            self.counters.uploaded += 1
+            self.counters.bytes_sent += o.result.bytes_sent
+            self._api_ok()
+            log.info("upload_succeeded", remote_id=o.result.remote_id, adopted=o.result.adopted,
+                     duration_ms=int(seconds * 1000), **fields)
+            if r is not None and o.state == State.UPLOADED:
+                self.ledger.transition(r.id, State.UPLOADED,
+                                       next_poll_at=self.clock() + self.config.uploads.status_poll_initial_s)
+            if r is not None and o.state == State.CONFIRMED:
+                self._after(r)
+        elif o.state == State.REJECTED and "already" not in o.detail:
+            self.counters.rejected += 1
+            log.warning("media_rejected", reason=o.detail, **fields)
+        elif o.state == State.READY and r is not None and r.next_attempt_at and r.last_error == o.detail:
+            self._api_error(o.detail)
+            log.warning("upload_retrying", error=o.detail, wait_s=round(r.next_attempt_at - self.clock(), 1), **fields)
+        elif o.state == State.FAILED and r is not None and r.last_error == o.detail:
+            self.counters.failed += 1
+            log.error("upload_failed", error=o.detail, **fields)
+        elif o.state == State.VANISHED:
+            log.info("file_vanished", path=str(o.path))
+
+    def _api_error(self, error: str) -> None:
+        self.last_error = error
+        if "cannot reach" in error or "no answer" in error or "server error" in error:
+            self.ledger.set_daemon(outage=error, outage_since=self.ledger.daemon().get("outage_since", (
+                str(self.clock()), 0.0))[0])
+
+    def _api_ok(self) -> None:
+        if self.ledger.daemon().get("outage"):
+            log.info("api_recovered")
+            self.ledger.set_daemon(outage=None, outage_since=None)
+
+    def _after(self, record: FileRecord) -> None:
+        for done in after.apply(self.config, self.ledger, record.id):
+            event = {"archived": "file_archived", "deleted": "file_deleted"}.get(done.action, "file_kept")
+            log.info(event, path=str(done.path), dest=str(done.dest) if done.dest else None, detail=done.detail)
+
+    # -- scheduler: retries, cool-downs, resumed attempts, account probes ---------------
+    def _scheduler(self) -> None:
+        resumed = False
+        while not self.stop.wait(1.0):
+            if self.draining.is_set():
+                return
+            if self.pause.paused:
+                self._probe_account()
+                continue
+            try:
+                if not resumed:  # work cut off by the last stop: resume it (videos are looked up first)
+                    for state in (State.UPLOADING, State.DISCOVERED):
+                        self._enqueue_records(self.ledger.files(state=state, limit=100000))
+                    resumed = True
+                self.schedule_due()
+            except MaviSyncError as exc:
+                log.error("scheduler_error", error=str(exc))
+
+    def schedule_due(self) -> None:
+        now = self.clock()
+        self._enqueue_records(self.ledger.due(State.READY, now))
+        cooldown = self.config.uploads.failed_cooldown_s
+        for record in self.ledger.due(State.FAILED, now):
+            if cooldown and record.next_attempt_at is not None:
+                self.ledger.transition(record.id, State.READY, attempts=0, next_attempt_at=None)
+                self._enqueue_records([record])
+
+    def _enqueue_records(self, records: list[FileRecord]) -> None:
+        for record in records:
+            raw = self.ledger.path_of(record.id)
+            if raw is not None:
+                self.enqueue(Path(os.fsdecode(raw)))
+
+    def _probe_account(self) -> None:
+        if self.clock() - self.pause.since >= self.account_probe_s:
+            log.info("uploads_probing", reason=self.pause.reason)
+            self.pause.clear()
+            self.pause.since = self.clock()
+            self.ledger.set_daemon(paused=None, paused_detail=None)
+            self.schedule_due()
+
+    # -- follower -----------------------------------------------------------------------
+    def _follower(self) -> None:
+        policy = poll_policy(self.config)
+        while not self.stop.wait(0.5):
+            if self.draining.is_set():
+                return
+            try:
+                self.follow_due(policy)
+            except MaviSyncError as exc:
+                log.error("follower_error", error=str(exc))
+
+    def follow_due(self, policy: PollPolicy) -> int:
+        """Poll every uploaded file whose time has come; returns how many were polled."""
+        records = self.ledger.due(State.UPLOADED, self.clock(), column="next_poll_at", limit=50)
+        for record in records:
+            if self.stop.is_set() or self.pause.paused:
+                break
+            self._poll(record, policy)
+        return len(records)
+
+    def _poll(self, record: FileRecord, policy: PollPolicy) -> None:
+        assert record.remote_id is not None
+        try:
+            status = self.client.status(record.target, record.remote_id, record.namespace)
+        except AccountError as exc:
+            self.pause.set(exc.reason, self.clock())
+            return
+        except TransientError as exc:
+            wait = backoff_s(record.polls + 1, policy.initial_s, policy.max_s)
+            self.ledger.transition(record.id, State.UPLOADED, next_poll_at=self.clock() + wait, last_error=str(exc))
+            return
+        updated = record_status(self.ledger, record, status)
+        if status.raw != record.remote_status:
+            log.info("remote_status_changed", path=self._path(record), sha256=record.sha256, target=record.target,
+                     remote_id=record.remote_id, status=status.raw, cause=status.cause or None)
+        if status.state == DONE:
+            self._after(updated)
+        elif status.state == FAILED:
+            cooldown = self.config.uploads.failed_cooldown_s
+            self.ledger.transition(updated.id, State.FAILED,
+                                   next_attempt_at=self.clock() + cooldown if cooldown else None)
+        else:
+            self._schedule_poll(updated, policy)
+
+    def _schedule_poll(self, record: FileRecord, policy: PollPolicy) -> None:
+        now = self.clock()
+        flagged = record.uploaded_at is not None and now - record.uploaded_at > policy.give_up_s
+        error = (f"remote status still {record.remote_status} after {policy.give_up_s:g} s" if flagged
+                 else record.last_error)
+        self.ledger.transition(record.id, State.UPLOADED, next_poll_at=now + next_poll_s(record.polls, policy),
+                               last_error=error)
+
+    def _path(self, record: FileRecord) -> Optional[str]:
+        raw = self.ledger.path_of(record.id)
+        return os.fsdecode(raw) if raw else None
+
+    # -- shutdown -------------------------------------------------------------------------
+    def drain(self, grace_s: float) -> bool:
+        """Take no new work; wait up to `grace_s` for in-flight uploads. True if all finished."""
+        self.draining.set()
+        deadline = time.monotonic() + grace_s
+        while self.counters.in_flight > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        finished = self.counters.in_flight == 0
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(2.0)
+        return finished
+
+    def summary(self) -> str:
+        """The one-line status for systemd and logs: queued / uploading / done / failed."""
+        counts: dict[str, int] = {}
+        for (state, _target), n in self.ledger.counts().items():
+            counts[state] = counts.get(state, 0) + n
+        queued = self.queue.qsize() + len(self.settler) + counts.get("ready", 0)
+        text = (f"queued {queued}, uploading {self.counters.in_flight}, "
+                f"done {counts.get('confirmed', 0) + counts.get('uploaded', 0)}, failed {counts.get('failed', 0)}")
+        return text + (f"; PAUSED: {self.pause.reason}" if self.pause.paused else "")
+
+
+def _is_file(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode)
+
+
+def _stat_pair(path: Path) -> Optional[tuple[int, int]]:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _subfolder(folder: FolderConfig, top: Path) -> FolderConfig:
+    """The folder's settings, walking only from `top` (a directory that just appeared)."""
+    return replace(folder, path=top)
