@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test check-config clean
+.PHONY: venv test demo check-config clean
 
 venv: $(STAMP)
 
@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Installs, starts the emulator, makes a sample folder, runs the daemon, adds files while
+# it runs, and shows `mavi-sync status` with everything confirmed.
+demo: $(STAMP)
+	$(BIN)/python -m mavi_sync.demo
+
 check-config: $(STAMP)
 	$(BIN)/mavi-sync check-config config.example.toml
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .demo

@@ -67,6 +67,7 @@ class Daemon:
         walker.start()
         self.engine.start(self.config.uploads.concurrency)
         self.notifier.ready(self.engine.summary())
+        self._heartbeat()
         log.info("daemon_started", folders=[str(f.path) for f in self.config.folders],
                  watch={str(k): v for k, v in (self.watcher.modes if self.watcher else {}).items()})
         self._loop()

@@ -1,0 +1,300 @@
+"""The daemon as a subprocess against the emulator over real HTTP, on real folders."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import pytest
+
+from mavi_sync.emulator.admin import Admin
+from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from tests.conftest import API_KEY
+
+CLI = [sys.executable, "-m", "mavi_sync"]
+
+
+def until(check: Callable[[], Any], seconds: float = 30, every: float = 0.1) -> Any:
+    """Poll `check` until it returns something true (bounded); fail with what it last returned."""
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"gave up after {seconds} s; last: {last!r}")
+
+
+class Daemon:
+    def __init__(self, root: Path, url: str, **folder: Any) -> None:
+        self.root = root
+        self.camera = root / "camera"
+        self.camera.mkdir(exist_ok=True)
+        self.archive = root / "archive"
+        self.config = root / "config.toml"
+        self.proc: Optional[subprocess.Popen[str]] = None
+        self.write_config(url, **folder)
+
+    def write_config(self, url: str, **folder: Any) -> None:
+        extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in folder.items())
+        self.config.write_text(f"""
+log_level = "debug"
+[api]
+base_url = "{url}"
+security_base_url = "{url}"
+asset_base_url = "{url}"
+[uploads]
+rate_limit_per_minute = 6000
+query_rate_limit_per_second = 100
+request_retry_initial_s = 0.05
+retry_initial_s = 0.5
+retry_max_s = 1
+status_poll_initial_s = 0.2
+status_poll_max_s = 0.5
+read_timeout_s = 5
+shutdown_grace_s = 10
+[ledger]
+path = "{self.root / 'ledger.sqlite3'}"
+[[folders]]
+path = "{self.camera}"
+settle_s = 1
+{extra}
+""", encoding="utf-8")
+
+    def start(self, env: Optional[dict[str, str]] = None) -> "Daemon":
+        self.log = open(self.root / "daemon.log", "a", encoding="utf-8")
+        self.proc = subprocess.Popen([*CLI, "run", "--config", str(self.config)], text=True,
+                                     env={**os.environ, "MAVI_API_KEY": API_KEY, **(env or {})},
+                                     stdout=self.log, stderr=self.log)
+        until(lambda: self.status().get("running"), 30)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self.log.close()
+        return code
+
+    def status(self) -> dict[str, Any]:
+        out = subprocess.run([*CLI, "status", "--config", str(self.config), "--json"], capture_output=True,
+                             text=True, timeout=30)
+        return dict(json.loads(out.stdout)) if out.returncode == 0 else {}
+
+    def count(self, state: str) -> int:
+        return sum(self.status().get("counts", {}).get(state, {}).values())
+
+    def logs(self) -> str:
+        return (self.root / "daemon.log").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def daemon(emulator, tmp_path: Path) -> Iterator[Daemon]:  # type: ignore[no-untyped-def]
+    d = Daemon(tmp_path, emulator.url)
+    yield d
+    if d.proc is not None and d.proc.poll() is None:
+        d.proc.kill()
+        d.proc.wait(10)
+        d.log.close()
+
+
+def sha(path: Path | bytes) -> str:
+    return hashlib.sha256(path if isinstance(path, bytes) else path.read_bytes()).hexdigest()
+
+
+def video_bytes(tmp: Path, seconds: float = 2.0, **spec: Any) -> bytes:
+    return write_video(tmp / f"v{time.monotonic_ns()}.mp4", VideoSpec(seconds=seconds, **spec)).read_bytes()
+
+
+def test_files_written_slowly_are_uploaded_once_and_complete(daemon: Daemon, admin: Admin, tmp_path: Path) -> None:
+    daemon.start()
+    data = video_bytes(tmp_path, seconds=4)
+    target = daemon.camera / "slow.mp4"
+    with open(target, "wb") as out:  # an NVR writing in chunks, slower than the settle time
+        step = len(data) // 6 + 1
+        for i in range(0, len(data), step):
+            out.write(data[i:i + step])
+            out.flush()
+            time.sleep(0.4)
+    until(lambda: daemon.count("confirmed") == 1)
+    time.sleep(1.5)  # any second (partial) upload would show by now
+    [video] = admin.uploads("video")
+    assert video["sha256"] == sha(data) and video["size"] == len(data)
+    assert daemon.stop() == 0
+
+
+def test_renames_and_copies_are_not_uploaded_again(daemon: Daemon, admin: Admin, tmp_path: Path) -> None:
+    daemon.start()
+    original = daemon.camera / "a.jpg"
+    write_image(original, ImageSpec(taken="2024:01:01 10:00:00"))
+    until(lambda: daemon.count("confirmed") == 1)
+    original.rename(daemon.camera / "renamed.jpg")
+    (daemon.camera / "sub").mkdir()
+    (daemon.camera / "sub" / "copy.jpg").write_bytes((daemon.camera / "renamed.jpg").read_bytes())
+    part = daemon.camera / "new.mp4.part"  # a temp name renamed into place counts as new
+    part.write_bytes(video_bytes(tmp_path))
+    part.rename(daemon.camera / "new.mp4")
+    until(lambda: len(admin.uploads("video")) == 1)
+    time.sleep(2.5)  # settle time + a margin for a duplicate to show
+    assert len(admin.uploads("image")) == 1 and len(admin.uploads("video")) == 1
+    paths = subprocess.run([*CLI, "ledger", "--config", str(daemon.config), "--json"], capture_output=True,
+                           text=True, timeout=30)
+    assert sorted(Path(r["path"]).name for r in json.loads(paths.stdout)) == ["copy.jpg", "new.mp4"]
+    assert daemon.stop() == 0
+
+
+def test_a_restart_uploads_what_arrived_while_down_and_nothing_twice(daemon: Daemon, admin: Admin,
+                                                                     tmp_path: Path) -> None:
+    write_image(daemon.camera / "before.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+    daemon.start()
+    until(lambda: daemon.count("confirmed") == 1)
+    assert daemon.stop() == 0
+    write_image(daemon.camera / "while-down.jpg", ImageSpec(taken="2024:01:02 10:00:00", color=(9, 9, 9)))
+    (daemon.camera / "v.mp4").write_bytes(video_bytes(tmp_path))
+    old = time.time() - 3600  # written an hour ago: settled already
+    for p in daemon.camera.iterdir():
+        os.utime(p, (old, old))
+    daemon.start()
+    until(lambda: daemon.count("confirmed") == 3)
+    assert len(admin.uploads("image")) == 2 and len(admin.uploads("video")) == 1
+    assert daemon.stop() == 0
+
+
+def test_sigterm_mid_upload_lets_it_finish(daemon: Daemon, admin: Admin, tmp_path: Path) -> None:
+    admin.script({"path": "/serve/api/v1/upload", "action": "latency", "value": 2.0})
+    daemon.start()
+    (daemon.camera / "v.mp4").write_bytes(video_bytes(tmp_path))
+    until(lambda: admin.stats()["in_flight"] == 1, 20, 0.05)
+    assert daemon.stop() == 0
+    assert "uploads_cut_off" not in daemon.logs()
+    assert len(admin.uploads("video")) == 1
+    status = daemon.status()
+    assert sum(status["counts"].get("uploaded", {}).values()) + sum(status["counts"].get("confirmed", {}).values()) == 1
+
+
+def test_an_upload_cut_off_by_kill_is_resumed_without_a_duplicate(daemon: Daemon, admin: Admin,
+                                                                  tmp_path: Path) -> None:
+    admin.script({"path": "/serve/api/v1/upload", "action": "hang"})  # stored, never answered
+    daemon.start()
+    (daemon.camera / "v.mp4").write_bytes(video_bytes(tmp_path))
+    until(lambda: len(admin.uploads("video")) == 1, 20)
+    daemon.stop(signal.SIGKILL)  # the ledger says `uploading`; the server has it
+    daemon.start()
+    until(lambda: daemon.count("confirmed") == 1)
+    assert len(admin.uploads("video")) == 1
+    assert '"adopted": true' in daemon.logs()
+    assert daemon.stop() == 0
+
+
+def test_archive_happens_only_after_confirmation(emulator, admin: Admin, tmp_path: Path) -> None:
+    d = Daemon(tmp_path, emulator.url, after_upload="archive", archive_dir=str(tmp_path / "archive"))
+    (d.camera / "day1").mkdir()
+    admin.script({"path": "/serve/api/v1/upload", "action": "latency", "value": 0.0})
+    d.start()
+    try:
+        clip = d.camera / "day1" / "clip.mp4"
+        clip.write_bytes(video_bytes(tmp_path))
+        until(lambda: d.count("uploaded") == 1 or d.count("confirmed") == 1)
+        assert clip.exists() or d.count("confirmed") == 1  # never moved before PARSE
+        until(lambda: (tmp_path / "archive" / "day1" / "clip.mp4").exists())
+        assert not clip.exists() and d.count("confirmed") == 1
+        assert '"event": "file_archived"' in d.logs()
+        assert d.logs().index('"status": "PARSE"') < d.logs().index('"event": "file_archived"')
+    finally:
+        d.stop()
+
+
+def test_delete_waits_for_confirmation_and_spares_a_changed_file(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mavi_sync.emulator.app import Settings
+    from mavi_sync.emulator.runner import EmulatorServer
+    from tests.conftest import fast_timing
+    slow_parse = Settings(api_key=API_KEY, timing=replace(fast_timing(), parse_delay_s=4.0))
+    with EmulatorServer(tmp_path / "emulator", slow_parse) as server:
+        d = Daemon(tmp_path, server.url, after_upload="delete")
+        d.start()
+        try:
+            photo = d.camera / "photo.jpg"  # an image id is final: deleted once the answer is in
+            write_image(photo, ImageSpec(taken="2024:01:01 10:00:00"))
+            until(lambda: not photo.exists())
+            video = d.camera / "v.mp4"
+            video.write_bytes(video_bytes(tmp_path))
+            until(lambda: d.count("uploaded") == 1, 20, 0.05)
+            assert video.exists()  # UNPARSE: not confirmed yet, so not deleted
+            first = sha(video)
+            with open(video, "ab") as f:  # changed after upload: a new version, not what the server holds
+                f.write(b"appended")
+            until(lambda: not video.exists(), 30)
+            # The first version's PARSE deleted nothing: the path held other content by then.
+            # The new version was uploaded, confirmed, and only then deleted.
+            versions = {u["sha256"] for u in admin_uploads(server.url, "video")}
+            assert first in versions and len(versions) == 2
+            log = d.logs()
+            assert log.rindex('"status": "PARSE"') < log.rindex('"event": "file_deleted"')
+        finally:
+            d.stop()
+
+
+def admin_uploads(url: str, kind: str) -> list[dict[str, Any]]:
+    return Admin(url).uploads(kind)
+
+
+def test_a_folder_forced_to_poll_works(emulator, admin: Admin, tmp_path: Path) -> None:
+    d = Daemon(tmp_path, emulator.url, watch="poll")
+    d.start()
+    try:
+        assert '"watch": {"' + str(d.camera) + '": "poll"}' in d.logs()
+        write_image(d.camera / "p.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+        until(lambda: d.count("confirmed") == 1, 30)
+    finally:
+        d.stop()
+
+
+def test_account_errors_pause_everything_and_resume(daemon: Daemon, admin: Admin, tmp_path: Path) -> None:
+    admin.faults(no_credits=True)
+    daemon.start()
+    write_image(daemon.camera / "a.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+    status = until(lambda: (s := daemon.status()).get("paused") and s)
+    assert status["paused"] == "no_credits" and daemon.count("failed") == 0
+    assert "PAUSED: no_credits" in subprocess.run([*CLI, "status", "--config", str(daemon.config)],
+                                                 capture_output=True, text=True, timeout=30).stdout
+    assert daemon.logs().count('"event": "uploads_paused"') == 1
+    assert daemon.stop() == 0
+
+
+def test_systemd_notify_and_an_invalid_reload(daemon: Daemon, admin: Admin, tmp_path: Path) -> None:
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(path)
+        sock.settimeout(20)
+        daemon.start(env={"NOTIFY_SOCKET": path})
+        first = sock.recv(4096).decode()
+        assert first.startswith("READY=1\nSTATUS=queued ")
+        daemon.config.write_text(daemon.config.read_text() + "\nnot valid toml ][\n")
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGHUP)
+        until(lambda: "config_reload_failed" in daemon.logs(), 10)
+        write_image(daemon.camera / "after-reload.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+        until(lambda: len(admin.uploads("image")) == 1)  # the old config is still in force
+        messages = []
+        daemon.proc.send_signal(signal.SIGTERM)
+        while True:
+            try:
+                messages.append(sock.recv(4096).decode())
+            except socket.timeout:
+                break
+            if messages[-1].startswith("STOPPING=1"):
+                break
+        daemon.proc.wait(30)
+        daemon.log.close()
+    assert any(m.startswith("STOPPING=1") for m in messages)
