@@ -200,6 +200,11 @@ class Ledger:
                 f"({len(MIGRATIONS)})", hint="Upgrade mavi-sync, or point [ledger] path at another file.")
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             self._db.execute("BEGIN IMMEDIATE")
+            # Another process (the daemon and `mavi-sync status` starting together) may have
+            # migrated while we waited for the write lock: read the version again under it.
+            if self._db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                self._db.execute("COMMIT")
+                continue
             try:
                 for statement in filter(str.strip, script.split(";")):
                     self._db.execute(statement)

@@ -153,3 +153,37 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     assert result.returncode == 0, result.stderr
     [asset] = Admin(url).uploads("asset")
     return int(result.stdout.strip()), asset
+
+
+def test_sync_uploads_everything_follows_and_exits(emulator, admin, tmp_path: Path) -> None:
+    config = config_for(tmp_path, emulator.url)
+    write_video(tmp_path / "cam" / "a.mp4", VideoSpec())
+    write_image(tmp_path / "cam" / "b.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+    old = time.time() - 3600
+    for p in (tmp_path / "cam").iterdir():
+        os.utime(p, (old, old))
+    result = run("sync", "--config", str(config), "--timeout", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "confirmed           1         1         2" in result.stdout
+    assert len(admin.uploads()) == 2
+
+
+def test_status_retry_and_ledger_commands(emulator, admin, tmp_path: Path) -> None:
+    config = config_for(tmp_path, emulator.url)
+    video = write_video(tmp_path / "cam" / "a.mp4", VideoSpec())
+    admin.faults(error_rate=1.0)
+    (tmp_path / "extra.toml").write_text(config.read_text().replace("[uploads]", "[uploads]\nmax_attempts = 1\n"
+                                                                   "request_attempts = 1"), encoding="utf-8")
+    failed = run("upload", "--config", str(tmp_path / "extra.toml"), str(video), "--no-wait")
+    assert failed.returncode == 1 and "failed" in failed.stdout
+    status = json.loads(run("status", "--config", str(config), "--json").stdout)
+    assert status["counts"] == {"failed": {"video": 1}} and status["running"] is False
+    assert "server error" in status["last_errors"][0]["error"]
+    listing = run("ledger", "--config", str(config), "--state", "failed")
+    assert "failed     video" in listing.stdout and "a.mp4" in listing.stdout
+    assert run("retry", "--config", str(config)).returncode == 1  # nothing named: a clear error
+    retried = run("retry", "--config", str(config), "--all-failed")
+    assert retried.returncode == 0 and "1 file(s) will be tried again" in retried.stdout
+    admin.faults(error_rate=0.0)
+    assert run("sync", "--config", str(config), "--timeout", "60").returncode == 0
+    assert json.loads(run("status", "--config", str(config), "--json").stdout)["counts"] == {"confirmed": {"video": 1}}

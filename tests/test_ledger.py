@@ -125,3 +125,16 @@ def test_unwritable_location_is_a_ledger_error(tmp_path: Path) -> None:
 def test_default_path() -> None:
     assert default_ledger_path({"STATE_DIRECTORY": "/var/lib/mavi-sync"}) == Path("/var/lib/mavi-sync/ledger.sqlite3")
     assert default_ledger_path({}).name == "ledger.sqlite3"
+
+
+def test_processes_opening_a_new_ledger_together_migrate_it_once(tmp_path: Path) -> None:
+    """The daemon and `mavi-sync status` may create the ledger at the same moment."""
+    import subprocess
+    import sys
+    path = tmp_path / "ledger.sqlite3"
+    code = f"from mavi_sync.ledger import Ledger; Ledger({str(path)!r}).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(10)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 10, errors
+    with Ledger(path) as ledger:
+        assert ledger.schema_version() == len(MIGRATIONS) and ledger.integrity_check() == "ok"

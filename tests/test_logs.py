@@ -33,3 +33,26 @@ def test_json_lines_with_keys_scrubbed() -> None:
 def test_redact() -> None:
     assert redact(f"a {KEY} b sk-mai-OLDERKEY99") == "a sk-*** b sk-***"
     assert redact("sk-mavi-") == "sk-mavi-"
+
+
+def test_repeated_identical_errors_are_logged_once_per_window() -> None:
+    import structlog
+
+    from mavi_sync.logs import RepeatFilter
+    now = [0.0]
+    flt = RepeatFilter(window_s=60, clock=lambda: now[0])
+
+    def passes(event: str, error: str, level: str = "error") -> bool:
+        try:
+            flt(None, level, {"event": event, "error": error})
+            return True
+        except structlog.DropEvent:
+            return False
+
+    assert passes("upload_retrying", "cannot reach host")
+    assert not passes("upload_retrying", "cannot reach host")
+    assert passes("upload_retrying", "HTTP 503")  # another error is news
+    assert passes("upload_retrying", "cannot reach host", level="info")  # info is never dropped
+    now[0] = 61.0
+    event = {"event": "upload_retrying", "error": "cannot reach host"}
+    assert flt(None, "error", event)["repeated"] == 1

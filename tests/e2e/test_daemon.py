@@ -104,6 +104,7 @@ def daemon(emulator, tmp_path: Path) -> Iterator[Daemon]:  # type: ignore[no-unt
     if d.proc is not None and d.proc.poll() is None:
         d.proc.kill()
         d.proc.wait(10)
+    if d.proc is not None:
         d.log.close()
 
 
