@@ -180,13 +180,17 @@ class Engine:
                 self._queued.discard(path)
             if self.draining.is_set():
                 break
-            self.counters.in_flight += 1
+            self._in_flight(+1)
             try:
                 self.process(path)
             except MaviSyncError as exc:  # never let one file stop a worker
                 log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
             finally:
-                self.counters.in_flight -= 1
+                self._in_flight(-1)
+
+    def _in_flight(self, delta: int) -> None:
+        with self._intake:  # += on a shared int is not atomic across threads
+            self.counters.in_flight += delta
 
     def process(self, path: Path) -> Optional[Outcome]:
         """One ready path: upload it (or not: known, waiting, refused) and record the outcome."""
