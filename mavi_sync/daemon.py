@@ -22,6 +22,7 @@ from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.engine import Engine
 from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import get_logger
+from mavi_sync.metrics import Metrics
 from mavi_sync.notify import Notifier
 from mavi_sync.states import State
 from mavi_sync.watcher import Watcher
@@ -39,6 +40,7 @@ class Daemon:
         self.ledger = Ledger(config.ledger.path or default_ledger_path())
         self.client = Client.from_config(config)
         self.engine = Engine(config, self.ledger, self.client)
+        self.metrics: Optional[Metrics] = Metrics(self.engine) if config.metrics.port else None
         self.watcher: Optional[Watcher] = None
         self._signals = 0
         self._reload = threading.Event()
@@ -62,6 +64,8 @@ class Daemon:
     def run(self) -> int:
         """Run until a stop signal; returns the exit code."""
         self.ledger.set_daemon(pid=str(os.getpid()), started_at=str(time.time()), paused=None, paused_detail=None)
+        if self.metrics is not None:
+            self.metrics.start(self.config.metrics.address, self.config.metrics.port)
         self._start_watching()
         walker = threading.Thread(target=self._walk, name="startup-walk", daemon=True)
         walker.start()
@@ -138,6 +142,8 @@ class Daemon:
         finished = self.engine.drain(grace)
         if not finished:
             log.warning("uploads_cut_off", hint="they are resumed (and looked up first) on the next start")
+        if self.metrics is not None:
+            self.metrics.stop()
         self.client.close()
         self.ledger.set_daemon(pid=None, heartbeat=None)
         self.ledger.close()

@@ -74,6 +74,7 @@ class Counters:
     failed: int = 0
     rejected: int = 0
     in_flight: int = 0
+    retries: int = 0
     started: float = field(default_factory=time.monotonic)
 
 
@@ -96,6 +97,14 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self.walks = 0
         self.last_error: Optional[str] = None
+        self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
+        logged = client.on_retry
+
+        def count_retry(attempt: int, wait: float, exc: BaseException) -> None:
+            self.counters.retries += 1
+            logged(attempt, wait, exc)
+
+        client.on_retry = count_retry
 
     # -- intake -------------------------------------------------------------------------
     def on_event(self, path: Path, folder: FolderConfig, kind: str) -> None:
@@ -218,6 +227,7 @@ class Engine:
         if o.result is not None:
             self.counters.uploaded += 1
             self.counters.bytes_sent += o.result.bytes_sent
+            self.on_upload(seconds)
             self._api_ok()
             log.info("upload_succeeded", remote_id=o.result.remote_id, adopted=o.result.adopted,
                      duration_ms=int(seconds * 1000), **fields)

@@ -158,3 +158,11 @@ def test_check_config_reports_where_the_key_came_from_never_the_key(write_config
     assert result.returncode == 0
     assert "found (env MAVI_API_KEY)" in result.stdout
     assert key not in result.stdout + result.stderr
+
+
+def test_metrics_are_off_by_default_and_the_port_is_checked(tmp_path: Path) -> None:
+    assert build_config({"folders": [{"path": str(tmp_path)}]}).metrics.port == 0
+    config = build_config({"metrics": {"port": 9464}, "folders": [{"path": str(tmp_path)}]})
+    assert (config.metrics.port, config.metrics.address) == (9464, "127.0.0.1")
+    problems = problems_of({"metrics": {"port": 70000}, "folders": [{"path": str(tmp_path)}]})
+    assert any(p.startswith("metrics.port = 70000") for p in problems)

@@ -23,6 +23,7 @@ from mavi_sync.config.schema import (
     FolderConfig,
     KeySource,
     LedgerConfig,
+    MetricsConfig,
     Person,
     SecurityConfig,
     UploadsConfig,
@@ -48,6 +49,7 @@ def build_config(data: Any, *, base_dir: Path = Path("."), source: Optional[Path
         api=_api(root.table("api")),
         uploads=_uploads(root.table("uploads")),
         ledger=_ledger(root.table("ledger")),
+        metrics=_metrics(root.table("metrics")),
         folders=tuple(_folder(t) for t in root.tables("folders")),
         log_level=root.string("log_level", "info", choices=LOG_LEVELS),
         source=source,
@@ -136,6 +138,13 @@ def _ledger(t: Table) -> LedgerConfig:
     ledger = LedgerConfig(path=t.path("path", None))
     t.finish()
     return ledger
+
+
+def _metrics(t: Table) -> MetricsConfig:
+    metrics = MetricsConfig(port=t.number("port", 0, minimum=0, maximum=65535, integer=True),
+                            address=t.string("address", "127.0.0.1"))
+    t.finish()
+    return metrics
 
 
 def _zone(t: Table, name: str) -> Optional[ZoneInfo]:

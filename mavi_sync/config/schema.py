@@ -69,6 +69,13 @@ class UploadsConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    # Prometheus metrics on http://address:port/metrics; 0 = off. Localhost only by default.
+    port: int = 0
+    address: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class LedgerConfig:
     # None = $STATE_DIRECTORY/ledger.sqlite3 under systemd, else the platform state dir.
     path: Optional[Path] = None
@@ -132,6 +139,7 @@ class Config:
     api: ApiConfig = ApiConfig()
     uploads: UploadsConfig = UploadsConfig()
     ledger: LedgerConfig = LedgerConfig()
+    metrics: MetricsConfig = MetricsConfig()
     folders: tuple[FolderConfig, ...] = ()
     log_level: str = "info"
     # Where the config came from (for messages); None when built from a dict.

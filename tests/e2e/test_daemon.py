@@ -299,3 +299,26 @@ def test_systemd_notify_and_an_invalid_reload(daemon: Daemon, admin: Admin, tmp_
         daemon.proc.wait(30)
         daemon.log.close()
     assert any(m.startswith("STOPPING=1") for m in messages)
+
+
+def test_prometheus_metrics_on_localhost(emulator, admin: Admin, tmp_path: Path) -> None:
+    import requests
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = Daemon(tmp_path, emulator.url)
+    d.config.write_text(d.config.read_text().replace("[ledger]", f"[metrics]\nport = {port}\n[ledger]"))
+    admin.script({"path": "/serve/api/v1/upload_img", "action": "error"})  # one retry to count
+    d.start()
+    try:
+        write_image(d.camera / "m.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+        until(lambda: d.count("confirmed") == 1)
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        d.stop()
+    assert 'mavi_sync_files{state="confirmed",target="image"} 1.0' in text
+    assert "mavi_sync_uploads_total 1.0" in text and "mavi_sync_retries_total 1.0" in text
+    assert "mavi_sync_upload_duration_seconds_count 1.0" in text
+    for name in ("mavi_sync_uploaded_bytes_total", "mavi_sync_rate_limit_waits_total", "mavi_sync_queue_depth",
+                 "mavi_sync_uploads_in_flight", "mavi_sync_paused"):
+        assert name in text

@@ -1,0 +1,63 @@
+"""Optional Prometheus metrics on a localhost port (prometheus-client's own HTTP server).
+
+Gauges are read from the engine and the ledger when Prometheus scrapes, so the
+daemon's code paths carry no instrumentation beyond the upload-duration histogram.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from prometheus_client import CollectorRegistry, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from mavi_sync.engine import Engine
+
+DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+class _EngineCollector(Collector):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Any]:
+        e = self.engine
+        files = GaugeMetricFamily("mavi_sync_files", "Files in the ledger by state and target",
+                                  labels=["state", "target"])
+        for (state, target), n in sorted(e.ledger.counts().items()):
+            files.add_metric([state, target], n)
+        yield files
+        yield CounterMetricFamily("mavi_sync_uploaded_bytes", "Bytes uploaded since start",
+                                  value=e.counters.bytes_sent)
+        yield CounterMetricFamily("mavi_sync_uploads", "Uploads completed since start", value=e.counters.uploaded)
+        yield CounterMetricFamily("mavi_sync_retries", "Requests retried in-process since start",
+                                  value=e.counters.retries)
+        limiter = e.client.transport.limiters["upload"]
+        yield CounterMetricFamily("mavi_sync_rate_limit_waits", "Times a request waited for the rate limiter",
+                                  value=limiter.waits if limiter else 0)
+        yield CounterMetricFamily("mavi_sync_rate_limit_wait_seconds", "Seconds spent waiting for the rate limiter",
+                                  value=limiter.waited_s if limiter else 0.0)
+        yield GaugeMetricFamily("mavi_sync_queue_depth", "Files settling or waiting for a worker",
+                                value=e.queue.qsize() + len(e.settler))
+        yield GaugeMetricFamily("mavi_sync_uploads_in_flight", "Uploads in flight", value=e.counters.in_flight)
+        yield GaugeMetricFamily("mavi_sync_paused", "1 while an account error pauses uploads",
+                                value=1 if e.pause.paused else 0)
+
+
+class Metrics:
+    def __init__(self, engine: Engine) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_EngineCollector(engine))
+        self.upload_seconds = Histogram("mavi_sync_upload_duration_seconds", "Time to upload one file",
+                                        buckets=DURATION_BUCKETS, registry=self.registry)
+        self._server: Optional[Any] = None
+        engine.on_upload = self.upload_seconds.observe
+
+    def start(self, address: str, port: int) -> None:
+        self._server, _thread = start_http_server(port, addr=address, registry=self.registry)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
