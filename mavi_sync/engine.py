@@ -80,7 +80,7 @@ class Counters:
 
 class Engine:
     def __init__(self, config: Config, ledger: Ledger, client: Client, *,
-                 clock: Callable[[], float] = time.time, account_probe_s: float = 60.0) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.ledger = ledger
         self.client = client
@@ -88,7 +88,6 @@ class Engine:
         self.stop = client.stop  # one stop event: client waits and retries see it too
         self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
         self.pause = Pause()
-        self.account_probe_s = account_probe_s
         self.counters = Counters()
         self.settler = Settler()
         self._intake = threading.Lock()
@@ -298,7 +297,7 @@ class Engine:
                 self.enqueue(Path(os.fsdecode(raw)))
 
     def _probe_account(self) -> None:
-        if self.clock() - self.pause.since >= self.account_probe_s:
+        if self.clock() - self.pause.since >= self.config.uploads.account_probe_s:
             log.info("uploads_probing", reason=self.pause.reason)
             self.pause.clear()
             self.pause.since = self.clock()

@@ -10,9 +10,11 @@ misses (queue overflow, directories created faster than watches are added).
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import os
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, Iterator
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -37,6 +39,43 @@ POLL_INTERVAL_S = 5.0
 
 # (path, what happened): "changed", "closed" (written and closed), "deleted", "dir" (a new directory)
 OnEvent = Callable[[Path, FolderConfig, str], None]
+
+
+_IN_ONLYDIR = 0x01000000
+_IN_CREATE = 0x00000100
+
+
+def inotify_shortfall(root: Path, recursive: bool) -> str:
+    """Why inotify cannot watch every directory under `root` now ("" when it can).
+
+    Adds (then drops) a watch on each directory with a throw-away inotify instance: the
+    only sure way to learn whether the kernel's watch budget covers the tree.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_CLOEXEC)
+    if fd < 0:
+        return f"inotify_init failed: {os.strerror(ctypes.get_errno())}"
+    try:
+        for directory in _directories(root, recursive):
+            if libc.inotify_add_watch(fd, os.fsencode(directory), _IN_CREATE | _IN_ONLYDIR) < 0:
+                err = ctypes.get_errno()
+                if err == errno.ENOSPC:
+                    return "inotify watch limit reached (fs.inotify.max_user_watches)"
+                if err == errno.ENOMEM:
+                    return "no kernel memory for more inotify watches"
+    finally:
+        os.close(fd)
+    return ""
+
+
+def _directories(root: Path, recursive: bool) -> Iterator[str]:
+    yield str(root)
+    if recursive:
+        for top, dirs, _files in os.walk(root):
+            for name in dirs:
+                path = os.path.join(top, name)
+                if not os.path.islink(path):
+                    yield path
 
 
 class _Handler(FileSystemEventHandler):
@@ -116,6 +155,13 @@ class Watcher:
 
     def _schedule(self, folder: FolderConfig, mode: str) -> None:
         handler = _Handler(folder, self.on_event)
+        if mode == "inotify":
+            short = inotify_shortfall(folder.path, folder.recursive)
+            if short:
+                # watchdog silently skips subdirectories it cannot watch: check first.
+                log.warning("inotify_exhausted", path=str(folder.path), error=short,
+                            hint="raise fs.inotify.max_user_watches; polling this folder meanwhile")
+                mode = "poll"
         if mode == "inotify":
             try:
                 self.inotify.schedule(handler, str(folder.path), recursive=folder.recursive)

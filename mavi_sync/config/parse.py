@@ -123,6 +123,7 @@ def _uploads(t: Table) -> UploadsConfig:
         status_give_up_s=t.number("status_give_up_s", d.status_give_up_s, above=0),
         video_sha_tag=t.boolean("video_sha_tag", d.video_sha_tag),
         shutdown_grace_s=t.number("shutdown_grace_s", d.shutdown_grace_s, minimum=0),
+        account_probe_s=t.number("account_probe_s", d.account_probe_s, above=0),
         rescan_interval_s=t.number("rescan_interval_s", d.rescan_interval_s, above=0),
     )
     if u.retry_max_s < u.retry_initial_s:

@@ -65,6 +65,8 @@ class UploadsConfig:
     # looked up instead of uploading twice. It costs one of the 20 video tags.
     video_sha_tag: bool = True
     shutdown_grace_s: float = 30.0
+    # While an account error pauses uploads, one attempt is let through this often.
+    account_probe_s: float = 60.0
     rescan_interval_s: float = 900.0
 
 

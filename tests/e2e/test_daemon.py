@@ -62,6 +62,7 @@ status_poll_initial_s = 0.2
 status_poll_max_s = 0.5
 read_timeout_s = 5
 shutdown_grace_s = 10
+account_probe_s = 2
 [ledger]
 path = "{self.root / 'ledger.sqlite3'}"
 [[folders]]
@@ -270,6 +271,9 @@ def test_account_errors_pause_everything_and_resume(daemon: Daemon, admin: Admin
     assert "PAUSED: no_credits" in subprocess.run([*CLI, "status", "--config", str(daemon.config)],
                                                  capture_output=True, text=True, timeout=30).stdout
     assert daemon.logs().count('"event": "uploads_paused"') == 1
+    admin.faults(no_credits=False)  # topped up: the next probe lets uploads through again
+    until(lambda: daemon.count("confirmed") == 1, 30)
+    assert not daemon.status()["paused"] and daemon.count("failed") == 0
     assert daemon.stop() == 0
 
 
