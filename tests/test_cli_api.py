@@ -14,7 +14,7 @@ import requests
 
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, api_toml
 
 CLI = [sys.executable, "-m", "mavi_sync"]
 
@@ -28,14 +28,7 @@ def config_for(tmp_path: Path, url: str) -> Path:
     (tmp_path / "cam").mkdir(exist_ok=True)
     path = tmp_path / "config.toml"
     path.write_text(f"""
-[api]
-base_url = "{url}"
-security_base_url = "{url}"
-asset_base_url = "{url}"
-[uploads]
-rate_limit_per_minute = 6000
-query_rate_limit_per_second = 100
-status_poll_initial_s = 0.1
+{api_toml(url)}status_poll_initial_s = 0.1
 status_poll_max_s = 0.2
 [ledger]
 path = "{tmp_path / 'ledger.sqlite3'}"

@@ -17,7 +17,7 @@ import pytest
 
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, api_toml
 
 CLI = [sys.executable, "-m", "mavi_sync"]
 
@@ -48,14 +48,7 @@ class Daemon:
         extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in folder.items())
         self.config.write_text(f"""
 log_level = "debug"
-[api]
-base_url = "{url}"
-security_base_url = "{url}"
-asset_base_url = "{url}"
-[uploads]
-rate_limit_per_minute = 6000
-query_rate_limit_per_second = 100
-request_retry_initial_s = 0.05
+{api_toml(url)}request_retry_initial_s = 0.05
 retry_initial_s = 0.5
 retry_max_s = 1
 status_poll_initial_s = 0.2
