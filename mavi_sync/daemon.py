@@ -42,6 +42,9 @@ class Daemon:
         self.engine = Engine(config, self.ledger, self.client)
         self.metrics: Optional[Metrics] = Metrics(self.engine) if config.metrics.port else None
         self.watcher: Optional[Watcher] = None
+        # Ping systemd's watchdog at half its timeout (WatchdogSec=), at least every 5 s.
+        watchdog = self.notifier.watchdog_s
+        self._beat_s = min(HEARTBEAT_S, watchdog / 2) if watchdog else HEARTBEAT_S
         self._signals = 0
         self._reload = threading.Event()
         self._stop = threading.Event()
@@ -101,7 +104,7 @@ class Daemon:
             if now - last_rescan >= self.config.uploads.rescan_interval_s:
                 last_rescan = now
                 threading.Thread(target=self._walk, name="rescan", daemon=True).start()
-            if now - last_beat >= HEARTBEAT_S:
+            if now - last_beat >= self._beat_s:
                 last_beat = now
                 self._heartbeat()
 

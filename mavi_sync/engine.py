@@ -11,7 +11,7 @@ import queue
 import stat
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -71,11 +71,8 @@ class Pause:
 class Counters:
     uploaded: int = 0
     bytes_sent: int = 0
-    failed: int = 0
-    rejected: int = 0
     in_flight: int = 0
     retries: int = 0
-    started: float = field(default_factory=time.monotonic)
 
 
 class Engine:
@@ -94,8 +91,7 @@ class Engine:
         self.queue: "queue.Queue[Path]" = queue.Queue()
         self._queued: set[Path] = set()
         self._threads: list[threading.Thread] = []
-        self.walks = 0
-        self.last_error: Optional[str] = None
+        self._outage_since: Optional[float] = None
         self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
         logged = client.on_retry
 
@@ -138,7 +134,6 @@ class Engine:
         seen = 0
         for folder in self.config.folders:
             seen += self._walk_dir(folder, folder.path)
-        self.walks += 1
         return seen
 
     def _walk_dir(self, folder: FolderConfig, top: Path) -> int:
@@ -236,25 +231,25 @@ class Engine:
             if r is not None and o.state == State.CONFIRMED:
                 self._after(r)
         elif o.state == State.REJECTED and "already" not in o.detail:
-            self.counters.rejected += 1
             log.warning("media_rejected", reason=o.detail, **fields)
         elif o.state == State.READY and r is not None and r.next_attempt_at and r.last_error == o.detail:
             self._api_error(o.detail)
             log.warning("upload_retrying", error=o.detail, wait_s=round(r.next_attempt_at - self.clock(), 1), **fields)
         elif o.state == State.FAILED and r is not None and r.last_error == o.detail:
-            self.counters.failed += 1
             log.error("upload_failed", error=o.detail, **fields)
         elif o.state == State.VANISHED:
             log.info("file_vanished", path=str(o.path))
 
     def _api_error(self, error: str) -> None:
-        self.last_error = error
         if "cannot reach" in error or "no answer" in error or "server error" in error:
-            self.ledger.set_daemon(outage=error, outage_since=self.ledger.daemon().get("outage_since", (
-                str(self.clock()), 0.0))[0])
+            if self._outage_since is None:
+                self._outage_since = self.clock()
+            self.ledger.set_daemon(outage=error, outage_since=str(self._outage_since))
 
     def _api_ok(self) -> None:
-        if self.ledger.daemon().get("outage"):
+        # Kept in memory: a successful upload must not cost a ledger read to learn there was no outage.
+        if self._outage_since is not None:
+            self._outage_since = None
             log.info("api_recovered")
             self.ledger.set_daemon(outage=None, outage_since=None)
 

@@ -69,9 +69,3 @@ class Settler:
                 ready.append(path)
                 del self.pending[path]
         return ready, gone
-
-    def next_due(self) -> Optional[float]:
-        """The earliest time a candidate could be ready (for the intake loop's sleep)."""
-        times = [c.changed_at + (min(c.settle_s, CLOSE_GRACE_S) if c.closed else c.settle_s)
-                 for c in self.pending.values()]
-        return min(times) if times else None

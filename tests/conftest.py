@@ -7,9 +7,12 @@ import csv
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
+
+if TYPE_CHECKING:  # aiohttp is imported only by the tests that start the emulator
+    from mavi_sync.emulator.runner import EmulatorServer
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MAVI_MEDIA_CORPUS", REPO.parent / "shared" / "media"))
@@ -67,7 +70,7 @@ def fast_timing():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator["EmulatorServer"]:  # type: ignore[name-defined]  # noqa: F821
+def emulator(tmp_path: Path) -> Iterator["EmulatorServer"]:
     """A fresh emulator with fast life cycles, keys API_KEY / SECURITY_KEY."""
     from mavi_sync.emulator.app import Settings
     from mavi_sync.emulator.runner import EmulatorServer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import signal
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 

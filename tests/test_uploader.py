@@ -14,7 +14,7 @@ from mavi_sync.config.schema import Config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import AccountError
 from mavi_sync.ledger import Ledger
-from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.samples import VideoSpec, write_video
 from mavi_sync.states import State
 from mavi_sync.uploader import follow_record, upload_path
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads

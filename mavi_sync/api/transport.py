@@ -73,7 +73,6 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = f"mavi-sync/{__version__}"
-        self.requests_sent = 0
 
     def close(self) -> None:
         self.session.close()
@@ -90,7 +89,6 @@ class Transport:
         if limiter is not None and not limiter.acquire(self.stop):
             raise TransientError(f"{what}: stopping")
         headers = {"Content-Type": body.content_type} if body is not None else {}
-        self.requests_sent += 1
         try:
             response = self.session.request(
                 method, url, params=params, json=json_body, data=body.stream if body else None,
