@@ -20,6 +20,7 @@ from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import API_KEY, api_toml
 
 CLI = [sys.executable, "-m", "mavi_sync"]
+SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
 
 
 def until(check: Callable[[], Any], seconds: float = 30, every: float = 0.1) -> Any:
@@ -66,10 +67,18 @@ settle_s = 1
 
     def start(self, env: Optional[dict[str, str]] = None) -> "Daemon":
         self.log = open(self.root / "daemon.log", "a", encoding="utf-8")
+        # The test runner may itself run under systemd: its notify variables are not the daemon's.
+        inherited = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
         self.proc = subprocess.Popen([*CLI, "run", "--config", str(self.config)], text=True,
-                                     env={**os.environ, "MAVI_API_KEY": API_KEY, **(env or {})},
+                                     env={**inherited, "MAVI_API_KEY": API_KEY, **(env or {})},
                                      stdout=self.log, stderr=self.log)
-        until(lambda: self.status().get("running"), 30)
+        deadline = time.monotonic() + 30
+        while not self.status().get("running"):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the daemon exited with {self.proc.returncode}; its log ends:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the daemon did not report running within 30 s; its log ends:\n{self.tail()}")
+            time.sleep(0.1)
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
@@ -78,6 +87,17 @@ settle_s = 1
         code = self.proc.wait(timeout)
         self.log.close()
         return code
+
+    def close(self) -> None:
+        """Teardown: whatever a failed test left running is killed and its log closed."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if self.proc is not None:
+            self.log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.logs().splitlines()[-lines:])
 
     def status(self) -> dict[str, Any]:
         out = subprocess.run([*CLI, "status", "--config", str(self.config), "--json"], capture_output=True,
@@ -92,14 +112,22 @@ settle_s = 1
 
 
 @pytest.fixture
-def daemon(emulator, tmp_path: Path) -> Iterator[Daemon]:  # type: ignore[no-untyped-def]
-    d = Daemon(tmp_path, emulator.url)
-    yield d
-    if d.proc is not None and d.proc.poll() is None:
-        d.proc.kill()
-        d.proc.wait(10)
-    if d.proc is not None:
-        d.log.close()
+def spawn(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    """Make daemons in tmp_path; each is killed at teardown if the test left it running."""
+    made: list[Daemon] = []
+
+    def make(url: str, **folder: Any) -> Daemon:
+        made.append(Daemon(tmp_path, url, **folder))
+        return made[-1]
+
+    yield make
+    for d in made:
+        d.close()
+
+
+@pytest.fixture
+def daemon(emulator, spawn: Callable[..., Daemon]) -> Daemon:  # type: ignore[no-untyped-def]
+    return spawn(emulator.url)
 
 
 def sha(path: Path | bytes) -> str:
@@ -190,8 +218,9 @@ def test_an_upload_cut_off_by_kill_is_resumed_without_a_duplicate(daemon: Daemon
     assert daemon.stop() == 0
 
 
-def test_archive_happens_only_after_confirmation(emulator, admin: Admin, tmp_path: Path) -> None:
-    d = Daemon(tmp_path, emulator.url, after_upload="archive", archive_dir=str(tmp_path / "archive"))
+def test_archive_happens_only_after_confirmation(emulator, spawn: Callable[..., Daemon], admin: Admin,
+                                                 tmp_path: Path) -> None:
+    d = spawn(emulator.url, after_upload="archive", archive_dir=str(tmp_path / "archive"))
     (d.camera / "day1").mkdir()
     d.start()
     try:
@@ -205,7 +234,7 @@ def test_archive_happens_only_after_confirmation(emulator, admin: Admin, tmp_pat
         d.stop()
 
 
-def test_delete_waits_for_confirmation_and_spares_a_changed_file(tmp_path: Path) -> None:
+def test_delete_waits_for_confirmation_and_spares_a_changed_file(spawn: Callable[..., Daemon], tmp_path: Path) -> None:
     from dataclasses import replace
 
     from mavi_sync.emulator.app import Settings
@@ -213,7 +242,7 @@ def test_delete_waits_for_confirmation_and_spares_a_changed_file(tmp_path: Path)
     from tests.conftest import fast_timing
     slow_parse = Settings(api_key=API_KEY, timing=replace(fast_timing(), parse_delay_s=4.0))
     with EmulatorServer(tmp_path / "emulator", slow_parse) as server:
-        d = Daemon(tmp_path, server.url, after_upload="delete")
+        d = spawn(server.url, after_upload="delete")
         d.start()
         try:
             photo = d.camera / "photo.jpg"  # an image id is final: deleted once the answer is in
@@ -241,8 +270,8 @@ def admin_uploads(url: str, kind: str) -> list[dict[str, Any]]:
     return Admin(url).uploads(kind)
 
 
-def test_a_folder_forced_to_poll_works(emulator, admin: Admin, tmp_path: Path) -> None:
-    d = Daemon(tmp_path, emulator.url, watch="poll")
+def test_a_folder_forced_to_poll_works(emulator, spawn: Callable[..., Daemon], admin: Admin) -> None:
+    d = spawn(emulator.url, watch="poll")
     d.start()
     try:
         assert '"watch": {"' + str(d.camera) + '": "poll"}' in d.logs()
@@ -295,12 +324,12 @@ def test_systemd_notify_and_an_invalid_reload(daemon: Daemon, admin: Admin, tmp_
     assert any(m.startswith("STOPPING=1") for m in messages)
 
 
-def test_prometheus_metrics_on_localhost(emulator, admin: Admin, tmp_path: Path) -> None:
+def test_prometheus_metrics_on_localhost(emulator, spawn: Callable[..., Daemon], admin: Admin) -> None:
     import requests
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    d = Daemon(tmp_path, emulator.url)
+    d = spawn(emulator.url)
     d.config.write_text(d.config.read_text().replace("[ledger]", f"[metrics]\nport = {port}\n[ledger]"))
     admin.script({"path": "/serve/api/v1/upload_img", "action": "error"})  # one retry to count
     d.start()
