@@ -2,10 +2,12 @@
 mount, when the config says so, or when the kernel runs out of inotify watches.
 
 Events only *suggest* that a path may be ready; the daemon's intake decides (settle.py).
-watchdog keeps one inotify instance per scheduled watch, so each folder gets one
-recursive watch (per-directory watches would exhaust the 128-instance default); events
-from excluded directories are dropped here, and the periodic rescan covers what inotify
-misses (queue overflow, directories created faster than watches are added).
+All folders share one inotify instance (watchdog's InotifyObserver owns one), one
+recursive watch group per folder. watchdog would put a watch on every subdirectory;
+`_PrunedWatchGroup` skips excluded ones (`@eaDir`, `#recycle`, hidden, the archive dir)
+so they cost no watches and raise no events: a NAS thumbnailer rewriting @eaDir all
+night would otherwise wake the daemon for nothing. The periodic rescan covers what
+inotify misses (queue overflow, directories created faster than watches are added).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import ctypes
 import errno
 import os
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -25,8 +28,9 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import DEFAULT_OBSERVER_TIMEOUT, BaseObserver
+from watchdog.observers.inotify import InotifyEmitter, InotifyWatchGroup
+from watchdog.observers.inotify_c import InotifyFD
 from watchdog.observers.polling import PollingObserver
 
 from mavi_sync.config.schema import FolderConfig
@@ -45,7 +49,20 @@ _IN_ONLYDIR = 0x01000000
 _IN_CREATE = 0x00000100
 
 
-def inotify_shortfall(root: Path, recursive: bool) -> str:
+def pruner(folder: FolderConfig) -> Callable[[str], bool]:
+    """For a directory path under `folder`: True when it is never walked nor watched."""
+    root = os.fsdecode(folder.path)
+    archive = os.fsdecode(folder.archive_dir) if folder.archive_dir is not None else None
+
+    def pruned(path: str) -> bool:
+        if archive is not None and (path == archive or path.startswith(archive + os.sep)):
+            return True
+        rel = os.path.relpath(path, root)
+        return rel != "." and any(is_excluded_dir(part) for part in rel.split(os.sep))
+    return pruned
+
+
+def inotify_shortfall(root: Path, recursive: bool, pruned: Callable[[str], bool] = lambda _p: False) -> str:
     """Why inotify cannot watch every directory under `root` now ("" when it can).
 
     Adds (then drops) a watch on each directory with a throw-away inotify instance: the
@@ -56,7 +73,7 @@ def inotify_shortfall(root: Path, recursive: bool) -> str:
     if fd < 0:
         return f"inotify_init failed: {os.strerror(ctypes.get_errno())}"
     try:
-        for directory in _directories(root, recursive):
+        for directory in _directories(root, recursive, pruned):
             if libc.inotify_add_watch(fd, os.fsencode(directory), _IN_CREATE | _IN_ONLYDIR) < 0:
                 err = ctypes.get_errno()
                 if err == errno.ENOSPC:
@@ -68,14 +85,64 @@ def inotify_shortfall(root: Path, recursive: bool) -> str:
     return ""
 
 
-def _directories(root: Path, recursive: bool) -> Iterator[str]:
+def _directories(root: Path, recursive: bool, pruned: Callable[[str], bool]) -> Iterator[str]:
     yield str(root)
     if recursive:
         for top, dirs, _files in os.walk(root):
-            for name in dirs:
-                path = os.path.join(top, name)
-                if not os.path.islink(path):
-                    yield path
+            dirs[:] = [d for d in dirs if not pruned(os.path.join(top, d)) and not os.path.islink(os.path.join(top, d))]
+            yield from (os.path.join(top, d) for d in dirs)
+
+
+@dataclass
+class _PrunedWatchGroup(InotifyWatchGroup):
+    """watchdog's recursive watch group, minus the directories `prune` names.
+
+    `_add_all_callbacks` is where watchdog adds watches: at start, for a directory created
+    or moved in, and after a queue overflow; so pruning there covers all three. It is a
+    private method: pyproject pins watchdog to the major version this was written against,
+    and tests/test_watcher.py reads the kernel's list of watches to prove it still works.
+    """
+
+    prune: Callable[[str], bool] = field(default=lambda _p: False)
+
+    def _add_all_callbacks(self, path: bytes) -> None:
+        if path != self.path and self.prune(os.fsdecode(path)):
+            return
+        self._add_callback(path)
+        if self.is_recursive and os.path.isdir(path):
+            for top, dirs, _files in os.walk(path, followlinks=self.follow_symlink):
+                dirs[:] = [d for d in dirs if not self.prune(os.fsdecode(os.path.join(top, d)))]
+                for name in dirs:
+                    sub = os.path.join(top, name)
+                    if self.follow_symlink or not os.path.islink(sub):
+                        self._add_callback(sub)
+
+
+class _PrunedEmitter(InotifyEmitter):
+    def __init__(self, *args: Any, prune_for: Callable[[str], Callable[[str], bool]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prune = prune_for(self.watch.path)
+
+    def on_thread_start(self) -> None:
+        self._inotify = _PrunedWatchGroup(self._inotify_fd, os.fsencode(self.watch.path),
+                                          is_recursive=self.watch.is_recursive,
+                                          event_mask=self.get_event_mask_from_filter(),
+                                          follow_symlink=self.watch.follow_symlink, prune=self._prune)
+
+
+class _PrunedObserver(BaseObserver):
+    """watchdog's InotifyObserver with pruned watch groups: one inotify instance for all folders."""
+
+    def __init__(self, prune_for: Callable[[str], Callable[[str], bool]]) -> None:
+        self._inotify_fd = InotifyFD()
+        self._inotify_fd.start()
+        super().__init__(_PrunedEmitter, timeout=DEFAULT_OBSERVER_TIMEOUT, inotify_fd=self._inotify_fd,
+                         prune_for=prune_for)
+
+    def on_thread_stop(self) -> None:
+        super().on_thread_stop()
+        self._inotify_fd.stop()
+        self._inotify_fd.join()
 
 
 class _Handler(FileSystemEventHandler):
@@ -131,14 +198,21 @@ class Watcher:
     def __init__(self, folders: tuple[FolderConfig, ...], on_event: OnEvent) -> None:
         self.folders = folders
         self.on_event = on_event
-        self.inotify: BaseObserver = Observer()
+        self._pruners = {os.fsdecode(f.path): pruner(f) for f in folders}
+        self.inotify: BaseObserver | None = None
         self.polling: BaseObserver = PollingObserver(timeout=POLL_INTERVAL_S)
         self.modes: dict[Path, str] = {}
+        self._no_inotify = ""
 
     def start(self) -> None:
         # Started first, so that a failing watch (no inotify watches left) raises in
         # schedule() for that folder alone, and that folder can fall back to polling.
-        self.inotify.start()
+        try:
+            self.inotify = _PrunedObserver(lambda path: self._pruners[os.fsdecode(path)])
+            self.inotify.start()
+        except OSError as exc:  # EMFILE: no inotify instance left (fs.inotify.max_user_instances)
+            self.inotify = None
+            self._no_inotify = str(exc)
         self.polling.start()
         mounts = read_mounts()
         for folder in self.folders:
@@ -156,13 +230,15 @@ class Watcher:
     def _schedule(self, folder: FolderConfig, mode: str) -> None:
         handler = _Handler(folder, self.on_event)
         if mode == "inotify":
-            short = inotify_shortfall(folder.path, folder.recursive)
+            short = (f"no inotify instance: {self._no_inotify}" if self.inotify is None
+                     else inotify_shortfall(folder.path, folder.recursive, pruner(folder)))
             if short:
                 # watchdog silently skips subdirectories it cannot watch: check first.
+                limit = "max_user_instances" if self.inotify is None else "max_user_watches"
                 log.warning("inotify_exhausted", path=str(folder.path), error=short,
-                            hint="raise fs.inotify.max_user_watches; polling this folder meanwhile")
+                            hint=f"raise fs.inotify.{limit}; polling this folder meanwhile")
                 mode = "poll"
-        if mode == "inotify":
+        if mode == "inotify" and self.inotify is not None:
             try:
                 self.inotify.schedule(handler, str(folder.path), recursive=folder.recursive)
                 self.modes[folder.path] = "inotify"
@@ -176,8 +252,9 @@ class Watcher:
         self.modes[folder.path] = "poll"
 
     def stop(self) -> None:
-        for observer in (self.inotify, self.polling):
+        observers = [o for o in (self.inotify, self.polling) if o is not None]
+        for observer in observers:
             observer.stop()
-        for observer in (self.inotify, self.polling):
+        for observer in observers:
             if observer.is_alive():
                 observer.join(10)

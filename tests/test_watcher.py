@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from pathlib import Path
 
@@ -46,3 +48,59 @@ def test_a_folder_set_to_poll_is_polled(tmp_path: Path) -> None:
     watcher.start()
     watcher.stop()
     assert watcher.modes == {tmp_path: "poll"}
+
+
+def _watched_inodes() -> set[int]:
+    """Inodes this process holds inotify watches on, as the kernel lists them."""
+    inodes: set[int] = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            info = Path(f"/proc/self/fdinfo/{fd}").read_text()
+        except OSError:
+            continue
+        inodes |= {int(m, 16) for m in re.findall(r"^inotify wd:\S+ ino:([0-9a-f]+)", info, re.M)}
+    return inodes
+
+
+def test_excluded_directories_are_never_watched(tmp_path: Path) -> None:
+    cam = tmp_path / "cam"
+    kept = [cam, cam / "2024" / "01", cam / "2024"]
+    skipped = [cam / "@eaDir", cam / "@eaDir" / "deep", cam / "#recycle", cam / ".Trash-1000",
+               cam / "2024" / ".hidden", cam / "done", cam / "done" / "2023"]
+    for d in kept + skipped:
+        d.mkdir(parents=True, exist_ok=True)
+    config = build_config({"folders": [{"path": str(cam), "after_upload": "archive",
+                                        "archive_dir": str(cam / "done")}]})
+    seen: list[str] = []
+    watcher = Watcher(config.folders, lambda p, f, kind: seen.append(p.name))
+    watcher.start()
+    try:
+        (cam / "2024" / "new").mkdir()  # created while watched: watched too
+        (cam / "2024" / "@eaDir").mkdir()  # created while watched, but excluded: not watched
+        (cam / "2024" / "new" / "a.jpg").write_bytes(b"x")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "a.jpg" not in seen:
+            time.sleep(0.05)
+        (cam / "@eaDir" / "SYNOPHOTO_THUMB.jpg").write_bytes(b"x")
+        (cam / "done" / "2023" / "old.jpg").write_bytes(b"x")
+        time.sleep(0.3)
+        watched = _watched_inodes()
+    finally:
+        watcher.stop()
+    assert "a.jpg" in seen
+    assert {d.stat().st_ino for d in kept + [cam / "2024" / "new"]} <= watched
+    never = [str(d) for d in skipped + [cam / "2024" / "@eaDir"] if d.stat().st_ino in watched]
+    assert never == [], f"excluded directories got inotify watches: {never}"
+    assert not {"SYNOPHOTO_THUMB.jpg", "old.jpg"} & set(seen)
+
+
+def test_the_budget_probe_counts_only_watched_directories(tmp_path: Path) -> None:
+    from mavi_sync.watcher import pruner
+    (tmp_path / "@eaDir" / "x").mkdir(parents=True)
+    (tmp_path / "keep").mkdir()
+    folder = build_config({"folders": [{"path": str(tmp_path)}]}).folders[0]
+    pruned = pruner(folder)
+    assert pruned(str(tmp_path / "@eaDir")) and pruned(str(tmp_path / "@eaDir" / "x"))
+    assert not pruned(str(tmp_path)) and not pruned(str(tmp_path / "keep"))
