@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -224,7 +225,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     config = _config(args.config)
     _log_setup(config)
     tty = sys.stderr.isatty()
-    progress = (lambda text: print(f"\r{text:<78}", end="", file=sys.stderr, flush=True)) if tty else None
+    # On a terminal, one line redrawn in place; in a pipe or the journal, nothing (logs say it all).
+    cols = shutil.get_terminal_size().columns - 1
+    progress = (lambda text: print(f"\r\x1b[K{text[:cols]}", end="", file=sys.stderr, flush=True)) if tty else None
     engine = daemon.sync_once(config, timeout_s=args.timeout, progress=progress)
     if tty:
         print(file=sys.stderr)

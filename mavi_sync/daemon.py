@@ -24,6 +24,7 @@ from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import get_logger
 from mavi_sync.metrics import Metrics
 from mavi_sync.notify import Notifier
+from mavi_sync.report import progress_line
 from mavi_sync.states import State
 from mavi_sync.watcher import Watcher
 
@@ -166,15 +167,18 @@ def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[
     ledger = Ledger(config.ledger.path or default_ledger_path())
     client = Client.from_config(config)
     engine = Engine(config, ledger, client)
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    before = engine.snapshot().finished
     engine.walk()
     engine.start(config.uploads.concurrency)
     try:
-        while time.monotonic() < deadline and not _settled(engine):
+        while time.monotonic() < started + timeout_s and not _settled(engine):
             engine.settle_tick()
             if progress:
-                progress(engine.summary())
+                progress(progress_line(engine.snapshot(), before, time.monotonic() - started))
             time.sleep(TICK_S)
+        if progress:
+            progress(progress_line(engine.snapshot(), before, time.monotonic() - started))
     finally:
         engine.drain(config.uploads.shutdown_grace_s)
         client.close()

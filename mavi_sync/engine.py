@@ -75,6 +75,28 @@ class Counters:
     retries: int = 0
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Where the work stands, for status lines and the `sync` progress bar."""
+
+    queued: int  # settling, waiting for a worker, or waiting for a retry
+    uploading: int
+    following: int  # uploaded; waiting for the remote side to confirm
+    confirmed: int
+    failed: int
+    rejected: int  # refused with a reason, or vanished before upload
+    bytes_sent: int
+    paused: Optional[str]
+
+    @property
+    def finished(self) -> int:
+        return self.confirmed + self.failed + self.rejected
+
+    @property
+    def pending(self) -> int:
+        return self.queued + self.uploading + self.following
+
+
 class Engine:
     def __init__(self, config: Config, ledger: Ledger, client: Client, *,
                  clock: Callable[[], float] = time.time) -> None:
@@ -368,15 +390,24 @@ class Engine:
             thread.join(2.0)
         return finished
 
-    def summary(self) -> str:
-        """The one-line status for systemd and logs: queued / uploading / done / failed."""
+    def snapshot(self) -> Snapshot:
         counts: dict[str, int] = {}
         for (state, _target), n in self.ledger.counts().items():
             counts[state] = counts.get(state, 0) + n
-        queued = self.queue.qsize() + len(self.settler) + counts.get("ready", 0)
-        text = (f"queued {queued}, uploading {self.counters.in_flight}, "
-                f"done {counts.get('confirmed', 0) + counts.get('uploaded', 0)}, failed {counts.get('failed', 0)}")
-        return text + (f"; PAUSED: {self.pause.reason}" if self.pause.paused else "")
+        return Snapshot(queued=self.queue.qsize() + len(self.settler) + counts.get("ready", 0)
+                        + counts.get("discovered", 0),
+                        uploading=self.counters.in_flight, following=counts.get("uploaded", 0),
+                        confirmed=counts.get("confirmed", 0), failed=counts.get("failed", 0),
+                        rejected=counts.get("rejected", 0) + counts.get("vanished", 0),
+                        bytes_sent=self.counters.bytes_sent,
+                        paused=self.pause.reason if self.pause.paused else None)
+
+    def summary(self) -> str:
+        """The one-line status for systemd and logs: queued / uploading / done / failed."""
+        s = self.snapshot()
+        text = (f"queued {s.queued}, uploading {s.uploading}, done {s.confirmed + s.following}, "
+                f"failed {s.failed}")
+        return text + (f"; PAUSED: {s.paused}" if s.paused else "")
 
 
 def _is_file(st: os.stat_result) -> bool:

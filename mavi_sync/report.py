@@ -1,4 +1,5 @@
-"""Human and JSON renderings of plans and scans (what `inspect` and `scan` print)."""
+"""Human and JSON renderings: plans and scans (`inspect`, `scan`), outcomes, `status`,
+`ledger` and the `sync` progress bar."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from collections import Counter
 from typing import Any, Iterable, Optional
 
+from mavi_sync.engine import Snapshot
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.plan import FilePlan, metadata_record
 from mavi_sync.uploader import Outcome
@@ -119,6 +121,18 @@ def outcome_json(o: Outcome) -> dict[str, object]:
             "remote_id": record.remote_id if record else None,
             "remote_status": record.remote_status if record else None, "detail": o.detail,
             "sha256": record.sha256 if record else None, "result": record.result if record else None}
+
+
+def progress_line(now: Snapshot, finished_before: int, elapsed_s: float, width: int = 12) -> str:
+    """The `sync` progress bar: files finished in this pass out of those it found, bytes sent
+    and the rate. Counts move while files settle, so the ratio is clamped, never above 100 %."""
+    done = max(0, now.finished - finished_before)
+    total = done + now.pending
+    filled = width if total == 0 else min(width, round(width * done / total))
+    rate = now.bytes_sent / elapsed_s if elapsed_s > 0 else 0.0
+    line = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} files  {_size(now.bytes_sent)} "
+            f"{_size(int(rate))}/s  sending {now.uploading}  confirming {now.following}  failed {now.failed}")
+    return (f"PAUSED: {now.paused}  " if now.paused else "") + line
 
 
 def status_json(ledger: Ledger, now: float) -> dict[str, Any]:

@@ -161,6 +161,42 @@ def test_sync_uploads_everything_follows_and_exits(emulator, admin, tmp_path: Pa
     assert len(admin.uploads()) == 2
 
 
+def test_sync_draws_a_progress_bar_on_a_terminal_only(emulator, admin, tmp_path: Path) -> None:
+    import pty
+    import select
+    config = config_for(tmp_path, emulator.url)
+    for i in range(3):
+        write_image(tmp_path / "cam" / f"p{i}.jpg", ImageSpec(taken=f"2024:01:0{i + 1} 10:00:00"))
+    old = time.time() - 3600
+    for p in (tmp_path / "cam").iterdir():
+        os.utime(p, (old, old))
+    master, slave = pty.openpty()  # stderr is a terminal, as when a person runs it
+    proc = subprocess.Popen([*CLI, "sync", "--config", str(config), "--timeout", "60"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "MAVI_API_KEY": API_KEY})
+    os.close(slave)
+    screen = b""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    out = proc.communicate(timeout=30)[0].decode()
+    text = screen.decode()
+    assert proc.returncode == 0, out + text
+    assert "\r\x1b[K[" in text  # redrawn in place
+    assert "[############] 3/3 files" in text and text.rstrip().endswith("failed 0")
+    # stdout is a pipe here: the report goes there, the bar does not.
+    assert "files  " not in out and "confirmed" in out
+
+
 def test_status_retry_and_ledger_commands(emulator, admin, tmp_path: Path) -> None:
     config = config_for(tmp_path, emulator.url)
     video = write_video(tmp_path / "cam" / "a.mp4", VideoSpec())

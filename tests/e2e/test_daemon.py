@@ -218,6 +218,24 @@ def test_an_upload_cut_off_by_kill_is_resumed_without_a_duplicate(daemon: Daemon
     assert daemon.stop() == 0
 
 
+def test_a_second_signal_stops_at_once_and_the_upload_is_resumed(daemon: Daemon, admin: Admin,
+                                                                   tmp_path: Path) -> None:
+    admin.script({"path": "/serve/api/v1/upload", "action": "hang"})  # the grace period (10 s) would run out
+    daemon.start()
+    (daemon.camera / "v.mp4").write_bytes(video_bytes(tmp_path))
+    until(lambda: len(admin.uploads("video")) == 1, 20)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGTERM)
+    until(lambda: '"event": "daemon_stopping"' in daemon.logs(), 10)
+    assert daemon.proc.poll() is None  # still waiting for the upload in flight
+    assert daemon.stop(signal.SIGINT) == 130  # the second signal: no more waiting
+    assert '"event": "stopping_now"' in daemon.logs() and '"event": "daemon_stopped"' not in daemon.logs()
+    daemon.start()  # what was cut off is looked up first, then adopted: not sent twice
+    until(lambda: daemon.count("confirmed") == 1)
+    assert len(admin.uploads("video")) == 1
+    assert daemon.stop() == 0
+
+
 def test_archive_happens_only_after_confirmation(emulator, spawn: Callable[..., Daemon], admin: Admin,
                                                  tmp_path: Path) -> None:
     d = spawn(emulator.url, after_upload="archive", archive_dir=str(tmp_path / "archive"))
