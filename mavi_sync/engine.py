@@ -112,6 +112,10 @@ class Engine:
         self._intake = threading.Lock()
         self.queue: "queue.Queue[Path]" = queue.Queue()
         self._queued: set[Path] = set()
+        # Paths a worker is processing now, and those asked for again meanwhile: a path is
+        # never in two workers at once (the scheduler re-finds READY rows every second).
+        self._active: set[Path] = set()
+        self._again: set[Path] = set()
         self._threads: list[threading.Thread] = []
         self._outage_since: Optional[float] = None
         self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
@@ -180,6 +184,9 @@ class Engine:
 
     def enqueue(self, path: Path) -> None:
         with self._intake:
+            if path in self._active:
+                self._again.add(path)  # queued again once its worker is done with it
+                return
             if path in self._queued:
                 return
             self._queued.add(path)
@@ -203,19 +210,22 @@ class Engine:
                 continue
             with self._intake:
                 self._queued.discard(path)
-            if self.draining.is_set():
-                break
-            self._in_flight(+1)
+                if self.draining.is_set():
+                    break
+                self._active.add(path)
+                self.counters.in_flight += 1
             try:
                 self.process(path)
             except MaviSyncError as exc:  # never let one file stop a worker
                 log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
             finally:
-                self._in_flight(-1)
-
-    def _in_flight(self, delta: int) -> None:
-        with self._intake:  # += on a shared int is not atomic across threads
-            self.counters.in_flight += delta
+                with self._intake:  # += on a shared int is not atomic across threads
+                    self.counters.in_flight -= 1
+                    self._active.discard(path)
+                    again = path in self._again
+                    self._again.discard(path)
+                if again:
+                    self.enqueue(path)
 
     def process(self, path: Path) -> Optional[Outcome]:
         """One ready path: upload it (or not: known, waiting, refused) and record the outcome."""

@@ -66,6 +66,12 @@ class IllegalTransition(LedgerError):
     hint = "This is a bug in mavi-sync; please report it with the log lines around it."
 
 
+class ClaimLost(LedgerError):
+    """Another worker or process took this file first (its state moved since it was read)."""
+
+    hint = "Nothing to do: the other one uploads it."
+
+
 class FileChanged(MaviSyncError):
     """The local file changed (size or mtime moved) while it was being sent."""
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import platformdirs
 
-from mavi_sync.errors import LedgerError
+from mavi_sync.errors import ClaimLost, LedgerError
 from mavi_sync.states import State, check_transition
 
 LEDGER_NAME = "ledger.sqlite3"
@@ -145,6 +145,9 @@ class Ledger:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.RLock()
+        # Rows this process is uploading right now. A row that says `uploading` but is not
+        # here was cut off (crash, kill) and may be resumed; one that is here is in flight.
+        self._in_flight: set[int] = set()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -273,20 +276,37 @@ class Ledger:
         assert record is not None
         return record
 
-    def transition(self, file_id: int, state: State, **changes: Any) -> FileRecord:
-        """Move a file to `state` (checked against the state machine) and set `changes`."""
+    def transition(self, file_id: int, state: State, *, expect: Optional[tuple[State, int]] = None,
+                   **changes: Any) -> FileRecord:
+        """Move a file to `state` (checked against the state machine) and set `changes`.
+
+        `expect` = (state, attempts) as the caller read them: the move happens only if the
+        row still says so, atomically, else ClaimLost. This is how a worker claims a file
+        for upload; two workers (or the daemon and `mavi-sync upload`) cannot both win.
+        """
         unknown = set(changes) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         values = _encode(changes)
-        with self._tx() as db:
-            row = db.execute("SELECT state FROM files WHERE id = ?", (file_id,)).fetchone()
-            if row is None:
-                raise LedgerError(f"no ledger row {file_id}")
-            check_transition(State(row[0]), state)
-            sets = ", ".join(f"{k} = ?" for k in values)
-            db.execute(f"UPDATE files SET state = ?, updated_at = ?{', ' + sets if sets else ''} WHERE id = ?",
-                       (state.value, self._clock(), *values.values(), file_id))
+        with self._lock:  # also covers _in_flight, below
+            with self._tx() as db:
+                row = db.execute("SELECT state, attempts FROM files WHERE id = ?", (file_id,)).fetchone()
+                if row is None:
+                    raise LedgerError(f"no ledger row {file_id}")
+                if expect is not None and (State(row[0]), row[1]) != expect:
+                    raise ClaimLost(f"ledger row {file_id} is {row[0]} (attempt {row[1]}), not {expect[0].value} "
+                                    f"(attempt {expect[1]}) any more")
+                if expect is not None and state is State.UPLOADING and file_id in self._in_flight:
+                    raise ClaimLost(f"ledger row {file_id} is being uploaded by another worker")
+                check_transition(State(row[0]), state)
+                sets = ", ".join(f"{k} = ?" for k in values)
+                db.execute(f"UPDATE files SET state = ?, updated_at = ?{', ' + sets if sets else ''} WHERE id = ?",
+                           (state.value, self._clock(), *values.values(), file_id))
+            # After COMMIT: a failed write claims nothing.
+            if state is State.UPLOADING:
+                self._in_flight.add(file_id)
+            else:
+                self._in_flight.discard(file_id)
         record = self.get_by_id(file_id)
         assert record is not None
         return record

@@ -19,13 +19,16 @@ from mavi_sync.api.follow import PollPolicy, follow
 from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.errors import AccountError, FileChanged, PermanentError, TransientError
+from mavi_sync.errors import AccountError, ClaimLost, FileChanged, PermanentError, TransientError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import FileRecord, Ledger
+from mavi_sync.logs import get_logger
 from mavi_sync.plan import FilePlan, job_for, metadata_record, plan_file
 from mavi_sync.states import State
 
 DONE_STATES = frozenset({State.UPLOADED, State.CONFIRMED})
+
+log = get_logger("mavi_sync.uploader")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,12 @@ def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
     if record.state in (State.REJECTED, State.FAILED, State.VANISHED):  # asked again: try again
         record = ledger.transition(record.id, State.READY)
     maybe_sent = record.state == State.UPLOADING  # an attempt was cut off (crash, kill)
-    record = ledger.transition(record.id, State.UPLOADING, attempts=record.attempts + 1, last_error=None)
+    try:  # the claim: only one worker or process moves this row on from what it read
+        record = ledger.transition(record.id, State.UPLOADING, expect=(record.state, record.attempts),
+                                   attempts=record.attempts + 1, last_error=None)
+    except ClaimLost:
+        current = ledger.get_by_id(record.id) or record
+        return Outcome(path, current.state, current, "taken by another worker")
     try:
         result = client.upload(job_for(plan, st, target=record.target, maybe_sent=maybe_sent), progress)
     except AccountError as exc:
@@ -92,6 +100,12 @@ def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
     except (FileChanged, PermanentError, TransientError) as exc:
         record = _after_error(ledger, record, exc, config, clock)
         return Outcome(path, record.state, record, str(exc))
+    except Exception as exc:  # a bug or an unforeseen OS error: never leave the row claimed
+        log.error("upload_crashed", path=str(path), error=repr(exc), error_type=exc.__class__.__name__,
+                  hint="This is a bug in mavi-sync; the file is tried again later. Please report it.")
+        record = _after_error(ledger, record, TransientError(f"unexpected error: {exc.__class__.__name__}"),
+                              config, clock)
+        return Outcome(path, record.state, record, str(record.last_error))
     record = record_result(ledger, record, result, clock)
     return Outcome(path, record.state, record, "adopted an earlier upload" if result.adopted else "", result)
 

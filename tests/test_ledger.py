@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mavi_sync.errors import IllegalTransition, LedgerError
+from mavi_sync.errors import ClaimLost, IllegalTransition, LedgerError
 from mavi_sync.ledger import MIGRATIONS, Ledger, default_ledger_path
 from mavi_sync.states import State
 
@@ -67,6 +67,32 @@ def test_transitions_are_checked_and_record_changes(ledger: Ledger) -> None:
     assert ledger.get_by_id(row.id).state is State.UPLOADED  # unchanged by the refused move
     with pytest.raises(ValueError):
         ledger.transition(row.id, State.CONFIRMED, sha256="x")
+
+
+def test_a_claim_is_won_once_even_by_racing_threads(tmp_path: Path) -> None:
+    ledgers = [Ledger(tmp_path / "l.sqlite3") for _ in range(8)]  # one connection each, as separate processes
+    row = ledgers[0].transition(ledgers[0].add("c" * 64, "image", "default", 10).id, State.READY)
+    won: list[int] = []
+    lost: list[str] = []
+    start = threading.Barrier(len(ledgers))
+
+    def claim(i: int) -> None:
+        start.wait()
+        try:
+            ledgers[i].transition(row.id, State.UPLOADING, expect=(State.READY, 0), attempts=1)
+            won.append(i)
+        except ClaimLost as exc:
+            lost.append(str(exc))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(ledgers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(won) == 1 and len(lost) == len(ledgers) - 1
+    assert "is uploading (attempt 1), not ready (attempt 0)" in lost[0]
+    for ledger in ledgers:
+        ledger.close()
 
 
 def test_paths_remember_stat_and_survive_odd_names(ledger: Ledger, tmp_path: Path) -> None:

@@ -1,0 +1,53 @@
+"""The engine's intake and workers, against the emulator with a real ledger and real files."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from mavi_sync.api.client import Client, KeyRing
+from mavi_sync.config.parse import build_config
+from mavi_sync.config.secrets import Secret
+from mavi_sync.engine import Engine
+from mavi_sync.ledger import Ledger
+from mavi_sync.samples import ImageSpec, write_image
+from mavi_sync.states import State
+from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads
+
+
+def test_a_file_is_never_in_two_workers_at_once(emulator, admin, tmp_path: Path) -> None:
+    cam = tmp_path / "cam"
+    cam.mkdir()
+    old = time.time() - 3600
+    for i in range(4):
+        image = write_image(cam / f"i{i}.jpg", ImageSpec(taken="2024:01:01 10:00:00", color=(40 + 60 * i, 9, 9)))
+        (cam / f"copy{i}.jpg").write_bytes(image.read_bytes())  # the same content under a second name
+    for path in cam.iterdir():
+        os.utime(path, (old, old))
+    config = build_config({"api": api_table(emulator.url), "uploads": fast_uploads(concurrency=2, image_batch_files=1),
+                           "folders": [{"path": str(cam)}]})
+    admin.faults(latency_s=0.6)  # uploads in flight while the scheduler looks for READY rows
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
+    engine = Engine(config, ledger, client)
+    engine.walk()
+    engine.start(2)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum(n for (s, _t), n in ledger.counts().items() if s == "confirmed") < 4:
+            engine.settle_tick()
+            # The same paths asked for again and again, as the startup walk, the resume of
+            # unfinished rows, inotify events and the scheduler's READY scan all may do.
+            engine.schedule_due()
+            for path in sorted(cam.iterdir()):
+                engine.enqueue(path)
+            time.sleep(0.02)
+    finally:
+        engine.stop.set()
+        engine.drain(5)
+        client.close()
+    assert [r.state for r in ledger.files()] == [State.CONFIRMED] * 4
+    assert len(admin.uploads("image")) == 4  # each content sent once, whatever its names and how often asked
+    assert [r.attempts for r in ledger.files()] == [1] * 4
+    ledger.close()
