@@ -2,7 +2,11 @@
 
 The vendor's limits are per account, so one bucket per kind of request (uploads,
 queries) is shared by all threads. When the server still says "too fast" (another
-client on the same account), `penalize` pushes every worker's next slot back.
+client on the same account, or a server stricter about spacing than its stated rate),
+`penalize` pushes every worker's next slot back and lowers the pace by 10 % (never below
+half the configured rate); each accepted request (`reward`) wins back 1 % of it. This is
+additive-increase / multiplicative-decrease, as TCP does: the client settles just under
+what the server really accepts instead of bouncing off it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ class RateLimiter:
     def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
-        self.rate = rate
+        self.ceiling = rate  # the configured rate: never exceeded
+        self.rate = rate  # the current pace: lowered by refusals, won back by successes
         self.burst = burst
         self._clock = clock
         self._lock = threading.Lock()
@@ -59,6 +64,13 @@ class RateLimiter:
         return True
 
     def penalize(self, wait_s: float) -> None:
-        """The server said "too fast": nobody sends for `wait_s` seconds."""
+        """The server said "too fast": nobody sends for `wait_s` seconds, then a slower pace."""
         with self._lock:
             self._tat = max(self._tat, self._clock() + wait_s)
+            self.rate = max(self.ceiling * 0.5, self.rate * 0.9)
+
+    def reward(self) -> None:
+        """The server accepted a request: win back a little of the pace, up to the ceiling."""
+        if self.rate < self.ceiling:
+            with self._lock:
+                self.rate = min(self.ceiling, self.rate + self.ceiling * 0.01)

@@ -45,6 +45,21 @@ def test_penalize_holds_everyone_back() -> None:
     assert bucket.reserve() == pytest.approx(30.0)
 
 
+def test_refusals_slow_the_pace_and_successes_win_it_back_up_to_the_ceiling() -> None:
+    clock = Clock()
+    bucket = RateLimiter(rate=10.0, clock=clock)
+    bucket.penalize(bucket.interval)
+    assert bucket.rate == pytest.approx(9.0)
+    for _ in range(50):
+        bucket.penalize(0.0)
+    assert bucket.rate == pytest.approx(5.0)  # never below half the configured rate
+    for _ in range(200):
+        bucket.reward()
+    assert bucket.rate == 10.0  # and never above it
+    clock.now += 100
+    assert [bucket.reserve() for _ in range(3)] == pytest.approx([0.0, 0.1, 0.2])
+
+
 def test_a_stopped_wait_gives_the_slot_back() -> None:
     bucket = RateLimiter(rate=0.01)  # one slot per 100 s
     assert bucket.acquire()

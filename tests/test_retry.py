@@ -38,6 +38,8 @@ def test_retry_after_wins_but_is_capped() -> None:
     assert wait_s(policy, 1, RateLimited("x", retry_after=30)) == 30
     assert wait_s(policy, 1, RateLimited("x", retry_after=9999)) == 60
     assert wait_s(policy, 1, TransientError("x")) <= 1
+    # A bare "too fast": no backoff on top, the penalised shared limiter paces the retry.
+    assert wait_s(policy, 3, RateLimited("x")) == 0.0
 
 
 def test_transient_errors_are_retried_until_success() -> None:

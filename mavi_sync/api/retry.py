@@ -15,7 +15,7 @@ from typing import Callable, Optional, TypeVar
 
 import tenacity
 
-from mavi_sync.errors import AmbiguousRefusal, ApiError, PermanentError, TransientError
+from mavi_sync.errors import AmbiguousRefusal, ApiError, PermanentError, RateLimited, TransientError
 
 T = TypeVar("T")
 
@@ -41,9 +41,13 @@ def retryable(exc: BaseException) -> bool:
 
 
 def wait_s(policy: RetryPolicy, attempt: int, exc: Optional[BaseException]) -> float:
-    """Retry-After when the server gave one (capped), else the backoff."""
+    """Retry-After when the server gave one (capped); nothing for a bare "too fast", because
+    the shared rate limiter, penalised by that answer, paces the retry (a backoff on top
+    would leave the account's budget unused); else the backoff."""
     if isinstance(exc, ApiError) and exc.retry_after is not None:
         return min(exc.retry_after, policy.retry_after_cap_s)
+    if isinstance(exc, RateLimited):
+        return 0.0
     return backoff_s(attempt, policy.initial_s, policy.max_s)
 
 

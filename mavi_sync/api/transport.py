@@ -108,9 +108,11 @@ class Transport:
                          retry_after=retry_after)
         if isinstance(error, RateLimited) and limiter is not None:
             # Everyone waits: the account, not this request, is over its budget.
-            limiter.penalize(retry_after if retry_after is not None else max(limiter.interval, 1.0))
+            limiter.penalize(retry_after if retry_after is not None else limiter.interval)
         if error is not None:
             raise error
+        if limiter is not None:
+            limiter.reward()
         return data
 
 

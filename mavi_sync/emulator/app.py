@@ -120,7 +120,8 @@ class Emulator:
         self.stats.count(self.stats.requests, request.path)
         entry: dict[str, Any] = {"method": request.method, "path": request.path, "query": dict(request.query),
                                  "content_type": request.content_type,
-                                 "has_authorization": "Authorization" in request.headers}
+                                 "has_authorization": "Authorization" in request.headers,
+                                 "at": time.time()}  # arrival, for rate measurements
         self.stats.log.append(entry)
         request[LOG] = entry
         rule = self.script.take(request.path)
