@@ -138,6 +138,9 @@ def _fspath(path: str | bytes | os.PathLike[str]) -> bytes:
     return os.fsencode(path)
 
 
+OPEN_PATIENCE_S = 30.0
+
+
 class Ledger:
     """The ledger file. Thread-safe; close() when done (or use as a context manager)."""
 
@@ -150,15 +153,36 @@ class Ledger:
         self._in_flight: set[int] = set()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            self._db = self._open()
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from None
         except OSError as exc:
             raise LedgerError(f"cannot create the ledger's directory {self.path.parent}: {exc.strerror}") from None
+
+    def _open(self, patience_s: float = OPEN_PATIENCE_S) -> sqlite3.Connection:
+        """Connect, switch to WAL, migrate. Switching a new file to WAL needs it to itself and
+        SQLite answers "database is locked" at once, without waiting, when another process
+        (the daemon and `mavi-sync status` starting together) holds it: so retry, bounded."""
+        deadline = time.monotonic() + patience_s
+        delay = 0.01
+        while True:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+                db.execute("PRAGMA foreign_keys=ON")
+                self._db = db
+                self._migrate()
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(0.5, delay * 2)
+            except BaseException:
+                db.close()
+                raise
 
     # -- plumbing ---------------------------------------------------------------------
     def __enter__(self) -> "Ledger":

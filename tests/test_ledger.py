@@ -154,13 +154,24 @@ def test_default_path() -> None:
 
 
 def test_processes_opening_a_new_ledger_together_migrate_it_once(tmp_path: Path) -> None:
-    """The daemon and `mavi-sync status` may create the ledger at the same moment."""
+    """The daemon and `mavi-sync status` may create the ledger at the same moment: switching
+    a new file to WAL then fails at once with "database is locked" (1 open in 8 failed
+    before the open was retried). Processes are started first, then released together."""
     import subprocess
     import sys
-    path = tmp_path / "ledger.sqlite3"
-    code = f"from mavi_sync.ledger import Ledger; Ledger({str(path)!r}).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(10)]
-    errors = [p.communicate(timeout=60)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 10, errors
-    with Ledger(path) as ledger:
-        assert ledger.schema_version() == len(MIGRATIONS) and ledger.integrity_check() == "ok"
+    import time
+    trials, per_trial = 8, 3
+    for trial in range(trials):
+        path = tmp_path / f"ledger{trial}.sqlite3"
+        go = tmp_path / f"go{trial}"
+        code = (f"import os, time\nfrom mavi_sync.ledger import Ledger\n"
+                f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
+                f"Ledger({str(path)!r}).close()")
+        procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+                 for _ in range(per_trial)]
+        time.sleep(0.5)  # all imported and waiting
+        go.touch()
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * per_trial, errors
+        with Ledger(path) as ledger:
+            assert ledger.schema_version() == len(MIGRATIONS) and ledger.integrity_check() == "ok"
