@@ -1,0 +1,118 @@
+"""The daemon as a subprocess, for the end-to-end and reliability tests: started on a
+config of its own, its log kept, its status read through `mavi-sync status --json`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from mavi_sync.samples import VideoSpec, write_video
+from tests.conftest import API_KEY, api_toml
+
+CLI = [sys.executable, "-m", "mavi_sync"]
+SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
+
+
+def until(check: Callable[[], Any], seconds: float = 30, every: float = 0.1) -> Any:
+    """Poll `check` until it returns something true (bounded); fail with what it last returned."""
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"gave up after {seconds} s; last: {last!r}")
+
+
+class Daemon:
+    def __init__(self, root: Path, url: str, **folder: Any) -> None:
+        self.root = root
+        self.camera = root / "camera"
+        self.camera.mkdir(exist_ok=True)
+        self.archive = root / "archive"
+        self.config = root / "config.toml"
+        self.proc: Optional[subprocess.Popen[str]] = None
+        self.write_config(url, **folder)
+
+    def write_config(self, url: str, **folder: Any) -> None:
+        extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in folder.items())
+        self.config.write_text(f"""
+log_level = "debug"
+{api_toml(url)}request_retry_initial_s = 0.05
+retry_initial_s = 0.5
+retry_max_s = 1
+status_poll_initial_s = 0.2
+status_poll_max_s = 0.5
+read_timeout_s = 5
+shutdown_grace_s = 10
+account_probe_s = 2
+[ledger]
+path = "{self.root / 'ledger.sqlite3'}"
+[[folders]]
+path = "{self.camera}"
+settle_s = 1
+{extra}
+""", encoding="utf-8")
+
+    def start(self, env: Optional[dict[str, str]] = None) -> "Daemon":
+        self.log = open(self.root / "daemon.log", "a", encoding="utf-8")
+        # The test runner may itself run under systemd: its notify variables are not the daemon's.
+        inherited = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
+        self.proc = subprocess.Popen([*CLI, "run", "--config", str(self.config)], text=True,
+                                     env={**inherited, "MAVI_API_KEY": API_KEY, **(env or {})},
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while not self.status().get("running"):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the daemon exited with {self.proc.returncode}; its log ends:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the daemon did not report running within 30 s; its log ends:\n{self.tail()}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self.log.close()
+        return code
+
+    def close(self) -> None:
+        """Teardown: whatever a failed test left running is killed and its log closed."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if self.proc is not None:
+            self.log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.logs().splitlines()[-lines:])
+
+    def status(self) -> dict[str, Any]:
+        out = subprocess.run([*CLI, "status", "--config", str(self.config), "--json"], capture_output=True,
+                             text=True, timeout=30)
+        return dict(json.loads(out.stdout)) if out.returncode == 0 else {}
+
+    def count(self, state: str) -> int:
+        return sum(self.status().get("counts", {}).get(state, {}).values())
+
+    def logs(self) -> str:
+        return (self.root / "daemon.log").read_text(encoding="utf-8")
+
+
+def sha(path: Path | bytes) -> str:
+    return hashlib.sha256(path if isinstance(path, bytes) else path.read_bytes()).hexdigest()
+
+
+def video_bytes(tmp: Path, seconds: float = 2.0, **spec: Any) -> bytes:
+    return write_video(tmp / f"v{time.monotonic_ns()}.mp4", VideoSpec(seconds=seconds, **spec)).read_bytes()
+
+
