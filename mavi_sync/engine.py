@@ -21,7 +21,7 @@ from mavi_sync.api.follow import PollPolicy, next_poll_s
 from mavi_sync.api.model import DONE, FAILED
 from mavi_sync.api.retry import backoff_s
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.errors import AccountError, MaviSyncError, TransientError
+from mavi_sync.errors import AccountError, MaviSyncError, TransientError, Unreachable
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.scanner import walk_folder
@@ -32,8 +32,14 @@ from mavi_sync.uploader import Outcome, poll_policy, record_status, upload_path
 log = get_logger("mavi_sync.engine")
 
 
+OUTAGE_PROBE_S = 5.0
+OUTAGE_PROBE_MAX_S = 300.0
+SILENT_FOR_OUTAGE = 3
+
+
 class Pause:
-    """All uploads wait while the account cannot upload (bad key, no credits, disabled)."""
+    """All uploads wait while the account cannot upload (bad key, no credits, disabled) or
+    the API cannot be reached ("outage"); one attempt is let through every `probe_s`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -41,14 +47,16 @@ class Pause:
         self._clear.set()
         self.reason = ""
         self.since = 0.0
+        self.probe_s = 60.0
 
-    def set(self, reason: str, now: float) -> bool:
+    def set(self, reason: str, now: float, probe_s: float = 60.0) -> bool:
         """Pause; True when this is news (log it once)."""
         with self._lock:
             news = self._clear.is_set() or reason != self.reason
             if self._clear.is_set():
                 self.since = now
             self.reason = reason
+            self.probe_s = probe_s
             self._clear.clear()
             return news
 
@@ -118,6 +126,9 @@ class Engine:
         self._again: set[Path] = set()
         self._threads: list[threading.Thread] = []
         self._outage_since: Optional[float] = None
+        self._outage_probes = 0
+        self._silent = 0  # uploads in a row that got no answer at all
+        self._outage_lock = threading.Lock()
         self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
         logged = client.on_retry
 
@@ -237,7 +248,7 @@ class Engine:
             outcome = upload_path(path, folder, self.config, self.ledger, self.client, clock=self.clock,
                                   unattended=True)
         except AccountError as exc:
-            if self.pause.set(exc.reason, self.clock()):
+            if self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s):
                 log.error("uploads_paused", reason=exc.reason, error=str(exc), hint=exc.hint)
                 self.ledger.set_daemon(paused=exc.reason, paused_detail=str(exc))
             return None
@@ -265,25 +276,55 @@ class Engine:
         elif o.state == State.REJECTED and "already" not in o.detail:
             log.warning("media_rejected", reason=o.detail, **fields)
         elif o.state == State.READY and r is not None and r.next_attempt_at and r.last_error == o.detail:
-            self._api_error(o.detail)
             log.warning("upload_retrying", error=o.detail, wait_s=round(r.next_attempt_at - self.clock(), 1), **fields)
+            self._api_error(o)
         elif o.state == State.FAILED and r is not None and r.last_error == o.detail:
             log.error("upload_failed", error=o.detail, **fields)
+            self._api_error(o)
         elif o.state == State.VANISHED:
             log.info("file_vanished", path=str(o.path))
 
-    def _api_error(self, error: str) -> None:
-        if "cannot reach" in error or "no answer" in error or "server error" in error:
+    def _api_error(self, o: Outcome) -> None:
+        """An API that cannot be reached pauses every worker, probed at a growing interval
+        (5 s doubling to 5 min), so a long outage costs a few requests, not a hot loop."""
+        if not isinstance(o.error, TransientError):
+            return
+        with self._outage_lock:
+            if o.error.status is not None:  # the server answered: it is there
+                self._silent = 0
+                return
+            # No answer at all (connection reset, no response): one file can be unlucky, but
+            # several in a row mean the API is gone. A refused connection says so at once.
+            self._silent += 1
+            if not isinstance(o.error, Unreachable) and self._silent < SILENT_FOR_OUTAGE:
+                return
+            now = self.clock()
             if self._outage_since is None:
-                self._outage_since = self.clock()
-            self.ledger.set_daemon(outage=error, outage_since=str(self._outage_since))
+                self._outage_since = now
+                self._outage_probes = 0
+            self._outage_probes += 1
+            probe_s = min(OUTAGE_PROBE_MAX_S, OUTAGE_PROBE_S * 2 ** (self._outage_probes - 1))
+            news = self.pause.set("outage", now, probe_s)
+        if news:
+            log.error("api_unreachable", error=o.detail, next_probe_s=probe_s,
+                      hint="uploads wait; nothing is marked failed because of it")
+        r = o.record
+        if r is not None and not isinstance(o.error, Unreachable):  # (Unreachable used none)
+            self.ledger.transition(r.id, State.READY, attempts=max(0, r.attempts - 1))  # the outage's, not the file's
+        self.ledger.set_daemon(outage=o.detail, outage_since=str(self._outage_since), paused="outage",
+                               paused_detail=o.detail)
 
     def _api_ok(self) -> None:
         # Kept in memory: a successful upload must not cost a ledger read to learn there was no outage.
-        if self._outage_since is not None:
-            self._outage_since = None
-            log.info("api_recovered")
-            self.ledger.set_daemon(outage=None, outage_since=None)
+        with self._outage_lock:
+            self._silent = 0
+            since, self._outage_since = self._outage_since, None
+            self._outage_probes = 0
+            if since is not None and self.pause.reason == "outage":
+                self.pause.clear()
+        if since is not None:
+            log.info("api_recovered", outage_s=round(self.clock() - since, 1))
+            self.ledger.set_daemon(outage=None, outage_since=None, paused=None, paused_detail=None)
 
     def _after(self, record: FileRecord) -> None:
         for done in after.apply(self.config, self.ledger, record.id):
@@ -297,7 +338,7 @@ class Engine:
             if self.draining.is_set():
                 return
             if self.pause.paused:
-                self._probe_account()
+                self._probe()
                 continue
             try:
                 if not resumed:  # work cut off by the last stop: resume it (videos are looked up first)
@@ -323,8 +364,8 @@ class Engine:
             if raw is not None:
                 self.enqueue(Path(os.fsdecode(raw)))
 
-    def _probe_account(self) -> None:
-        if self.clock() - self.pause.since >= self.config.uploads.account_probe_s:
+    def _probe(self) -> None:
+        if self.clock() - self.pause.since >= self.pause.probe_s:
             log.info("uploads_probing", reason=self.pause.reason)
             self.pause.clear()
             self.pause.since = self.clock()
@@ -356,7 +397,7 @@ class Engine:
         try:
             status = self.client.status(record.target, record.remote_id, record.namespace)
         except AccountError as exc:
-            self.pause.set(exc.reason, self.clock())
+            self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s)
             return
         except TransientError as exc:
             wait = backoff_s(record.polls + 1, policy.initial_s, policy.max_s)

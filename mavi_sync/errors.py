@@ -104,6 +104,12 @@ class RateLimited(TransientError):
     """The account's request rate was exceeded (v1 `0429`, HTTP 429)."""
 
 
+class Unreachable(TransientError):
+    """The API host refused or did not take the connection: an outage, nobody's file at fault."""
+
+    hint = "mavi-sync pauses uploads and probes the API with a growing interval until it answers."
+
+
 class AmbiguousRefusal(TransientError):
     """An answer that means either "too fast" or "invalid" (v2 400 "Request has exceeded
     the limit.", v1 `0001`): retried a bounded number of times, then treated as permanent."""

@@ -19,7 +19,7 @@ from mavi_sync.api.follow import PollPolicy, follow
 from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.errors import AccountError, ClaimLost, FileChanged, PermanentError, TransientError
+from mavi_sync.errors import AccountError, ClaimLost, FileChanged, PermanentError, TransientError, Unreachable
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
@@ -38,6 +38,7 @@ class Outcome:
     record: Optional[FileRecord]
     detail: str = ""  # why (refusal, error), or what happened ("already uploaded")
     result: Optional[UploadResult] = None
+    error: Optional[Exception] = None  # what went wrong, typed (the daemon tells outages apart)
 
 
 def hash_if_changed(path: Path, st: os.stat_result, ledger: Ledger) -> str:
@@ -99,7 +100,7 @@ def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
         raise
     except (FileChanged, PermanentError, TransientError) as exc:
         record = _after_error(ledger, record, exc, config, clock)
-        return Outcome(path, record.state, record, str(exc))
+        return Outcome(path, record.state, record, str(exc), error=exc)
     except Exception as exc:  # a bug or an unforeseen OS error: never leave the row claimed
         log.error("upload_crashed", path=str(path), error=repr(exc), error_type=exc.__class__.__name__,
                   hint="This is a bug in mavi-sync; the file is tried again later. Please report it.")
@@ -123,6 +124,10 @@ def _after_error(ledger: Ledger, record: FileRecord, exc: Exception, config: Con
         return ledger.transition(record.id, State.REJECTED, last_error=str(exc))
     if isinstance(exc, FileChanged):  # not the file's fault nor the server's: no attempt used up
         return ledger.transition(record.id, State.READY, attempts=record.attempts - 1, last_error=str(exc))
+    if isinstance(exc, Unreachable):  # an outage: no attempt used up, however long it lasts
+        wait = backoff_s(record.attempts, u.retry_initial_s, u.retry_max_s)
+        return ledger.transition(record.id, State.READY, attempts=record.attempts - 1, last_error=str(exc),
+                                 next_attempt_at=clock() + wait)
     if record.attempts >= u.max_attempts:
         return ledger.transition(record.id, State.FAILED, last_error=str(exc),
                                  next_attempt_at=clock() + u.failed_cooldown_s if u.failed_cooldown_s else None)

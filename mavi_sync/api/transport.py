@@ -24,7 +24,7 @@ from mavi_sync import __version__
 from mavi_sync.api.body import Body
 from mavi_sync.api.classify import classify, parse_retry_after
 from mavi_sync.config.secrets import Secret
-from mavi_sync.errors import RateLimited, TransientError, UnknownOutcome
+from mavi_sync.errors import RateLimited, TransientError, UnknownOutcome, Unreachable
 from mavi_sync.ratelimit import RateLimiter
 
 BLOCKSIZE = 1 << 20
@@ -132,7 +132,7 @@ def _network_error(exc: BaseException, what: str, url: str, body: Optional[Body]
     if isinstance(exc, requests.ConnectTimeout) or (
             isinstance(exc, requests.ConnectionError) and body is not None and body.sent == 0
             and not isinstance(exc, requests.ReadTimeout)):
-        return TransientError(f"{what}: cannot reach {host} ({kind})")
+        return Unreachable(f"{what}: cannot reach {host} ({kind})")
     if body is not None and body.complete:
         return UnknownOutcome(f"{what}: the upload was sent in full but {host} gave no answer ({kind})")
     if body is not None:

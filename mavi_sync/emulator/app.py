@@ -151,7 +151,7 @@ class Emulator:
             return self._account(dialect, "0403", 403)
         if kind == "upload" and (action == "no_credits" or f.no_credits):
             return self._account(dialect, "0402", 402)
-        if action == "rate_limit" or not self._within_rate(kind):
+        if action == "rate_limit" or self.dice.roll(f.throttle_rate) or not self._within_rate(kind):
             return self._rate_limited(dialect)
         return None
 

@@ -22,6 +22,7 @@ class Faults:
     rate_limit_burst: int = 2
     query_rate_limit_per_second: float = 0.0  # get_metadata / list_videos / v2 metadata
     error_rate: float = 0.0  # share of API requests answered with a 5xx
+    throttle_rate: float = 0.0  # share of API requests answered "too fast" (0429 / 429), whatever the pace
     latency_s: float = 0.0  # each request waits a random 0..latency_s before it is handled
     drop_rate: float = 0.0  # share of uploads whose connection is cut halfway through the body
     hang_rate: float = 0.0  # share of uploads stored but never answered (unknown outcome)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from mavi_sync.samples import VideoSpec, write_video
-from tests.conftest import API_KEY, api_toml
+from tests.conftest import API_KEY, SECURITY_KEY, api_toml
 
 CLI = [sys.executable, "-m", "mavi_sync"]
 SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
@@ -33,20 +33,27 @@ def until(check: Callable[[], Any], seconds: float = 30, every: float = 0.1) -> 
 
 
 class Daemon:
-    def __init__(self, root: Path, url: str, **folder: Any) -> None:
+    def __init__(self, root: Path, url: str, *, folders: str = "", uploads: str = "", **folder: Any) -> None:
+        """One folder `camera` with `folder` settings, or the [[folders]] tables in `folders`."""
         self.root = root
         self.camera = root / "camera"
         self.camera.mkdir(exist_ok=True)
         self.archive = root / "archive"
         self.config = root / "config.toml"
         self.proc: Optional[subprocess.Popen[str]] = None
-        self.write_config(url, **folder)
+        self.write_config(url, folders=folders, uploads=uploads, **folder)
 
-    def write_config(self, url: str, **folder: Any) -> None:
+    def write_config(self, url: str, *, folders: str = "", uploads: str = "", **folder: Any) -> None:
         extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in folder.items())
+        tables = folders or f"""[[folders]]
+path = "{self.camera}"
+settle_s = 1
+{extra}
+"""
         self.config.write_text(f"""
 log_level = "debug"
-{api_toml(url)}request_retry_initial_s = 0.05
+{api_toml(url)}{uploads}
+request_retry_initial_s = 0.05
 retry_initial_s = 0.5
 retry_max_s = 1
 status_poll_initial_s = 0.2
@@ -56,21 +63,18 @@ shutdown_grace_s = 10
 account_probe_s = 2
 [ledger]
 path = "{self.root / 'ledger.sqlite3'}"
-[[folders]]
-path = "{self.camera}"
-settle_s = 1
-{extra}
-""", encoding="utf-8")
+{tables}""", encoding="utf-8")
 
     def start(self, env: Optional[dict[str, str]] = None) -> "Daemon":
         self.log = open(self.root / "daemon.log", "a", encoding="utf-8")
         # The test runner may itself run under systemd: its notify variables are not the daemon's.
         inherited = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
         self.proc = subprocess.Popen([*CLI, "run", "--config", str(self.config)], text=True,
-                                     env={**inherited, "MAVI_API_KEY": API_KEY, **(env or {})},
+                                     env={**inherited, "MAVI_API_KEY": API_KEY, "MAVI_SECURITY_KEY": SECURITY_KEY, **(env or {})},
                                      stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
-        while not self.status().get("running"):
+        # The new process itself must report (after a kill -9 the old heartbeat is still fresh).
+        while not ((st := self.status()).get("running") and st.get("pid") == str(self.proc.pid)):
             if self.proc.poll() is not None:
                 raise AssertionError(f"the daemon exited with {self.proc.returncode}; its log ends:\n{self.tail()}")
             if time.monotonic() > deadline:
