@@ -28,6 +28,7 @@ from mavi_sync.report import (
     outcome_json,
     outcome_line,
     scan_summary,
+    skipped_rows,
     status_json,
     status_text,
 )
@@ -37,6 +38,14 @@ from mavi_sync.uploader import Outcome, follow_record, poll_policy, upload_path
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
+
+
+def _print_json(data: object) -> None:
+    """JSON on stdout as valid UTF-8: non-ASCII text stays readable, and the bytes of a
+    non-UTF-8 file name (kept as surrogates) become \\udcXX escapes instead of raw bytes
+    that would make the whole document unreadable to a JSON parser."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    print(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mavi-sync", description=__doc__)
@@ -86,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state", choices=[s.value for s in State])
     p.add_argument("--target", choices=TARGETS)
     p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--skipped", action="store_true", help="list paths with nothing to upload, and why")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
@@ -150,7 +160,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             sha = None
         plans.append(plan_file(path.resolve(), _folder_for(path, config), sha256=sha, with_sha_tag=with_sha))
     if args.json:
-        print(json.dumps([inspect_json(p) for p in plans], indent=2, ensure_ascii=False))
+        _print_json([inspect_json(p) for p in plans])
     else:
         print("\n\n".join(inspect_text(p) for p in plans))
     return EXIT_OK
@@ -168,7 +178,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.json:
         rows: list[dict[str, Any]] = [{"path": str(e.path), "status": e.status, "target": e.target,
                                        "detail": e.detail} for e in entries]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        _print_json(rows)
     else:
         for e in entries:
             print(f"{e.status:<10} {e.target:<8} {e.path}  {e.detail}")
@@ -194,7 +204,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         client.close()
         ledger.close()
     if args.json:
-        print(json.dumps([outcome_json(o) for o in outcomes], indent=2, ensure_ascii=False))
+        _print_json([outcome_json(o) for o in outcomes])
     else:
         for o in outcomes:
             print(outcome_line(o))
@@ -247,7 +257,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args.config)
     with _ledger(config) as ledger:
         report = status_json(ledger, time.time())
-    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else status_text(report))
+    if args.json:
+        _print_json(report)
+    else:
+        print(status_text(report))
     return EXIT_OK
 
 
@@ -277,10 +290,20 @@ def cmd_retry(args: argparse.Namespace) -> int:
 def cmd_ledger(args: argparse.Namespace) -> int:
     config = _config(args.config)
     with _ledger(config) as ledger:
-        state = State(args.state) if args.state else None
-        rows = ledger_rows(ledger, ledger.files(state=state, target=args.target, limit=args.limit))
+        if args.skipped:
+            skipped = skipped_rows(ledger, args.limit)
+        else:
+            state = State(args.state) if args.state else None
+            rows = ledger_rows(ledger, ledger.files(state=state, target=args.target, limit=args.limit))
+    if args.skipped:
+        if args.json:
+            _print_json(skipped)
+        else:
+            for r in skipped:
+                print(f"{r['path']}: {r['reason']}")
+        return EXIT_OK
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        _print_json(rows)
     else:
         for r in rows:
             print(f"{r['state']:<10} {r['target']:<8} {(r['remote_id'] or '-'):<22} {r['path']}"

@@ -24,7 +24,7 @@ from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.errors import AccountError, MaviSyncError, TransientError, Unreachable
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
-from mavi_sync.scanner import walk_folder
+from mavi_sync.scanner import skip_reason, walk_folder
 from mavi_sync.settle import Settler
 from mavi_sync.states import State
 from mavi_sync.uploader import Outcome, poll_policy, record_status, upload_path
@@ -157,6 +157,9 @@ class Engine:
         except OSError:
             return
         if not _is_file(st):
+            reason = skip_reason(path, folder)
+            if reason is not None:
+                self._skip(path, reason)
             return
         known = self.ledger.lookup_path(path)
         if known is not None and known.matches(st) and not closed:
@@ -171,7 +174,15 @@ class Engine:
         seen = 0
         for folder in self.config.folders:
             seen += self._walk_dir(folder, folder.path)
+        for raw, _reason, _at in self.ledger.skipped(limit=100_000):
+            if not os.path.lexists(raw):  # the FIFO or link is gone: nothing left to explain
+                self.ledger.unskip(raw)
         return seen
+
+    def _skip(self, path: Path, reason: str) -> None:
+        """A path with nothing to upload: recorded with the reason, logged once."""
+        if self.ledger.skip(path, reason):
+            log.warning("file_skipped", path=str(path), reason=reason)
 
     def _walk_dir(self, folder: FolderConfig, top: Path) -> int:
         seen = 0
@@ -181,6 +192,7 @@ class Engine:
                 break
             seen += 1
             if found.problem or found.st is None:
+                self._skip(found.path, found.problem or "cannot read")
                 continue
             self._consider(found.path, folder, st=found.st)
         return seen
@@ -283,6 +295,8 @@ class Engine:
             self._api_error(o)
         elif o.state == State.VANISHED:
             log.info("file_vanished", path=str(o.path))
+        elif o.state == State.FAILED and r is None:  # could not even be read: no content to key by
+            self._skip(o.path, o.detail)
 
     def _api_error(self, o: Outcome) -> None:
         """An API that cannot be reached pauses every worker, probed at a growing interval

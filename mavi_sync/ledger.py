@@ -74,6 +74,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE daemon (key TEXT PRIMARY KEY, value TEXT, updated_at REAL NOT NULL);
     CREATE INDEX files_poll ON files (state, next_poll_at);
     """,
+    # 4: paths that hold nothing to upload (FIFOs, sockets, symlinks not followed, unreadable
+    # files), with the reason: recorded so that `status` and `ledger --skipped` can say why.
+    """
+    CREATE TABLE skipped (path BLOB PRIMARY KEY, reason TEXT NOT NULL, first_seen REAL NOT NULL,
+                          last_seen REAL NOT NULL);
+    """,
 )
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
@@ -258,6 +264,7 @@ class Ledger:
                     folder: str, file_id: Optional[int] = None) -> None:
         """Remember that `path` held content `sha256` with this stat (insert or replace)."""
         with self._tx() as db:
+            db.execute("DELETE FROM skipped WHERE path = ?", (_fspath(path),))  # it holds content now
             db.execute(
                 "INSERT INTO paths (path, file_id, sha256, folder, size, mtime_ns, inode, device, seen_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
@@ -266,6 +273,28 @@ class Ledger:
                 "device = excluded.device, seen_at = excluded.seen_at",
                 (_fspath(path), file_id, sha256, folder, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev,
                  self._clock()))
+
+    def skip(self, path: str | bytes | os.PathLike[str], reason: str) -> bool:
+        """Record that `path` is not uploaded and why; True when this is news (log it once)."""
+        raw, now = _fspath(path), self._clock()
+        with self._tx() as db:
+            row = db.execute("SELECT reason FROM skipped WHERE path = ?", (raw,)).fetchone()
+            db.execute("INSERT INTO skipped (path, reason, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (path) DO UPDATE SET reason = excluded.reason, last_seen = excluded.last_seen",
+                       (raw, reason, now, now))
+        return row is None or row[0] != reason
+
+    def skipped(self, limit: int = 1000) -> list[tuple[bytes, str, float]]:
+        """(path, reason, last_seen) of skipped paths, newest first."""
+        rows = self._read("SELECT path, reason, last_seen FROM skipped ORDER BY last_seen DESC LIMIT ?", (limit,))
+        return [(bytes(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+    def unskip(self, path: str | bytes | os.PathLike[str]) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM skipped WHERE path = ?", (_fspath(path),))
+
+    def skipped_count(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM skipped", ())[0][0])
 
     def forget_path(self, path: str | bytes | os.PathLike[str]) -> None:
         with self._tx() as db:

@@ -47,10 +47,11 @@ class FilePlan:
 
 
 def upload_filename(path: PurePath, info: MediaInfo) -> str:
-    """`clip.MTS` stays, but a JPEG named `x.heic` is sent as `x.jpg`: servers check extensions."""
-    if info.kind is None:
-        return path.name
-    return path.stem + info.kind.ext if path.suffix.lower() != info.kind.ext else path.name
+    """`clip.MTS` stays, but a JPEG named `x.heic` is sent as `x.jpg`: servers check extensions.
+    A name that is not valid UTF-8 (an old camera's Latin-1 `café.jpg`) is sent with U+FFFD
+    for the bytes that are not: a multipart header must be text, and the local name is kept."""
+    name = path.name if info.kind is None or path.suffix.lower() == info.kind.ext else path.stem + info.kind.ext
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,

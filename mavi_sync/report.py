@@ -103,7 +103,7 @@ def inspect_json(plan: FilePlan) -> dict[str, Any]:
 
 def scan_summary(entries: Iterable[Any]) -> str:
     counts = Counter(e.status for e in entries)
-    order = ("upload", "known", "duplicate", "refused", "unreadable")
+    order = ("upload", "known", "duplicate", "refused", "skipped")
     return "summary: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in order)
 
 
@@ -158,6 +158,7 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
         "outage": daemon.get("outage"),
         "outage_since": float(daemon["outage_since"]) if daemon.get("outage_since") else None,
         "last_errors": errors,
+        "skipped": ledger.skipped_count(),
         "oldest_pending": None if oldest is None else {
             "path": _path(ledger, oldest.id), "state": oldest.state.value, "target": oldest.target,
             "age_s": round(now - oldest.created_at, 1)},
@@ -189,7 +190,13 @@ def status_text(s: dict[str, Any]) -> str:
         lines.append(f"oldest pending: {o['path']} ({o['state']}, {o['target']}, {o['age_s']:.0f} s)")
     for e in s["last_errors"]:
         lines.append(f"error: {e['path']} ({e['state']}): {e['error']}")
+    if s["skipped"]:
+        lines.append(f"skipped: {s['skipped']} path(s) with nothing to upload (why: mavi-sync ledger --skipped)")
     return "\n".join(lines)
+
+
+def skipped_rows(ledger: Ledger, limit: int) -> list[dict[str, Any]]:
+    return [{"path": os.fsdecode(raw), "reason": reason, "last_seen": at} for raw, reason, at in ledger.skipped(limit)]
 
 
 def ledger_rows(ledger: Ledger, records: Iterable[FileRecord]) -> list[dict[str, Any]]:

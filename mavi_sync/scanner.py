@@ -66,12 +66,13 @@ def _classify(entry: os.DirEntry[str], folder: FolderConfig, real_root: str,
     try:
         is_link = entry.is_symlink()
         if is_link and not folder.follow_symlinks:
-            return None
+            return _skipped(path, folder, SYMLINK_NOT_FOLLOWED)
         if is_link and not _inside(os.path.realpath(path), real_root):
-            return None  # never leave the folder, even when following links
+            return _skipped(path, folder, SYMLINK_OUTSIDE)  # never leave the folder, even when following links
         st = entry.stat(follow_symlinks=True)
     except OSError as exc:
-        return None if is_link_error(exc) else Found(path, folder, None, f"cannot read ({exc.strerror})")
+        reason = SYMLINK_BROKEN if is_link_error(exc) else f"cannot read ({exc.strerror})"
+        return _skipped(path, folder, reason)
     if stat.S_ISDIR(st.st_mode):
         if is_excluded_dir(entry.name) or os.path.realpath(path) in skip:
             return None
@@ -80,12 +81,44 @@ def _classify(entry: os.DirEntry[str], folder: FolderConfig, real_root: str,
     if not is_selected(rel, folder):
         return None
     if not stat.S_ISREG(st.st_mode):
-        return Found(path, folder, st, "not a regular file (FIFO, socket or device)")
+        return Found(path, folder, st, NOT_REGULAR)
     return Found(path, folder, st)
 
 
+SYMLINK_NOT_FOLLOWED = "a symlink, not followed (the folder's follow_symlinks is off)"
+SYMLINK_OUTSIDE = "a symlink to somewhere outside the folder (never followed)"
+SYMLINK_BROKEN = "a broken or looping symlink"
+NOT_REGULAR = "not a regular file (FIFO, socket or device): nothing to upload"
+
+
+def _skipped(path: Path, folder: FolderConfig, reason: str) -> Optional[Found]:
+    """A path the daemon will not upload, with why; None when the name filters leave it out anyway."""
+    rel = PurePosixPath(path.relative_to(folder.path).as_posix())
+    return Found(path, folder, None, reason) if is_selected(rel, folder) else None
+
+
+def skip_reason(path: Path, folder: FolderConfig) -> Optional[str]:
+    """Why a path an event pointed at will not be uploaded, or None when it is a regular
+    file the daemon should consider (the same verdict the walk gives)."""
+    try:
+        lst = os.lstat(path)
+    except OSError:
+        return None  # gone again: nothing to say
+    if stat.S_ISLNK(lst.st_mode):
+        if not folder.follow_symlinks:
+            return SYMLINK_NOT_FOLLOWED
+        if not _inside(os.path.realpath(path), os.path.realpath(folder.path)):
+            return SYMLINK_OUTSIDE
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return SYMLINK_BROKEN if is_link_error(exc) else f"cannot read ({exc.strerror})"
+        return None if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) else NOT_REGULAR
+    return None if stat.S_ISREG(lst.st_mode) or stat.S_ISDIR(lst.st_mode) else NOT_REGULAR
+
+
 def is_link_error(exc: OSError) -> bool:
-    """Dangling or looping symlinks are skipped silently: they hold no data to upload."""
+    """Dangling or looping symlinks: they hold no data to upload."""
     return exc.errno in (errno.ENOENT, errno.ELOOP)
 
 
@@ -96,7 +129,7 @@ def _inside(path: str, root: str) -> bool:
 @dataclass(frozen=True)
 class ScanEntry:
     path: Path
-    status: str  # "upload", "known", "duplicate", "refused", "unreadable"
+    status: str  # "upload", "known", "duplicate", "refused", "skipped"
     target: str
     detail: str
 
@@ -111,7 +144,7 @@ def dry_run(config: Config, ledger: Optional[Ledger]) -> Iterator[ScanEntry]:
 def _dry_run_one(found: Found, ledger: Optional[Ledger], with_sha_tag: bool) -> ScanEntry:
     folder = found.folder
     if found.st is None or found.problem:
-        return ScanEntry(found.path, "unreadable", folder.target, found.problem)
+        return ScanEntry(found.path, "skipped", folder.target, found.problem)
     known = ledger.lookup_path(found.path) if ledger else None
     if known is not None and known.matches(found.st):
         record = ledger.get_by_id(known.file_id) if (ledger and known.file_id) else None
@@ -121,7 +154,7 @@ def _dry_run_one(found: Found, ledger: Optional[Ledger], with_sha_tag: bool) -> 
     try:
         sha = sha256_file(found.path)
     except OSError as exc:
-        return ScanEntry(found.path, "unreadable", folder.target, f"cannot read ({exc.strerror})")
+        return ScanEntry(found.path, "skipped", folder.target, f"cannot read ({exc.strerror})")
     plan = plan_file(found.path, folder, sha256=sha, with_sha_tag=with_sha_tag)
     verdict = plan.chosen
     if not verdict.accepted:

@@ -59,7 +59,7 @@ def test_scan_dry_run_lists_and_summarises(tmp_path: Path) -> None:
     result = run("scan", "--dry-run", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "upload     image" in result.stdout and "refused" in result.stdout
-    assert result.stdout.strip().endswith("summary: 1 upload, 0 known, 0 duplicate, 1 refused, 0 unreadable")
+    assert result.stdout.strip().endswith("summary: 1 upload, 0 known, 0 duplicate, 1 refused, 0 skipped")
     assert not (tmp_path / "l.sqlite3").exists(), "a dry run must not create the ledger"
     rows = json.loads(run("scan", "--dry-run", "--json", "--config", str(config)).stdout)
     assert {r["status"] for r in rows} == {"upload", "refused"}

@@ -175,3 +175,14 @@ def test_processes_opening_a_new_ledger_together_migrate_it_once(tmp_path: Path)
         assert [p.returncode for p in procs] == [0] * per_trial, errors
         with Ledger(path) as ledger:
             assert ledger.schema_version() == len(MIGRATIONS) and ledger.integrity_check() == "ok"
+
+
+def test_skipped_paths_are_recorded_once_and_cleared_when_they_hold_content(ledger: Ledger, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.mp4"
+    assert ledger.skip(fifo, "not a regular file") is True
+    assert ledger.skip(fifo, "not a regular file") is False  # not news: logged once
+    assert ledger.skip(fifo, "cannot read") is True  # a new reason is news
+    assert [(os.fsdecode(p), r) for p, r, _ in ledger.skipped()] == [(str(fifo), "cannot read")]
+    fifo.write_bytes(b"now a file")
+    ledger.record_path(fifo, "d" * 64, fifo.stat(), str(tmp_path))
+    assert ledger.skipped_count() == 0

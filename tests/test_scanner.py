@@ -15,7 +15,12 @@ from mavi_sync.states import State
 
 
 def names(folder: FolderConfig) -> list[str]:
-    return [f.path.relative_to(folder.path).as_posix() for f in walk_folder(folder)]
+    """The files the walk offers for upload (not those it skips with a reason)."""
+    return [f.path.relative_to(folder.path).as_posix() for f in walk_folder(folder) if not f.problem]
+
+
+def skipped(folder: FolderConfig) -> dict[str, str]:
+    return {f.path.relative_to(folder.path).as_posix(): f.problem for f in walk_folder(folder) if f.problem}
 
 
 def test_walk_skips_temp_names_hidden_and_nas_dirs(tmp_path: Path) -> None:
@@ -38,9 +43,13 @@ def test_symlinks_are_not_followed_by_default_and_never_leave_the_folder(tmp_pat
     os.symlink(root, root / "real" / "loop")
     os.symlink(root / "nowhere", root / "dangling.jpg")
     assert names(FolderConfig(path=root)) == ["real/a.jpg"]
-    followed = names(FolderConfig(path=root, follow_symlinks=True))
-    assert "escape/secret.jpg" not in followed
-    assert followed == ["real/a.jpg"]  # alias and loop lead to directories already walked
+    assert set(skipped(FolderConfig(path=root)).values()) == {"a symlink, not followed (the folder's "
+                                                              "follow_symlinks is off)"}
+    followed = FolderConfig(path=root, follow_symlinks=True)
+    assert "escape/secret.jpg" not in names(followed)
+    assert names(followed) == ["real/a.jpg"]  # alias and loop lead to directories already walked
+    reasons = skipped(followed)  # each skip says why
+    assert "outside the folder" in reasons["escape"] and "broken or looping" in reasons["dangling.jpg"]
 
 
 def test_special_files_are_reported_not_read(tmp_path: Path) -> None:
