@@ -19,7 +19,7 @@ from mavi_sync.config.secrets import resolve_key
 from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger, default_ledger_path
-from mavi_sync.logs import configure
+from mavi_sync.logs import configure, get_logger
 from mavi_sync.plan import plan_file
 from mavi_sync.report import (
     inspect_json,
@@ -223,6 +223,8 @@ def _upload_one(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
 def _log_setup(config: Config) -> None:
     # journald stores stdout; JSON lines there, a readable console on a terminal.
     configure(config.log_level, stream=sys.stdout)
+    for warning in config.warnings:  # e.g. a key file others can read: said at every start
+        get_logger("mavi_sync.cli").warning("config_warning", warning=warning)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
