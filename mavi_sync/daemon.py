@@ -55,6 +55,9 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+        # A file size limit (ulimit -f) must make a write fail with EFBIG, which the ledger
+        # reports, rather than kill the daemon outright.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     def _on_stop(self, signum: int, _frame: Optional[FrameType]) -> None:
         self._signals += 1

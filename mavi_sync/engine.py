@@ -21,7 +21,7 @@ from mavi_sync.api.follow import PollPolicy, next_poll_s
 from mavi_sync.api.model import DONE, FAILED
 from mavi_sync.api.retry import backoff_s
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.errors import AccountError, MaviSyncError, TransientError, Unreachable
+from mavi_sync.errors import AccountError, LedgerError, MaviSyncError, TransientError, Unreachable
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.scanner import skip_reason, walk_folder
@@ -35,6 +35,7 @@ log = get_logger("mavi_sync.engine")
 OUTAGE_PROBE_S = 5.0
 OUTAGE_PROBE_MAX_S = 300.0
 SILENT_FOR_OUTAGE = 3
+LEDGER_PROBE_S = 10.0
 
 
 class Pause:
@@ -239,6 +240,8 @@ class Engine:
                 self.counters.in_flight += 1
             try:
                 self.process(path)
+            except LedgerError as exc:  # a full or read-only disk: stop intake, not the daemon
+                self._ledger_failed(exc)
             except MaviSyncError as exc:  # never let one file stop a worker
                 log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
             finally:
@@ -378,7 +381,25 @@ class Engine:
             if raw is not None:
                 self.enqueue(Path(os.fsdecode(raw)))
 
+    def _ledger_failed(self, exc: LedgerError) -> None:
+        if self.pause.set("ledger", self.clock(), LEDGER_PROBE_S):
+            log.error("ledger_unwritable", error=str(exc), next_probe_s=LEDGER_PROBE_S,
+                      hint="Free disk space or make the ledger writable; intake resumes by itself. "
+                           "Nothing is lost: files not yet recorded are found again by a walk.")
+
     def _probe(self) -> None:
+        if self.pause.reason == "ledger":
+            if self.clock() - self.pause.since >= self.pause.probe_s:
+                try:
+                    self.ledger.set_daemon(ledger_probe=str(self.clock()))
+                except LedgerError:
+                    self.pause.set("ledger", self.clock(), LEDGER_PROBE_S)
+                    self.pause.since = self.clock()
+                    return
+                log.info("ledger_writable_again")
+                self.pause.clear()
+                threading.Thread(target=self.walk, name="walk-after-ledger", daemon=True).start()
+            return
         if self.clock() - self.pause.since >= self.pause.probe_s:
             log.info("uploads_probing", reason=self.pause.reason)
             self.pause.clear()

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -40,7 +41,7 @@ class Daemon:
         self.camera.mkdir(exist_ok=True)
         self.archive = root / "archive"
         self.config = root / "config.toml"
-        self.proc: Optional[subprocess.Popen[str]] = None
+        self.proc: Optional[subprocess.Popen[bytes]] = None
         self.write_config(url, folders=folders, uploads=uploads, **folder)
 
     def write_config(self, url: str, *, folders: str = "", uploads: str = "", **folder: Any) -> None:
@@ -66,26 +67,41 @@ path = "{self.root / 'ledger.sqlite3'}"
 {tables}""", encoding="utf-8")
 
     def start(self, env: Optional[dict[str, str]] = None) -> "Daemon":
-        self.log = open(self.root / "daemon.log", "a", encoding="utf-8")
+        self.log = open(self.root / "daemon.log", "ab")
         # The test runner may itself run under systemd: its notify variables are not the daemon's.
         inherited = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
-        self.proc = subprocess.Popen([*CLI, "run", "--config", str(self.config)], text=True,
-                                     env={**inherited, "MAVI_API_KEY": API_KEY, "MAVI_SECURITY_KEY": SECURITY_KEY, **(env or {})},
-                                     stdout=self.log, stderr=self.log)
+        # Output through a pipe, copied to daemon.log by this process: what the daemon writes
+        # is never limited by the daemon's own file limits (the full-disk test sets them).
+        self.proc = subprocess.Popen([*CLI, "run", "--config", str(self.config)],
+                                     env={**inherited, "MAVI_API_KEY": API_KEY, "MAVI_SECURITY_KEY": SECURITY_KEY,
+                                          **(env or {})},
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._copier = threading.Thread(target=self._copy, args=(self.proc, self.log), daemon=True)
+        self._copier.start()
         deadline = time.monotonic() + 30
         # The new process itself must report (after a kill -9 the old heartbeat is still fresh).
         while not ((st := self.status()).get("running") and st.get("pid") == str(self.proc.pid)):
             if self.proc.poll() is not None:
+                self._copier.join(5)
                 raise AssertionError(f"the daemon exited with {self.proc.returncode}; its log ends:\n{self.tail()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"the daemon did not report running within 30 s; its log ends:\n{self.tail()}")
             time.sleep(0.1)
         return self
 
+    @staticmethod
+    def _copy(proc: "subprocess.Popen[bytes]", log: Any) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+        proc.stdout.close()
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         assert self.proc is not None
         self.proc.send_signal(sig)
         code = self.proc.wait(timeout)
+        self._copier.join(10)
         self.log.close()
         return code
 
@@ -95,6 +111,7 @@ path = "{self.root / 'ledger.sqlite3'}"
             self.proc.kill()
             self.proc.wait(10)
         if self.proc is not None:
+            self._copier.join(10)
             self.log.close()
 
     def tail(self, lines: int = 40) -> str:
@@ -109,7 +126,7 @@ path = "{self.root / 'ledger.sqlite3'}"
         return sum(self.status().get("counts", {}).get(state, {}).values())
 
     def logs(self) -> str:
-        return (self.root / "daemon.log").read_text(encoding="utf-8")
+        return (self.root / "daemon.log").read_text(encoding="utf-8", errors="replace")
 
 
 def sha(path: Path | bytes) -> str:

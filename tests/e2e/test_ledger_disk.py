@@ -1,0 +1,42 @@
+"""A ledger that can no longer be written (a full disk, simulated with a file-size limit
+set on the running daemon, so it works without root): intake stops with one clear error,
+the daemon keeps running, the ledger is not corrupted, and when space is back everything
+that arrived meanwhile is uploaded."""
+
+from __future__ import annotations
+
+import resource
+import sqlite3
+from pathlib import Path
+
+from mavi_sync.emulator.admin import Admin
+from mavi_sync.samples import ImageSpec, write_image
+from tests.e2e.rig import Daemon, until
+from tests.e2e.stream import record_figures
+
+
+def test_a_full_disk_stops_intake_cleanly_and_it_resumes_when_space_is_back(daemon: Daemon, admin: Admin) -> None:
+    daemon.start()
+    for i in range(2):
+        write_image(daemon.camera / f"before{i}.jpg", ImageSpec(taken=f"2024:01:0{i + 1} 10:00:00"))
+    until(lambda: daemon.count("confirmed") == 2)
+    assert daemon.proc is not None
+    ledger = daemon.root / "ledger.sqlite3"
+    full = max(p.stat().st_size for p in daemon.root.glob("ledger.sqlite3*")) + 4096
+    # The soft limit only: setting it back up later needs no privilege.
+    resource.prlimit(daemon.proc.pid, resource.RLIMIT_FSIZE, (full, resource.RLIM_INFINITY))  # "the disk is full"
+    for i in range(5):
+        write_image(daemon.camera / f"during{i}.jpg", ImageSpec(taken=f"2024:02:0{i + 1} 10:00:00"))
+    until(lambda: '"event": "ledger_unwritable"' in daemon.logs(), 60, 0.5)
+    assert daemon.proc.poll() is None  # still running
+    db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+    resource.prlimit(daemon.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    until(lambda: daemon.count("confirmed") == 7, 90, 0.5)
+    log = daemon.logs()
+    assert log.count('"event": "ledger_unwritable"') == 1 and '"event": "ledger_writable_again"' in log
+    shas = [u["sha256"] for u in admin.uploads("image")]
+    record_figures("ledger on a full disk", files=7, lost=0, duplicate_images=len(shas) - len(set(shas)))
+    assert daemon.stop() == 0

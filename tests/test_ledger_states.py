@@ -1,0 +1,70 @@
+"""The ledger's state machine, driven by hypothesis through any sequence of moves against
+a real SQLite file: a refused move changes nothing, an allowed one is stored, and a row
+never reaches a state the machine forbids, whatever the order (claims included)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from mavi_sync.errors import ClaimLost, IllegalTransition
+from mavi_sync.ledger import Ledger
+from mavi_sync.states import State, allowed
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    @initialize()
+    def open(self) -> None:
+        self.dir = tempfile.TemporaryDirectory()
+        self.ledger = Ledger(Path(self.dir.name) / "l.sqlite3")
+        self.model: dict[int, State] = {}
+        for i in range(3):
+            self.model[self.ledger.add(f"{i:064x}", "video", "default", i).id] = State.DISCOVERED
+
+    def teardown(self) -> None:
+        self.ledger.close()
+        self.dir.cleanup()
+
+    @rule(pick=st.integers(0, 2), to=st.sampled_from(list(State)))
+    def move(self, pick: int, to: State) -> None:
+        file_id = sorted(self.model)[pick]
+        before = self.model[file_id]
+        try:
+            self.ledger.transition(file_id, to)
+        except IllegalTransition:
+            assert not allowed(before, to)
+            return
+        assert allowed(before, to)
+        self.model[file_id] = to
+
+    @rule(pick=st.integers(0, 2), stale=st.booleans())
+    def claim(self, pick: int, stale: bool) -> None:
+        file_id = sorted(self.model)[pick]
+        row = self.ledger.get_by_id(file_id)
+        assert row is not None
+        expect = (row.state, row.attempts + (1 if stale else 0))  # a stale read must lose
+        try:
+            self.ledger.transition(file_id, State.UPLOADING, expect=expect, attempts=row.attempts + 1)
+        except ClaimLost:
+            assert stale or file_id in self.ledger._in_flight
+            return
+        except IllegalTransition:
+            assert not allowed(row.state, State.UPLOADING)
+            return
+        assert not stale
+        self.model[file_id] = State.UPLOADING
+
+    @invariant()
+    def stored_states_match(self) -> None:
+        if hasattr(self, "ledger"):
+            for file_id, state in self.model.items():
+                row = self.ledger.get_by_id(file_id)
+                assert row is not None and row.state is state
+
+
+LedgerMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+test_ledger_state_machine = LedgerMachine.TestCase
