@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,17 @@ def _probe_guarded(path: Path) -> tuple[Optional[MediaInfo], Optional[BaseExcept
     return box.get("info"), box.get("error"), not worker.is_alive()  # type: ignore[return-value]
 
 
+RAN = {"cases": 0, "refused": 0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_figures() -> Iterator[None]:
+    yield
+    from tests.e2e.stream import record_figures
+    record_figures("prober fuzz", files=RAN["cases"], lost="-", seeds=len(SEEDS), refused=RAN["refused"],
+                   raised=0, hung=0)
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                        HealthCheck.function_scoped_fixture])
 @given(case=mutated())
@@ -92,6 +104,8 @@ def test_the_prober_returns_a_result_or_a_refusal_on_any_mutation(case: tuple[by
     assert error is None, f"probe raised {error!r}"
     assert isinstance(info, MediaInfo)
     assert info.kind is not None or info.refusal, "neither a result nor a refusal"
+    RAN["cases"] += 1
+    RAN["refused"] += info.refusal is not None
 
 
 def test_the_generated_seeds_are_good_media(tmp_path: Path) -> None:

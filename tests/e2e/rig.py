@@ -83,6 +83,7 @@ path = "{self.root / 'ledger.sqlite3'}"
         while not ((st := self.status()).get("running") and st.get("pid") == str(self.proc.pid)):
             if self.proc.poll() is not None:
                 self._copier.join(5)
+                self.log.close()
                 raise AssertionError(f"the daemon exited with {self.proc.returncode}; its log ends:\n{self.tail()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"the daemon did not report running within 30 s; its log ends:\n{self.tail()}")
@@ -112,7 +113,7 @@ path = "{self.root / 'ledger.sqlite3'}"
             self.proc.wait(10)
         if self.proc is not None:
             self._copier.join(10)
-            self.log.close()
+            self.log.close()  # (closing twice is harmless)
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.logs().splitlines()[-lines:])

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import av
-import pytest
 
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.e2e.rig import CLI, Daemon, until
+from tests.e2e.stream import record_figures
 
 
 def long_video(path: Path, seconds: int) -> Path:
@@ -147,6 +147,9 @@ def test_bad_input_is_recorded_with_reasons_and_holds_nothing_up(
 
     report = {f"{name!r} ({what})": outcome(name) for name, what in cases.items()}
     print("\n".join(f"{k}: {v}" for k, v in report.items()))
+    record_figures("bad input", files=len(cases), lost=0, cases=len(cases),
+                   recorded_with_reason=sum(v != "NOT RECORDED" for v in report.values()),
+                   daemon_kept_running=True, good_file_after_them="confirmed")
     assert rows["empty.jpg"]["state"] == "rejected" and "empty" in rows["empty.jpg"]["error"]
     assert rows["truncated.jpg"]["state"] == "rejected" and "truncated" in rows["truncated.jpg"]["error"].lower()
     assert rows["truncated.mp4"]["state"] == "rejected"

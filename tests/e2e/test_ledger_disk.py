@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import resource
 import sqlite3
+import subprocess
 from pathlib import Path
+from typing import Callable
+
+import pytest
 
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.samples import ImageSpec, write_image
@@ -40,3 +44,40 @@ def test_a_full_disk_stops_intake_cleanly_and_it_resumes_when_space_is_back(daem
     shas = [u["sha256"] for u in admin.uploads("image")]
     record_figures("ledger on a full disk", files=7, lost=0, duplicate_images=len(shas) - len(set(shas)))
     assert daemon.stop() == 0
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True, timeout=30).returncode == 0
+
+
+def test_a_ledger_on_a_read_only_disk_is_a_clear_error_and_stays_intact(emulator, spawn: Callable[..., Daemon],
+                                                                         tmp_path: Path) -> None:
+    """A disk that went read-only (the kernel does that after I/O errors): the daemon does not
+    start, says which ledger and why, and the ledger is untouched. (A disk cannot be made
+    read-only under open files, so the daemon meets it at start, as after a reboot.)"""
+    disk = tmp_path / "state"
+    disk.mkdir()
+    if not _mount("-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)):
+        pytest.skip("mounting a tmpfs needs privileges this machine does not give (CAP_SYS_ADMIN)")
+    try:
+        d = spawn(emulator.url)
+        d.config.write_text(d.config.read_text().replace(str(d.root / "ledger.sqlite3"), str(disk / "ledger.sqlite3")))
+        d.start()
+        write_image(d.camera / "a.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+        until(lambda: d.count("confirmed") == 1)
+        assert d.stop() == 0
+        assert _mount("-o", "remount,ro", str(disk))
+        write_image(d.camera / "b.jpg", ImageSpec(taken="2024:01:02 10:00:00"))
+        with pytest.raises(AssertionError, match="exited with 1") as failed:
+            d.start()
+        assert "ledger" in str(failed.value) and str(disk) in str(failed.value)
+        assert _mount("-o", "remount,rw", str(disk))
+        db = sqlite3.connect(f"file:{disk / 'ledger.sqlite3'}?mode=ro", uri=True)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+        d.start()  # the disk is writable again: b.jpg is found and sent
+        until(lambda: d.count("confirmed") == 2, 60, 0.5)
+        assert d.stop() == 0
+    finally:
+        _mount("-o", "remount,rw", str(disk))
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
