@@ -24,6 +24,7 @@ from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.errors import AccountError, LedgerError, MaviSyncError, TransientError, Unreachable
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
+from mavi_sync.pause import Outage, Pause
 from mavi_sync.scanner import skip_reason, walk_folder
 from mavi_sync.settle import Settler
 from mavi_sync.states import State
@@ -32,48 +33,7 @@ from mavi_sync.uploader import Outcome, poll_policy, record_status, upload_path
 log = get_logger("mavi_sync.engine")
 
 
-OUTAGE_PROBE_S = 5.0
-OUTAGE_PROBE_MAX_S = 300.0
-SILENT_FOR_OUTAGE = 3
 LEDGER_PROBE_S = 10.0
-
-
-class Pause:
-    """All uploads wait while the account cannot upload (bad key, no credits, disabled) or
-    the API cannot be reached ("outage"); one attempt is let through every `probe_s`."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._clear = threading.Event()
-        self._clear.set()
-        self.reason = ""
-        self.since = 0.0
-        self.probe_s = 60.0
-
-    def set(self, reason: str, now: float, probe_s: float = 60.0) -> bool:
-        """Pause; True when this is news (log it once)."""
-        with self._lock:
-            news = self._clear.is_set() or reason != self.reason
-            if self._clear.is_set():
-                self.since = now
-            self.reason = reason
-            self.probe_s = probe_s
-            self._clear.clear()
-            return news
-
-    def clear(self) -> bool:
-        with self._lock:
-            was_paused = not self._clear.is_set()
-            self._clear.set()
-            self.reason = ""
-            return was_paused
-
-    @property
-    def paused(self) -> bool:
-        return not self._clear.is_set()
-
-    def wait(self, timeout: float) -> bool:
-        return self._clear.wait(timeout)
 
 
 @dataclass
@@ -126,10 +86,7 @@ class Engine:
         self._active: set[Path] = set()
         self._again: set[Path] = set()
         self._threads: list[threading.Thread] = []
-        self._outage_since: Optional[float] = None
-        self._outage_probes = 0
-        self._silent = 0  # uploads in a row that got no answer at all
-        self._outage_lock = threading.Lock()
+        self.outage = Outage()
         self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
         logged = client.on_retry
 
@@ -302,45 +259,28 @@ class Engine:
             self._skip(o.path, o.detail)
 
     def _api_error(self, o: Outcome) -> None:
-        """An API that cannot be reached pauses every worker, probed at a growing interval
-        (5 s doubling to 5 min), so a long outage costs a few requests, not a hot loop."""
-        if not isinstance(o.error, TransientError):
+        """An API that cannot be reached pauses every worker; one trial goes through after
+        5 s, then 10, 20… up to 5 min (pause.py), so a long outage costs a few requests."""
+        if o.error is None or not self.outage.failed(o.error, self.clock()):
             return
-        with self._outage_lock:
-            if o.error.status is not None:  # the server answered: it is there
-                self._silent = 0
-                return
-            # No answer at all (connection reset, no response): one file can be unlucky, but
-            # several in a row mean the API is gone. A refused connection says so at once.
-            self._silent += 1
-            if not isinstance(o.error, Unreachable) and self._silent < SILENT_FOR_OUTAGE:
-                return
-            now = self.clock()
-            if self._outage_since is None:
-                self._outage_since = now
-                self._outage_probes = 0
-            self._outage_probes += 1
-            probe_s = min(OUTAGE_PROBE_MAX_S, OUTAGE_PROBE_S * 2 ** (self._outage_probes - 1))
-            news = self.pause.set("outage", now, probe_s)
-        if news:
+        probe_s = self.outage.probe_s()
+        if self.pause.set("outage", self.clock(), probe_s):
             log.error("api_unreachable", error=o.detail, next_probe_s=probe_s,
                       hint="uploads wait; nothing is marked failed because of it")
         r = o.record
         if r is not None and not isinstance(o.error, Unreachable):  # (Unreachable used none)
             self.ledger.transition(r.id, State.READY, attempts=max(0, r.attempts - 1))  # the outage's, not the file's
-        self.ledger.set_daemon(outage=o.detail, outage_since=str(self._outage_since), paused="outage",
+        self.ledger.set_daemon(outage=o.detail, outage_since=str(self.outage.since), paused="outage",
                                paused_detail=o.detail)
 
     def _api_ok(self) -> None:
-        # Kept in memory: a successful upload must not cost a ledger read to learn there was no outage.
-        with self._outage_lock:
-            self._silent = 0
-            since, self._outage_since = self._outage_since, None
-            self._outage_probes = 0
-            if since is not None and self.pause.reason == "outage":
-                self.pause.clear()
+        """An upload got through: any pause (an outage, or an account problem whose trial
+        passed) is over. Kept in memory: a success costs no ledger read."""
+        since = self.outage.answered()
         if since is not None:
             log.info("api_recovered", outage_s=round(self.clock() - since, 1))
+        ended = self.pause.paused and self.pause.reason != "ledger" and self.pause.clear()
+        if ended or since is not None:
             self.ledger.set_daemon(outage=None, outage_since=None, paused=None, paused_detail=None)
 
     def _after(self, record: FileRecord) -> None:
@@ -388,6 +328,7 @@ class Engine:
                            "Nothing is lost: files not yet recorded are found again by a walk.")
 
     def _probe(self) -> None:
+        """While paused: after the pause's probe interval, one trial (pause.py)."""
         if self.pause.reason == "ledger":
             if self.clock() - self.pause.since >= self.pause.probe_s:
                 try:
@@ -400,12 +341,14 @@ class Engine:
                 self.pause.clear()
                 threading.Thread(target=self.walk, name="walk-after-ledger", daemon=True).start()
             return
-        if self.clock() - self.pause.since >= self.pause.probe_s:
-            log.info("uploads_probing", reason=self.pause.reason)
-            self.pause.clear()
-            self.pause.since = self.clock()
-            self.ledger.set_daemon(paused=None, paused_detail=None)
-            self.schedule_due()
+        reason = self.pause.reason
+        if self.clock() - self.pause.since < self.pause.probe_s:
+            return
+        self.schedule_due()  # the trial needs work in the queue to try with
+        if self.pause.trial(self.clock()):
+            if reason == "outage":
+                self.outage.trial_opened()
+            log.info("uploads_probing", reason=reason)
 
     # -- follower -----------------------------------------------------------------------
     def _follower(self) -> None:

@@ -13,6 +13,7 @@ from typing import Callable
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
+from mavi_sync.pause import OUTAGE_PROBE_S, SILENT_FOR_OUTAGE
 from tests.conftest import API_KEY, SECURITY_KEY, fast_timing
 from tests.e2e.proxy import CountingProxy
 from tests.e2e.rig import Daemon, until
@@ -55,9 +56,11 @@ def test_an_outage_pauses_uploads_without_a_hot_loop_and_the_backlog_drains(
     finally:
         proxy.stop()
         server.stop()
-    # Probes 5 s apart, doubling to 5 min: a handful per outage, whatever the backlog.
-    probes = 2 + math.ceil(math.log2(1 + outage_s / 5))
-    bound = 6 * probes
+    # What it may cost: the uploads that reveal the outage (SILENT_FOR_OUTAGE, plus one per
+    # other worker in flight), then one trial per probe (5 s apart, doubling to 5 min); each
+    # upload at most 3 tries, and a video's lookup 3 more. Whatever the backlog.
+    trials = math.ceil(math.log2(1 + outage_s / OUTAGE_PROBE_S))
+    bound = 6 * (SILENT_FOR_OUTAGE + 1 + trials)
     record_figures("outage", outage_s=outage_s, backlog=stream.count - 8, requests_during_outage=during,
                    bound=bound, failed_during_outage=failed, **result.as_json())
     assert during <= bound, f"{during} connections in {outage_s} s of outage (bound {bound})"
