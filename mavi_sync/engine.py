@@ -220,12 +220,16 @@ class Engine:
             outcome = upload_path(path, folder, self.config, self.ledger, self.client, clock=self.clock,
                                   unattended=True)
         except AccountError as exc:
-            if self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s):
-                log.error("uploads_paused", reason=exc.reason, error=str(exc), hint=exc.hint)
-                self.ledger.set_daemon(paused=exc.reason, paused_detail=str(exc))
+            self._account_failed(exc)
             return None
         self._note(outcome, time.monotonic() - started)
         return outcome
+
+    def _account_failed(self, exc: AccountError) -> None:
+        """Bad key, no credits, disabled: every upload waits (a worker's or the follower's find)."""
+        if self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s):
+            log.error("uploads_paused", reason=exc.reason, error=str(exc), hint=exc.hint)
+            self.ledger.set_daemon(paused=exc.reason, paused_detail=str(exc))
 
     def _note(self, o: Outcome, seconds: float) -> None:
         r = o.record
@@ -375,7 +379,7 @@ class Engine:
         try:
             status = self.client.status(record.target, record.remote_id, record.namespace)
         except AccountError as exc:
-            self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s)
+            self._account_failed(exc)
             return
         except TransientError as exc:
             wait = backoff_s(record.polls + 1, policy.initial_s, policy.max_s)
