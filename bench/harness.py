@@ -92,8 +92,6 @@ class DaemonProcess:
             raise TimeoutError(f"{exc}; the daemon's log ends:\n{self.tail()}") from None
 
     def tail(self, lines: int = 30) -> str:
-        if os.environ.get("BENCH_LOG"):
-            import shutil; shutil.copy(self.log_path, "/tmp/bench-daemon.log")
         self._log.flush()
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
