@@ -11,7 +11,7 @@ import queue
 import stat
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -25,7 +25,7 @@ from mavi_sync.errors import AccountError, LedgerError, MaviSyncError, Transient
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.pause import Outage, Pause
-from mavi_sync.scanner import skip_reason, walk_folder
+from mavi_sync.scanner import skip_reason, walk_dirs
 from mavi_sync.settle import Settler
 from mavi_sync.states import State
 from mavi_sync.uploader import Outcome, poll_policy, record_status, upload_path
@@ -109,7 +109,8 @@ class Engine:
         self._consider(path, folder, closed=(kind == "closed"))
 
     def _consider(self, path: Path, folder: FolderConfig, *, closed: bool = False,
-                  st: Optional[os.stat_result] = None) -> None:
+                  st: Optional[os.stat_result] = None, unknown: bool = False) -> None:
+        """`unknown`: the caller already found no matching ledger row (the walk asks per directory)."""
         try:
             st = st or os.stat(path, follow_symlinks=False)
         except OSError:
@@ -119,9 +120,10 @@ class Engine:
             if reason is not None:
                 self._skip(path, reason)
             return
-        known = self.ledger.lookup_path(path)
-        if known is not None and known.matches(st) and not closed:
-            return  # unchanged since it was hashed: the scheduler owns it from here
+        if not unknown and not closed:
+            known = self.ledger.lookup_path(path)
+            if known is not None and known.matches(st):
+                return  # unchanged since it was hashed: the scheduler owns it from here
         with self._intake:
             self.settler.seen(path, st.st_size, st.st_mtime_ns, folder.settle_s, time.monotonic(),
                               self.clock(), closed=closed)
@@ -143,16 +145,23 @@ class Engine:
             log.warning("file_skipped", path=str(path), reason=reason)
 
     def _walk_dir(self, folder: FolderConfig, top: Path) -> int:
+        """Walk `top` (the folder or a directory inside it); a file whose size, mtime and inode
+        match its ledger row costs one stat and a dict lookup, and is never read again."""
         seen = 0
-        sub = folder if top == folder.path else _subfolder(folder, top)
-        for found in walk_folder(sub):
+        for listing in walk_dirs(folder, None if top == folder.path else top):
             if self.stop.is_set():
                 break
-            seen += 1
-            if found.problem or found.st is None:
-                self._skip(found.path, found.problem or "cannot read")
-                continue
-            self._consider(found.path, folder, st=found.st)
+            if listing.error:
+                self._skip(Path(listing.directory), listing.error)
+            seen += len(listing.entries)
+            known = self.ledger.known_in(listing.directory) if listing.entries else {}
+            news = [(name, st, problem) for name, st, problem in listing.entries
+                    if problem or st is None or known.get(name) != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)]
+            for name, st, problem in sorted(news, key=_first):  # in name order: NVR names are times
+                if problem or st is None:
+                    self._skip(Path(listing.directory, name), problem or "cannot read")
+                else:
+                    self._consider(Path(listing.directory, name), folder, st=st, unknown=True)
         return seen
 
     def settle_tick(self) -> int:
@@ -455,6 +464,5 @@ def _stat_pair(path: Path) -> Optional[tuple[int, int]]:
     return (st.st_size, st.st_mtime_ns)
 
 
-def _subfolder(folder: FolderConfig, top: Path) -> FolderConfig:
-    """The folder's settings, walking only from `top` (a directory that just appeared)."""
-    return replace(folder, path=top)
+def _first(item: tuple[str, Optional[os.stat_result], str]) -> str:
+    return item[0]

@@ -80,6 +80,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE skipped (path BLOB PRIMARY KEY, reason TEXT NOT NULL, first_seen REAL NOT NULL,
                           last_seen REAL NOT NULL);
     """,
+    # 5: counts() by state and target from the index alone: every heartbeat asks, and with
+    # 100,000 rows a table scan held the ledger long enough to slow the startup walk.
+    """
+    CREATE INDEX files_state_target ON files (state, target);
+    """,
 )
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
@@ -145,6 +150,7 @@ def _fspath(path: str | bytes | os.PathLike[str]) -> bytes:
 
 
 OPEN_PATIENCE_S = 30.0
+SKIP_REFRESH_S = 86400.0
 
 
 class Ledger:
@@ -260,6 +266,21 @@ class Ledger:
                           "FROM paths WHERE path = ?", (_fspath(path),))
         return PathRecord(*rows[0]) if rows else None
 
+    def known_in(self, directory: str | bytes | os.PathLike[str]) -> dict[str, tuple[int, int, int, int]]:
+        """{file name: (size, mtime_ns, inode, device)} of the paths recorded directly in
+        `directory`: one indexed range read per directory instead of one query per file
+        (the restart's walk compares 100,000 files against this)."""
+        prefix = _fspath(directory).rstrip(b"/") + b"/"
+        start = len(prefix) + 1
+        # b"0" sorts right after b"/": the range is everything under the directory; instr()
+        # leaves deeper paths out inside SQLite, so a folder's top level with files beside
+        # year directories does not pull the whole ledger into Python.
+        rows = self._read("SELECT substr(path, ?), size, mtime_ns, inode, device FROM paths "
+                          "WHERE path >= ? AND path < ? AND instr(substr(path, ?), X'2F') = 0",
+                          (start, prefix, prefix[:-1] + b"0", start))
+        return {name.decode("utf-8", "surrogateescape"): (size, mtime_ns, inode, device)
+                for name, size, mtime_ns, inode, device in rows}
+
     def record_path(self, path: str | bytes | os.PathLike[str], sha256: str, st: os.stat_result,
                     folder: str, file_id: Optional[int] = None) -> None:
         """Remember that `path` held content `sha256` with this stat (insert or replace)."""
@@ -275,14 +296,18 @@ class Ledger:
                  self._clock()))
 
     def skip(self, path: str | bytes | os.PathLike[str], reason: str) -> bool:
-        """Record that `path` is not uploaded and why; True when this is news (log it once)."""
+        """Record that `path` is not uploaded and why; True when this is news (log it once).
+        An unchanged skip is rewritten at most once a day: every rescan meets the same links
+        and FIFOs, and a write per path per rescan is disk wear for nothing."""
         raw, now = _fspath(path), self._clock()
+        row = self._read("SELECT reason, last_seen FROM skipped WHERE path = ?", (raw,))
+        if row and row[0][0] == reason and now - float(row[0][1]) < SKIP_REFRESH_S:
+            return False
         with self._tx() as db:
-            row = db.execute("SELECT reason FROM skipped WHERE path = ?", (raw,)).fetchone()
             db.execute("INSERT INTO skipped (path, reason, first_seen, last_seen) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT (path) DO UPDATE SET reason = excluded.reason, last_seen = excluded.last_seen",
                        (raw, reason, now, now))
-        return row is None or row[0] != reason
+        return not row or row[0][0] != reason
 
     def skipped(self, limit: int = 1000) -> list[tuple[bytes, str, float]]:
         """(path, reason, last_seen) of skipped paths, newest first."""

@@ -10,11 +10,11 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterator, Optional
 
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.filters import is_excluded_dir, is_selected
+from mavi_sync.filters import is_excluded_dir, name_filter
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger
 from mavi_sync.plan import plan_file
@@ -28,73 +28,170 @@ class Found:
     problem: str = ""
 
 
-def walk_folder(folder: FolderConfig) -> Iterator[Found]:
+@dataclass(frozen=True)
+class Listing:
+    """One directory's candidates, as the walk lists them: `(name, stat, problem)` with
+    problem "" for a regular file to consider, in no particular order (sort what you act
+    on: most of a restart's files need nothing). Per directory, so that the caller can ask
+    the ledger about a whole directory at once, not about each of 100,000 files."""
+
+    directory: str
+    entries: list[tuple[str, Optional[os.stat_result], str]]
+    error: str = ""  # the directory itself could not be listed
+
+
+def walk_folder(folder: FolderConfig, top: Optional[Path] = None) -> Iterator[Found]:
     """Every candidate file under `folder` (filters applied), depth-first, sorted by name."""
-    root = folder.path
-    seen_dirs: set[tuple[int, int]] = set()
-    stack = [root]
-    real_root = os.path.realpath(root)
-    skip = {os.path.realpath(folder.archive_dir)} if folder.archive_dir else set()
+    for listing in walk_dirs(folder, top):
+        if listing.error:
+            yield Found(Path(listing.directory), folder, None, listing.error)
+        for name, st, problem in sorted(listing.entries, key=_first):
+            yield Found(Path(listing.directory, name), folder, st, problem)
+
+
+def walk_dirs(folder: FolderConfig, top: Optional[Path] = None) -> Iterator[Listing]:
+    """The folder's directories (from `top`, a directory inside it, when given), depth-first,
+    subdirectories in name order. This is the restart's hot loop: strings, not Path objects,
+    and the name filters before any stat, so a known file costs one fstatat and no more."""
+    root = str(folder.path)
+    walk = _Walk(folder, os.path.realpath(root))
+    start = str(top) if top is not None else root
+    stack = [(start, _relative(start, root))]
     while stack:
-        directory = stack.pop()
+        directory, rel = stack.pop()
         try:
-            st = os.stat(directory)
-            if (st.st_dev, st.st_ino) in seen_dirs:
-                continue
-            seen_dirs.add((st.st_dev, st.st_ino))
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            # Listed through a directory descriptor, so each entry's stat is an fstatat on
+            # its bare name (as find does), not a lookup of every component of its path.
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
-            yield Found(directory, folder, None, f"cannot list directory ({exc.strerror})")
+            yield Listing(directory, [], f"cannot list directory ({exc.strerror})")
             continue
-        subdirs: list[tuple[bool, Path]] = []
-        for entry in entries:
-            found = _classify(entry, folder, real_root, skip)
-            if isinstance(found, Path):
-                subdirs.append((entry.is_symlink(), found))
-            elif found is not None:
-                yield found
+        try:
+            listing, subdirs = walk.read(fd, directory, rel)
+        except OSError as exc:
+            listing, subdirs = Listing(directory, [], f"cannot list directory ({exc.strerror})"), []
+        finally:
+            os.close(fd)
+        if listing is None:
+            continue  # a directory already walked (a loop, or a second link to it)
+        yield listing
         if folder.recursive:
-            # Real directories before links to them, so a directory is listed under its own name.
-            subdirs.sort(key=lambda item: item[0])
-            stack.extend(path for _, path in reversed(subdirs))
+            stack.extend(reversed(subdirs))
 
 
-def _classify(entry: os.DirEntry[str], folder: FolderConfig, real_root: str,
-              skip: set[str]) -> Path | Found | None:
-    """A subdirectory to walk (Path), a candidate file (Found), or None to ignore."""
-    path = Path(entry.path)
-    try:
-        is_link = entry.is_symlink()
-        if is_link and not folder.follow_symlinks:
-            return _skipped(path, folder, SYMLINK_NOT_FOLLOWED)
-        if is_link and not _inside(os.path.realpath(path), real_root):
-            return _skipped(path, folder, SYMLINK_OUTSIDE)  # never leave the folder, even when following links
-        st = entry.stat(follow_symlinks=True)
-    except OSError as exc:
-        reason = SYMLINK_BROKEN if is_link_error(exc) else f"cannot read ({exc.strerror})"
-        return _skipped(path, folder, reason)
-    if stat.S_ISDIR(st.st_mode):
-        if is_excluded_dir(entry.name) or os.path.realpath(path) in skip:
-            return None
-        return path
-    rel = PurePosixPath(path.relative_to(folder.path).as_posix())
-    if not is_selected(rel, folder):
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return Found(path, folder, st, NOT_REGULAR)
-    return Found(path, folder, st)
+class _Walk:
+    """What one walk holds: the folder's compiled filters and the directories already listed."""
+
+    def __init__(self, folder: FolderConfig, real_root: str) -> None:
+        self.folder = folder
+        self.real_root = real_root
+        self.skip = {os.path.realpath(folder.archive_dir)} if folder.archive_dir else set()
+        names = name_filter(folder)
+        self.selects = names.selects
+        self.plain = names.plain
+        self.seen_dirs: set[tuple[int, int]] = set()
+
+    def read(self, fd: int, directory: str, rel: str) -> tuple[Optional[Listing], list[tuple[str, str]]]:
+        """(this directory's listing, its subdirectories as (path, rel) in walk order);
+        (None, []) for a directory already listed."""
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) in self.seen_dirs:
+            return None, []
+        self.seen_dirs.add((st.st_dev, st.st_ino))
+        regular: list[os.DirEntry[str]] = []
+        others: list[os.DirEntry[str]] = []
+        with os.scandir(fd) as it:
+            for entry in it:  # d_type says which are plain files: no syscall
+                (regular if entry.is_file(follow_symlinks=False) else others).append(entry)
+        listed = self._files(regular, rel)
+        real_dirs: list[tuple[str, str]] = []
+        linked_dirs: list[tuple[str, str]] = []  # after real ones: a directory is listed under its own name
+        for entry in others:
+            self._other(entry, directory, rel, listed, real_dirs, linked_dirs)
+        real_dirs.sort()
+        linked_dirs.sort()
+        return Listing(directory, listed), real_dirs + linked_dirs
+
+    def _files(self, regular: list[os.DirEntry[str]], rel: str) -> list[tuple[str, Optional[os.stat_result], str]]:
+        """The plain files that pass the filters, stat'ed. The filters come before the stat,
+        and the common case (default filters) runs as comprehensions, not a Python loop."""
+        plain = self.plain
+        if plain is not None:
+            suffixes, prefixes = plain
+            chosen = [e for e in regular if not (e.name.endswith(suffixes) or e.name.startswith(prefixes))]
+        else:
+            chosen = [e for e in regular if self.selects(rel, e.name)]
+        try:
+            listed = [(e.name, e.stat(follow_symlinks=False), "") for e in chosen]
+        except OSError:  # one vanished or unreadable: go one by one
+            listed = [self._stat(e) for e in chosen]
+        if not all(stat.S_ISREG(item[1].st_mode) for item in listed if item[1] is not None):
+            listed = [(n, s, "" if s is None or stat.S_ISREG(s.st_mode) else NOT_REGULAR) if not p else (n, s, p)
+                      for n, s, p in listed]  # replaced by a FIFO since it was listed
+        return listed
+
+    @staticmethod
+    def _stat(entry: os.DirEntry[str]) -> tuple[str, Optional[os.stat_result], str]:
+        try:
+            return (entry.name, entry.stat(follow_symlinks=False), "")
+        except OSError as exc:
+            return (entry.name, None, f"cannot read ({exc.strerror})")
+
+    def _other(self, entry: os.DirEntry[str], directory: str, rel: str,
+               listed: list[tuple[str, Optional[os.stat_result], str]],
+               real_dirs: list[tuple[str, str]], linked_dirs: list[tuple[str, str]]) -> None:
+        """A directory, symlink or special file: sorted into the lists it belongs to."""
+        name = entry.name
+        sub_rel = f"{rel}/{name}" if rel else name
+        try:
+            is_link = entry.is_symlink()
+            is_dir = not is_link and entry.is_dir(follow_symlinks=False)
+        except OSError:
+            return  # gone since it was listed
+        if is_link:
+            linked = self._link(entry, os.path.join(directory, name))
+            if isinstance(linked, str):
+                linked_dirs.append((linked, sub_rel))
+            elif linked is not None and self.selects(rel, name):
+                listed.append((name, *linked))
+        elif is_dir:
+            path = os.path.join(directory, name)
+            if not is_excluded_dir(name) and (not self.skip or os.path.realpath(path) not in self.skip):
+                real_dirs.append((path, sub_rel))
+        elif self.selects(rel, name):
+            listed.append(self._stat(entry))
+            if listed[-1][1] is not None and not stat.S_ISREG(listed[-1][1].st_mode):
+                listed[-1] = (name, listed[-1][1], NOT_REGULAR)
+
+    def _link(self, entry: os.DirEntry[str], path: str) -> str | tuple[Optional[os.stat_result], str] | None:
+        """A symlink at `path`: the directory to walk (str), a file as (stat, problem), or None."""
+        if not self.folder.follow_symlinks:
+            return (None, SYMLINK_NOT_FOLLOWED)
+        real = os.path.realpath(path)
+        if not _inside(real, self.real_root):
+            return (None, SYMLINK_OUTSIDE)  # never leave the folder, even when following links
+        try:
+            st = entry.stat(follow_symlinks=True)
+        except OSError as exc:
+            return (None, SYMLINK_BROKEN if is_link_error(exc) else f"cannot read ({exc.strerror})")
+        if stat.S_ISDIR(st.st_mode):
+            return None if is_excluded_dir(entry.name) or real in self.skip else path
+        return (st, "" if stat.S_ISREG(st.st_mode) else NOT_REGULAR)
+
+
+def _first(item: tuple[str, Optional[os.stat_result], str]) -> str:
+    return item[0]
+
+
+def _relative(path: str, root: str) -> str:
+    rel = os.path.relpath(path, root)
+    return "" if rel == "." else rel.replace(os.sep, "/")
 
 
 SYMLINK_NOT_FOLLOWED = "a symlink, not followed (the folder's follow_symlinks is off)"
 SYMLINK_OUTSIDE = "a symlink to somewhere outside the folder (never followed)"
 SYMLINK_BROKEN = "a broken or looping symlink"
 NOT_REGULAR = "not a regular file (FIFO, socket or device): nothing to upload"
-
-
-def _skipped(path: Path, folder: FolderConfig, reason: str) -> Optional[Found]:
-    """A path the daemon will not upload, with why; None when the name filters leave it out anyway."""
-    rel = PurePosixPath(path.relative_to(folder.path).as_posix())
-    return Found(path, folder, None, reason) if is_selected(rel, folder) else None
 
 
 def skip_reason(path: Path, folder: FolderConfig) -> Optional[str]:

@@ -186,3 +186,34 @@ def test_skipped_paths_are_recorded_once_and_cleared_when_they_hold_content(ledg
     fifo.write_bytes(b"now a file")
     ledger.record_path(fifo, "d" * 64, fifo.stat(), str(tmp_path))
     assert ledger.skipped_count() == 0
+
+
+def test_known_in_lists_one_directory_only(ledger: Ledger, tmp_path: Path) -> None:
+    """The walk's per-directory read: direct children only, not the subdirectories' files nor
+    those of sibling directories whose names start the same, and odd names intact."""
+    odd = os.fsdecode(b"clip \xff.mp4")
+    files = [tmp_path / "cam" / "a.jpg", tmp_path / "cam" / odd, tmp_path / "cam" / "2024" / "deep.jpg",
+             tmp_path / "cam2" / "sibling.jpg", tmp_path / "cam-x" / "dash.jpg"]
+    for i, path in enumerate(files):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * i)
+        ledger.record_path(path, f"{i:064x}", path.stat(), str(tmp_path))
+    known = ledger.known_in(tmp_path / "cam")
+    assert set(known) == {"a.jpg", odd}
+    st = (tmp_path / "cam" / odd).stat()
+    assert known[odd] == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    assert set(ledger.known_in(str(tmp_path / "cam") + "/")) == {"a.jpg", odd}
+    assert ledger.known_in(tmp_path / "nowhere") == {}
+
+
+def test_an_unchanged_skip_is_rewritten_at_most_daily(tmp_path: Path) -> None:
+    """Every rescan meets the same links and FIFOs: no write per path per rescan."""
+    now = [1000.0]
+    with Ledger(tmp_path / "l.sqlite3", clock=lambda: now[0]) as led:
+        led.skip(tmp_path / "link.jpg", "a symlink")
+        now[0] += 3600
+        assert led.skip(tmp_path / "link.jpg", "a symlink") is False
+        assert led.skipped()[0][2] == 1000.0  # not rewritten
+        now[0] += 86400
+        led.skip(tmp_path / "link.jpg", "a symlink")
+        assert led.skipped()[0][2] == now[0]  # refreshed once the day is up

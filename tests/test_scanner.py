@@ -94,3 +94,14 @@ def test_dry_run_without_a_ledger(tmp_path: Path) -> None:
     [entry] = list(dry_run(config, None))
     assert (entry.status, entry.target) == ("upload", "image")
     assert "taken 2025-10-20 11:00:00 (filename)" in entry.detail
+
+
+def test_walk_applies_include_and_exclude_globs_also_from_a_subdirectory(tmp_path: Path) -> None:
+    for rel in ("a.mp4", "b.MP4", "c.jpg", "stills/d.jpg", "stills/e_preview.jpg", "other/f.jpg",
+                "2024/g.mp4", "2024/h_preview.mp4"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    folder = FolderConfig(path=tmp_path, include=("*.mp4", "*.MP4", "stills/*.jpg"), exclude=("*preview*",))
+    assert names(folder) == ["a.mp4", "b.MP4", "2024/g.mp4", "stills/d.jpg"]  # a directory, then its subdirectories
+    # A directory that appears later is walked on its own, with paths still relative to the folder.
+    assert [f.path.name for f in walk_folder(folder, tmp_path / "stills")] == ["d.jpg"]
