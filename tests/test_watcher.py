@@ -52,7 +52,12 @@ def test_a_folder_set_to_poll_is_polled(tmp_path: Path) -> None:
 
 def _watched_inodes() -> set[int]:
     """Inodes this process holds inotify watches on, as the kernel lists them."""
-    inodes: set[int] = set()
+    return set(_watches())
+
+
+def _watches() -> dict[int, int]:
+    """{inode: event mask} of this process's inotify watches, as the kernel lists them."""
+    watches: dict[int, int] = {}
     for fd in os.listdir("/proc/self/fd"):
         try:
             if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
@@ -60,8 +65,39 @@ def _watched_inodes() -> set[int]:
             info = Path(f"/proc/self/fdinfo/{fd}").read_text()
         except OSError:
             continue
-        inodes |= {int(m, 16) for m in re.findall(r"^inotify wd:\S+ ino:([0-9a-f]+)", info, re.M)}
-    return inodes
+        for ino, mask in re.findall(r"^inotify wd:\S+ ino:([0-9a-f]+) .*?mask:([0-9a-f]+)", info, re.M):
+            watches[int(ino, 16)] = int(mask, 16)
+    return watches
+
+
+def test_reads_are_not_watched(tmp_path: Path) -> None:
+    """The daemon reads every file it hashes and sends: opens and no-write closes must not
+    come back as events (two per file read, handled in Python), only writes and renames."""
+    in_open, in_close_nowrite, in_close_write, in_moved_to = 0x20, 0x10, 0x08, 0x80
+    (tmp_path / "sub").mkdir()
+    config = build_config({"folders": [{"path": str(tmp_path)}]})
+    seen: list[tuple[str, str]] = []
+    watcher = Watcher(config.folders, lambda p, f, kind: seen.append((p.name, kind)))
+    watcher.start()
+    try:
+        time.sleep(0.2)
+        masks = {ino: mask for ino, mask in _watches().items()
+                 if ino in {tmp_path.stat().st_ino, (tmp_path / "sub").stat().st_ino}}
+        (tmp_path / "a.jpg").write_bytes(b"x")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and ("a.jpg", "closed") not in seen:
+            time.sleep(0.05)
+        seen.clear()
+        for _ in range(3):
+            (tmp_path / "a.jpg").read_bytes()
+        time.sleep(0.3)
+    finally:
+        watcher.stop()
+    assert len(masks) == 2
+    for mask in masks.values():
+        assert mask & (in_open | in_close_nowrite) == 0, hex(mask)
+        assert mask & in_close_write and mask & in_moved_to, hex(mask)
+    assert seen == []
 
 
 def test_excluded_directories_are_never_watched(tmp_path: Path) -> None:
