@@ -45,7 +45,7 @@ def until(check: Callable[[], Any], seconds: float, every: float = 0.1) -> Any:
 
 
 def config_text(url: str, root: Path, folder: Path, uploads: str = "", folder_extra: str = "",
-                log_level: str = "warning") -> str:
+                log_level: str = "warning", settle_s: float = 1.0) -> str:
     return f"""
 log_level = "{log_level}"
 [api]
@@ -60,7 +60,7 @@ status_poll_max_s = 1
 path = "{root / 'ledger.sqlite3'}"
 [[folders]]
 path = "{folder}"
-settle_s = 1
+settle_s = {settle_s}
 {folder_extra}
 """
 

@@ -91,7 +91,10 @@ class Daemon:
         except MaviSyncError as exc:
             log.error("walk_failed", error=str(exc))
             return
-        log.info("walk_done", files=seen, duration_ms=int((time.monotonic() - started) * 1000))
+        # What the walk found settled long ago goes to the queue now, not at the next tick:
+        # "walk done" then means every file it found is queued or known.
+        queued = self.engine.settle_tick()
+        log.info("walk_done", files=seen, queued=queued, duration_ms=int((time.monotonic() - started) * 1000))
 
     def _start_watching(self) -> None:
         self.watcher = Watcher(self.config.folders, self.engine.on_event)

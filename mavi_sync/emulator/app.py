@@ -106,7 +106,11 @@ class Emulator:
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
             try:
-                return await self._handle(request, handler, dialect, kind)
+                response = await self._handle(request, handler, dialect, kind)
+                entry = request.get(LOG)
+                if entry is not None:
+                    entry["done"] = time.time()  # the body read and the answer ready: throughput figures
+                return response
             except Dropped:
                 self.stats.count(self.stats.answers, "dropped")
                 if request.transport is not None:

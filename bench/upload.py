@@ -1,0 +1,202 @@
+"""Big files: upload throughput and CPU per GB against curl (+ sha256sum), and the daemon's
+peak memory on the signed-URL path for 1 GB and 4 GB.
+
+The files are real MP4s (a short H.264 clip encoded by PyAV, so the probe accepts them)
+grown to size with a top-level `free` box left sparse: no disk is used, the bytes read are
+zeros, and both the daemon and curl read the same file. Each run's file carries its own
+marker inside the box, so its content hash is new and the daemon really uploads it.
+
+- Throughput: the emulator stamps when an upload request arrives and when its body has
+  been read; size / (done - arrived) for the daemon's request and for
+  `curl -F file=@...` to the same endpoint with the same key.
+- CPU: the daemon's own utime+stime (from /proc) from the moment the file appears until
+  its upload is answered: probe, hash, send and the ledger. The reference is curl's CPU
+  plus `sha256sum`'s on the same file (rusage of each child).
+- Memory: VmHWM (the kernel's peak resident set of that process: not ru_maxrss, which a
+  child inherits from its parent across fork+exec) of a fresh daemon that uploads one
+  file through the v2 signed-URL flow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.harness import KEY, DaemonProcess, Spread, config_text
+from mavi_sync.emulator.admin import Admin
+from mavi_sync.samples import VideoSpec, write_video
+
+GB = 1000**3
+VIDEO_UPLOAD = "/serve/api/v1/upload"
+STORAGE = "/_storage/"
+
+
+def big_video(path: Path, size: int, marker: str) -> Path:
+    """A valid MP4 of exactly `size` bytes: a real clip, then a sparse `free` box."""
+    clip = write_video(path.with_suffix(".clip.mp4"), VideoSpec(seconds=1.0))
+    head = clip.read_bytes()
+    clip.unlink()
+    box = size - len(head)
+    with open(path, "wb") as fh:
+        fh.write(head)
+        fh.write(struct.pack(">I4sQ", 1, b"free", box))  # 64-bit box size: files over 4 GB
+        fh.write(marker.encode())
+        fh.truncate(size)
+    return path
+
+
+def warm(path: Path) -> Path:
+    """Read the file once, so that its pages are in the page cache as a recording just
+    written is. A sparse file's holes are zero-filled into the cache by the first reader,
+    which would otherwise charge whoever reads first (curl or the daemon) with the kernel's work."""
+    with open(path, "rb", buffering=0) as fh:
+        buffer = bytearray(1 << 20)
+        while fh.readinto(buffer):
+            pass
+    return path
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def _child(argv: list[str]) -> float:
+    """Run a command; return its CPU seconds (user + system) from its own rusage."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited with {proc.returncode}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def _requests(admin: Admin, path: str) -> list[dict[str, Any]]:
+    return [e for e in admin.stats()["log"] if e["path"].startswith(path) and "done" in e]
+
+
+def curl_run(url: str, file: Path) -> dict[str, float]:
+    admin = Admin(url)
+    before = len(_requests(admin, VIDEO_UPLOAD))
+    cpu = _child(["curl", "-sS", "--fail", "-o", "/dev/null", "-H", f"Authorization: {KEY}",
+                  "-F", f"file=@{file};type=video/mp4", "-F", "unique_id=bench", url + VIDEO_UPLOAD])
+    entry = _requests(admin, VIDEO_UPLOAD)[before]
+    return {"mb_per_s": file.stat().st_size / (entry["done"] - entry["at"]) / 1e6, "cpu_s": cpu}
+
+
+def daemon_run(daemon: DaemonProcess, admin: Admin, staging: Path, folder: Path, size: int,
+               marker: str, path: str = VIDEO_UPLOAD) -> dict[str, float]:
+    """Move one new big file into the running daemon's folder; wait for its upload."""
+    assert daemon.proc is not None
+    file = warm(big_video(staging / f"{marker}.mp4", size, marker))
+    before = len(_requests(admin, path))
+    cpu0 = _cpu_s(daemon.proc.pid)
+    os.rename(file, folder / file.name)  # appears whole, as a finished recording does
+    entry = daemon.wait_for(lambda: (_requests(admin, path)[before:] or [None])[0], 60 + size / 20e6)
+    cpu = _cpu_s(daemon.proc.pid) - cpu0
+    return {"mb_per_s": size / (entry["done"] - entry["at"]) / 1e6, "cpu_s": cpu}
+
+
+def throughput_and_cpu(url: str, size: int, runs: int) -> dict[str, Any]:
+    admin = Admin(url)
+    with tempfile.TemporaryDirectory(prefix="mavi-bench-upload-") as tmp:
+        root = Path(tmp)
+        folder, staging = root / "cam", root / "staging"
+        folder.mkdir()
+        staging.mkdir()
+        config = root / "config.toml"
+        config.write_text(config_text(url, root, folder, uploads="rate_limit_per_minute = 600",
+                                      folder_extra='target = "video"'))
+        curls, sums, ours = [], [], []
+        openssl: list[float | None] = []
+        with DaemonProcess(config, root / "daemon.log") as daemon:
+            daemon.wait_for(lambda: (root / "ledger.sqlite3").exists(), 60)
+            time.sleep(1)  # past its start-up: imports and the first walk are not the upload's cost
+            for run in range(runs):
+                ref = warm(big_video(staging / f"curl-{run}.mp4", size, f"curl-{run}"))
+                curls.append(curl_run(url, ref))
+                sums.append(_child(["sha256sum", str(ref)]))
+                openssl.append(_child(["openssl", "dgst", "-sha256", str(ref)]) if shutil.which("openssl") else None)
+                ref.unlink()
+                ours.append(daemon_run(daemon, admin, staging, folder, size, f"daemon-{run}"))
+    per_gb = GB / size
+    return {
+        "size_mb": size / 1e6, "runs": runs,
+        "daemon_mb_per_s": Spread.of([r["mb_per_s"] for r in ours]).as_json(),
+        "curl_mb_per_s": Spread.of([r["mb_per_s"] for r in curls]).as_json(),
+        "throughput_ratio": Spread.of([o["mb_per_s"] / c["mb_per_s"] for o, c in zip(ours, curls)]).as_json(),
+        "daemon_cpu_s_per_gb": Spread.of([r["cpu_s"] * per_gb for r in ours]).as_json(),
+        "reference_cpu_s_per_gb": Spread.of([(c["cpu_s"] + s) * per_gb for c, s in zip(curls, sums)]).as_json(),
+        "curl_cpu_s_per_gb": Spread.of([c["cpu_s"] * per_gb for c in curls]).as_json(),
+        "sha256sum_cpu_s_per_gb": Spread.of([s * per_gb for s in sums]).as_json(),
+        "cpu_ratio": Spread.of([o["cpu_s"] / (c["cpu_s"] + s) for o, c, s in zip(ours, curls, sums)]).as_json(),
+        # Stricter: coreutils' sha256sum does not use the CPU's SHA instructions; OpenSSL
+        # (which Python's hashlib uses too) does.
+        "openssl_sha256_cpu_s_per_gb": _spread_or_none([o * per_gb for o in openssl if o is not None]),
+        "cpu_ratio_vs_curl_plus_openssl": _spread_or_none(
+            [d["cpu_s"] / (c["cpu_s"] + o) for d, c, o in zip(ours, curls, openssl) if o is not None]),
+    }
+
+
+def _spread_or_none(values: list[float]) -> dict[str, float] | None:
+    return Spread.of(values).as_json() if values else None
+
+
+def peak_rss(url: str, size: int, prefix: tuple[str, ...] = ()) -> dict[str, float]:
+    """A fresh daemon uploads one file of `size` to the asset store (signed URL above
+    500 MB); its VmHWM afterwards is the peak of its whole life, start-up included."""
+    admin = Admin(url)
+    with tempfile.TemporaryDirectory(prefix="mavi-bench-rss-") as tmp:
+        root = Path(tmp)
+        folder, staging = root / "cam", root / "staging"
+        folder.mkdir()
+        staging.mkdir()
+        config = root / "config.toml"
+        config.write_text(config_text(url, root, folder, folder_extra='target = "asset"'))
+        with DaemonProcess(config, root / "daemon.log") as daemon:
+            assert daemon.proc is not None
+            daemon.wait_for(lambda: (root / "ledger.sqlite3").exists(), 60)
+            time.sleep(1)
+            before = vm_hwm_mb(daemon.proc.pid)
+            result = daemon_run(daemon, admin, staging, folder, size, f"rss-{size}", path=STORAGE)
+            after = vm_hwm_mb(daemon.proc.pid)
+    return {"size_mb": size / 1e6, "peak_mb": after, "before_upload_mb": before, "mb_per_s": result["mb_per_s"]}
+
+
+def memory(url: str, runs: int, sizes: tuple[int, ...] = (GB, 4 * GB)) -> dict[str, Any]:
+    by_size: dict[int, list[dict[str, float]]] = {s: [] for s in sizes}
+    for _ in range(runs):
+        for size in sizes:
+            by_size[size].append(peak_rss(url, size))
+    out: dict[str, Any] = {"runs": runs}
+    for size, rows in by_size.items():
+        out[f"{size / GB:g}gb_peak_mb"] = Spread.of([r["peak_mb"] for r in rows]).as_json()
+        out[f"{size / GB:g}gb_before_upload_mb"] = Spread.of([r["before_upload_mb"] for r in rows]).as_json()
+    small, big = by_size[sizes[0]], by_size[sizes[-1]]
+    out["growth"] = Spread.of([b["peak_mb"] / s["peak_mb"] for s, b in zip(small, big)]).as_json()
+    return out
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from mavi_sync.emulator.app import Settings
+    from mavi_sync.emulator.runner import EmulatorServer
+    size = int(float(sys.argv[1]) * GB) if len(sys.argv) > 1 else GB
+    with tempfile.TemporaryDirectory() as t, \
+            EmulatorServer(Path(t), Settings(api_key=KEY, keep_bytes=False)) as server:
+        print(json.dumps(throughput_and_cpu(server.url, size, 1), indent=2))
+        print(json.dumps(peak_rss(server.url, size), indent=2))
