@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test reliability demo check-config clean
+.PHONY: venv test reliability bench profile demo check-config clean
 
 venv: $(STAMP)
 
@@ -13,7 +13,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,emulator]'
+	$(BIN)/python -m pip install --quiet -e '.[test,emulator,bench]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -30,6 +30,18 @@ reliability: $(STAMP)
 	MAVI_RELIABILITY=full MAVI_FIGURES=$(CURDIR)/reliability-figures.jsonl \
 		$(BIN)/python -m pytest -q -p no:randomly $(RELIABILITY)
 	$(BIN)/python -m tests.e2e.figures reliability-figures.jsonl
+
+# Every performance figure against its reference in the same run (curl, sha256sum, find,
+# the settle time, the emulator's rate limit), medians with min and max over 3 runs; about
+# 15 minutes on 2 cores. Writes bench/results.json. BENCH_ARGS="--quick" for a smoke run,
+# BENCH_ARGS="--only restart,idle" for some figures.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The daemon under py-spy through one slow path: PROFILE=restart (default), first or upload.
+PROFILE ?= restart
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile $(PROFILE)
 
 # Installs, starts the emulator, makes a sample folder, runs the daemon, adds files while
 # it runs, and shows `mavi-sync status` with everything confirmed.

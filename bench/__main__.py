@@ -140,8 +140,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes, one run (a smoke test, not the figures)")
     p.add_argument("--only", default="", help="comma-separated: upload,memory,restart,first_start,latency,rate,idle")
     p.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
-    p.add_argument("--out", type=Path, default=Path(__file__).with_name("results.json"))
+    p.add_argument("--out", type=Path, help="where the JSON goes (default bench/results.json; "
+                                             "bench/results-quick.json with --quick)")
     args = p.parse_args(argv)
+    args.out = args.out or Path(__file__).with_name("results-quick.json" if args.quick else "results.json")
     sizes = QUICK if args.quick else FULL
     if args.runs:
         sizes = Sizes(**{**sizes.__dict__, "runs": args.runs})
