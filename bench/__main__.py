@@ -85,9 +85,12 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         m = results["memory"]
         keys = [k for k in m if k.endswith("gb_peak_mb")]
         peaks = ", ".join(f"{k.split('gb')[0]} GB: {_m(m[k])}" for k in keys)
+        anon = ", ".join(f"{k.split('gb')[0]} GB: {_m(m[k.replace('_peak', '_anon_peak')])}" for k in keys)
         worst = max(m[k]["max"] for k in keys)
-        rows.append(("peak RSS, v2 signed URL (MB)", peaks, "—", "≤ 80 MB; growth " + _m(m["growth"], "{:.2f}"),
+        rows.append(("peak RSS (VmHWM), v2 signed URL (MB)", peaks, "—",
+                     "≤ 80 MB; growth " + _m(m["growth"], "{:.2f}"),
                      _verdict(worst <= 80 and m["growth"]["median"] <= 1.10)))
+        rows.append(("  of which the process's own (RssAnon peak)", anon, "—", "", ""))
     if "restart" in results:
         r = results["restart"]
         rows.append((f"restart, {r['files']:,} known files (s)", _m(r["walk_s"]), "find " + _m(r["find_s"]),
