@@ -8,10 +8,12 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 KEY = "sk-mavi-bench-key-not-a-real-one"
 CLI = [sys.executable, "-m", "mavi_sync"]
@@ -63,6 +65,20 @@ path = "{folder}"
 settle_s = {settle_s}
 {folder_extra}
 """
+
+
+@contextmanager
+def scratch(prefix: str, url: str, **config: Any) -> Iterator[tuple[Path, Path, Path, Path]]:
+    """(root, watched folder, staging folder, config file) in a temporary directory that
+    is removed afterwards; `config` goes to config_text."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        root = Path(tmp)
+        folder, staging = root / "cam", root / "staging"
+        folder.mkdir()
+        staging.mkdir()
+        path = root / "config.toml"
+        path.write_text(config_text(url, root, folder, **config))
+        yield root, folder, staging, path
 
 
 class DaemonProcess:

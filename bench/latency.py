@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import DaemonProcess, Spread, config_text
+from bench.harness import DaemonProcess, Spread, config_text, scratch
 from bench.upload import _cpu_s, _requests
 from bench.walk import log_event, seed_ledger, sparse_tree
 from mavi_sync.emulator.admin import Admin
@@ -45,14 +45,8 @@ def one_run(url: str, how: str, files: int, settle_s: float, seed: int) -> list[
     admin = Admin(url)
     rng = random.Random(seed)
     latencies = []
-    with tempfile.TemporaryDirectory(prefix="mavi-bench-latency-") as tmp:
-        root = Path(tmp)
-        folder, staging = root / "cam", root / "staging"
-        folder.mkdir()
-        staging.mkdir()
-        config = root / "config.toml"
-        config.write_text(config_text(url, root, folder, uploads="rate_limit_per_minute = 600",
-                                      folder_extra='target = "video"', settle_s=settle_s))
+    with scratch("mavi-bench-latency-", url, uploads="rate_limit_per_minute = 600", folder_extra='target = "video"',
+                 settle_s=settle_s) as (root, folder, staging, config):
         with DaemonProcess(config, root / "daemon.log") as daemon:
             daemon.wait_for(lambda: (root / "ledger.sqlite3").exists(), 60)
             time.sleep(1)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import KEY, DaemonProcess, Spread, config_text
+from bench.harness import KEY, DaemonProcess, Spread, scratch
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.samples import VideoSpec, write_video
 
@@ -143,14 +143,8 @@ def daemon_run(daemon: DaemonProcess, admin: Admin, staging: Path, folder: Path,
 
 def throughput_and_cpu(url: str, size: int, runs: int) -> dict[str, Any]:
     admin = Admin(url)
-    with tempfile.TemporaryDirectory(prefix="mavi-bench-upload-") as tmp:
-        root = Path(tmp)
-        folder, staging = root / "cam", root / "staging"
-        folder.mkdir()
-        staging.mkdir()
-        config = root / "config.toml"
-        config.write_text(config_text(url, root, folder, uploads="rate_limit_per_minute = 600",
-                                      folder_extra='target = "video"'))
+    with scratch("mavi-bench-upload-", url, uploads="rate_limit_per_minute = 600",
+                 folder_extra='target = "video"') as (root, folder, staging, config):
         curls, sums, ours = [], [], []
         openssl: list[float | None] = []
         with DaemonProcess(config, root / "daemon.log") as daemon:
@@ -190,13 +184,7 @@ def peak_rss(url: str, size: int, prefix: tuple[str, ...] = ()) -> dict[str, flo
     """A fresh daemon uploads one file of `size` to the asset store (signed URL above
     500 MB); its VmHWM afterwards is the peak of its whole life, start-up included."""
     admin = Admin(url)
-    with tempfile.TemporaryDirectory(prefix="mavi-bench-rss-") as tmp:
-        root = Path(tmp)
-        folder, staging = root / "cam", root / "staging"
-        folder.mkdir()
-        staging.mkdir()
-        config = root / "config.toml"
-        config.write_text(config_text(url, root, folder, folder_extra='target = "asset"'))
+    with scratch("mavi-bench-rss-", url, folder_extra='target = "asset"') as (root, folder, staging, config):
         with DaemonProcess(config, root / "daemon.log") as daemon:
             assert daemon.proc is not None
             daemon.wait_for(lambda: (root / "ledger.sqlite3").exists(), 60)
