@@ -12,6 +12,7 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -157,7 +158,7 @@ class Engine:
             known = self.ledger.known_in(listing.directory) if listing.entries else {}
             news = [(name, st, problem) for name, st, problem in listing.entries
                     if problem or st is None or known.get(name) != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)]
-            for name, st, problem in sorted(news, key=_first):  # in name order: NVR names are times
+            for name, st, problem in sorted(news, key=itemgetter(0)):  # in name order: NVR names are times
                 if problem or st is None:
                     self._skip(Path(listing.directory, name), problem or "cannot read")
                 else:
@@ -462,7 +463,3 @@ def _stat_pair(path: Path) -> Optional[tuple[int, int]]:
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns)
-
-
-def _first(item: tuple[str, Optional[os.stat_result], str]) -> str:
-    return item[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from operator import itemgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -45,7 +46,7 @@ def walk_folder(folder: FolderConfig, top: Optional[Path] = None) -> Iterator[Fo
     for listing in walk_dirs(folder, top):
         if listing.error:
             yield Found(Path(listing.directory), folder, None, listing.error)
-        for name, st, problem in sorted(listing.entries, key=_first):
+        for name, st, problem in sorted(listing.entries, key=itemgetter(0)):
             yield Found(Path(listing.directory, name), folder, st, problem)
 
 
@@ -123,19 +124,21 @@ class _Walk:
             chosen = [e for e in regular if self.selects(rel, e.name)]
         try:
             listed = [(e.name, e.stat(follow_symlinks=False), "") for e in chosen]
-        except OSError:  # one vanished or unreadable: go one by one
-            listed = [self._stat(e) for e in chosen]
-        if not all(stat.S_ISREG(item[1].st_mode) for item in listed if item[1] is not None):
-            listed = [(n, s, "" if s is None or stat.S_ISREG(s.st_mode) else NOT_REGULAR) if not p else (n, s, p)
-                      for n, s, p in listed]  # replaced by a FIFO since it was listed
-        return listed
+            if all(stat.S_ISREG(st.st_mode) for _, st, _ in listed):
+                return listed
+        except OSError:
+            pass
+        # One vanished, unreadable, or replaced by a FIFO since it was listed: one by one
+        # (each entry keeps the stat it already made).
+        return [self._stat(e) for e in chosen]
 
     @staticmethod
     def _stat(entry: os.DirEntry[str]) -> tuple[str, Optional[os.stat_result], str]:
         try:
-            return (entry.name, entry.stat(follow_symlinks=False), "")
+            st = entry.stat(follow_symlinks=False)
         except OSError as exc:
             return (entry.name, None, f"cannot read ({exc.strerror})")
+        return (entry.name, st, "" if stat.S_ISREG(st.st_mode) else NOT_REGULAR)
 
     def _other(self, entry: os.DirEntry[str], directory: str, rel: str,
                listed: list[tuple[str, Optional[os.stat_result], str]],
@@ -160,8 +163,6 @@ class _Walk:
                 real_dirs.append((path, sub_rel))
         elif self.selects(rel, name):
             listed.append(self._stat(entry))
-            if listed[-1][1] is not None and not stat.S_ISREG(listed[-1][1].st_mode):
-                listed[-1] = (name, listed[-1][1], NOT_REGULAR)
 
     def _link(self, entry: os.DirEntry[str], path: str) -> str | tuple[Optional[os.stat_result], str] | None:
         """A symlink at `path`: the directory to walk (str), a file as (stat, problem), or None."""
@@ -177,10 +178,6 @@ class _Walk:
         if stat.S_ISDIR(st.st_mode):
             return None if is_excluded_dir(entry.name) or real in self.skip else path
         return (st, "" if stat.S_ISREG(st.st_mode) else NOT_REGULAR)
-
-
-def _first(item: tuple[str, Optional[os.stat_result], str]) -> str:
-    return item[0]
 
 
 def _relative(path: str, root: str) -> str:
