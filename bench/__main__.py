@@ -83,14 +83,17 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      "≤ 1.5 ×: " + _m(u["cpu_ratio"], "{:.2f}"), _verdict(u["cpu_ratio"]["median"] <= 1.5)))
     if "memory" in results:
         m = results["memory"]
-        keys = [k for k in m if k.endswith("gb_peak_mb")]
-        peaks = ", ".join(f"{k.split('gb')[0]} GB: {_m(m[k])}" for k in keys)
-        anon = ", ".join(f"{k.split('gb')[0]} GB: {_m(m[k.replace('_peak', '_anon_peak')])}" for k in keys)
+        keys = [k for k in m if k.endswith("gb_peak_mb") and k[0].isdigit()]
+        by_size = lambda part: ", ".join(  # noqa: E731
+            f"{k.split('gb')[0]} GB: {_m(m[k.replace('_peak', part)])}" for k in keys if k.replace('_peak', part) in m)
         worst = max(m[k]["max"] for k in keys)
-        rows.append(("peak RSS (VmHWM), v2 signed URL (MB)", peaks, "—",
+        rows.append(("peak RSS of the daemon (VmHWM), v2 signed URL (MB)", by_size("_peak"), "—",
                      "≤ 80 MB; growth " + _m(m["growth"], "{:.2f}"),
                      _verdict(worst <= 80 and m["growth"]["median"] <= 1.10)))
-        rows.append(("  of which the process's own (RssAnon peak)", anon, "—", "", ""))
+        rows.append(("  of which its own memory (RssAnon peak)", by_size("_anon_peak"), "—", "", ""))
+        if any(k.replace("_peak", "_helper_peak") in m for k in keys):
+            rows.append(("  probe helper process (VmHWM)", by_size("_helper_peak"), "—", "", ""))
+            rows.append(("  daemon + helper at once (sampled)", by_size("_total_peak"), "—", "report", ""))
     if "restart" in results:
         r = results["restart"]
         rows.append((f"restart, {r['files']:,} known files (s)", _m(r["walk_s"]), "find " + _m(r["find_s"]),

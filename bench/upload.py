@@ -14,7 +14,9 @@ marker inside the box, so its content hash is new and the daemon really uploads 
   plus `sha256sum`'s on the same file (rusage of each child).
 - Memory: VmHWM (the kernel's peak resident set of that process: not ru_maxrss, which a
   child inherits from its parent across fork+exec) of a fresh daemon that uploads one
-  file through the v2 signed-URL flow.
+  file through the v2 signed-URL flow. The daemon probes in a helper process
+  (mavi_sync/media/prober.py), so the helper's peak and the peak of both together are
+  reported beside it.
 """
 
 from __future__ import annotations
@@ -79,30 +81,54 @@ def vm_hwm_mb(pid: int) -> float:
     return status_mb(pid, "VmHWM")
 
 
-class AnonPeak:
-    """The highest RssAnon seen, sampled every 20 ms. VmHWM counts shared-library pages too,
-    and how many of FFmpeg's are resident depends on the page cache (a venv pip has just
-    written shows 15 MB more than one that has aged); RssAnon is the process's own memory."""
+class TreePeak:
+    """Samples the daemon and its probe helper every 20 ms: the highest RssAnon of the daemon
+    (its own memory: VmHWM also counts FFmpeg-sized shared-library pages, and how many are
+    resident depends on the page cache), the helper's VmHWM, and the highest sum of both
+    processes' VmRSS (what the service holds at once)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0.0
+        self.pid = pid
+        self.anon_peak = self.helper_peak = self.total_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(0.02):
             try:
-                self.peak = max(self.peak, status_mb(self.pid, "RssAnon"))
-            except (OSError, RuntimeError):
+                self._sample()
+            except (OSError, RuntimeError):  # the daemon has gone
                 return
 
-    def __enter__(self) -> "AnonPeak":
+    def _sample(self) -> None:
+        self.anon_peak = max(self.anon_peak, status_mb(self.pid, "RssAnon"))
+        total = status_mb(self.pid, "VmRSS")
+        for child in children(self.pid):
+            try:
+                total += status_mb(child, "VmRSS")
+                self.helper_peak = max(self.helper_peak, status_mb(child, "VmHWM"))
+            except (OSError, RuntimeError):  # it left between the listing and the read
+                pass
+        self.total_peak = max(self.total_peak, total)
+
+    def __enter__(self) -> "TreePeak":
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def children(pid: int) -> list[int]:
+    """The process's children, whichever of its threads started them."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 def _child(argv: list[str]) -> float:
@@ -190,11 +216,11 @@ def peak_rss(url: str, size: int, prefix: tuple[str, ...] = ()) -> dict[str, flo
             daemon.wait_for(lambda: (root / "ledger.sqlite3").exists(), 60)
             time.sleep(1)
             before = vm_hwm_mb(daemon.proc.pid)
-            with AnonPeak(daemon.proc.pid) as anon:
+            with TreePeak(daemon.proc.pid) as peaks:
                 result = daemon_run(daemon, admin, staging, folder, size, f"rss-{size}", path=STORAGE)
             after = vm_hwm_mb(daemon.proc.pid)
-    return {"size_mb": size / 1e6, "peak_mb": after, "before_upload_mb": before, "anon_peak_mb": anon.peak,
-            "mb_per_s": result["mb_per_s"]}
+    return {"size_mb": size / 1e6, "peak_mb": after, "before_upload_mb": before, "anon_peak_mb": peaks.anon_peak,
+            "helper_peak_mb": peaks.helper_peak, "total_peak_mb": peaks.total_peak, "mb_per_s": result["mb_per_s"]}
 
 
 def memory(url: str, runs: int, sizes: tuple[int, ...] = (GB, 4 * GB)) -> dict[str, Any]:
@@ -207,6 +233,8 @@ def memory(url: str, runs: int, sizes: tuple[int, ...] = (GB, 4 * GB)) -> dict[s
         out[f"{size / GB:g}gb_peak_mb"] = Spread.of([r["peak_mb"] for r in rows]).as_json()
         out[f"{size / GB:g}gb_before_upload_mb"] = Spread.of([r["before_upload_mb"] for r in rows]).as_json()
         out[f"{size / GB:g}gb_anon_peak_mb"] = Spread.of([r["anon_peak_mb"] for r in rows]).as_json()
+        out[f"{size / GB:g}gb_helper_peak_mb"] = Spread.of([r["helper_peak_mb"] for r in rows]).as_json()
+        out[f"{size / GB:g}gb_total_peak_mb"] = Spread.of([r["total_peak_mb"] for r in rows]).as_json()
     small, big = by_size[sizes[0]], by_size[sizes[-1]]
     out["growth"] = Spread.of([b["peak_mb"] / s["peak_mb"] for s, b in zip(small, big)]).as_json()
     return out

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from mavi_sync.api.client import Client
 from mavi_sync.config import Config, load_config
@@ -22,11 +22,13 @@ from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.engine import Engine
 from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import get_logger
-from mavi_sync.metrics import Metrics
 from mavi_sync.notify import Notifier
 from mavi_sync.report import progress_line
 from mavi_sync.states import State
 from mavi_sync.watcher import Watcher
+
+if TYPE_CHECKING:
+    from mavi_sync.metrics import Metrics
 
 log = get_logger("mavi_sync.daemon")
 TICK_S = 0.2
@@ -41,7 +43,7 @@ class Daemon:
         self.ledger = Ledger(config.ledger.path or default_ledger_path())
         self.client = Client.from_config(config)
         self.engine = Engine(config, self.ledger, self.client)
-        self.metrics: Optional[Metrics] = Metrics(self.engine) if config.metrics.port else None
+        self.metrics: Optional["Metrics"] = _metrics(self.engine) if config.metrics.port else None
         self.watcher: Optional[Watcher] = None
         # Ping systemd's watchdog at half its timeout (WatchdogSec=), at least every 5 s.
         watchdog = self.notifier.watchdog_s
@@ -159,6 +161,12 @@ class Daemon:
         self.ledger.close()
         log.info("daemon_stopped")
         return 0
+
+
+def _metrics(engine: Engine) -> "Metrics":
+    # Imported only when asked for: prometheus_client costs 1.5 MB that most boxes never use.
+    from mavi_sync.metrics import Metrics
+    return Metrics(engine)
 
 
 def run(config_path: Path) -> int:

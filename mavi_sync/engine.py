@@ -25,6 +25,7 @@ from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.errors import AccountError, LedgerError, MaviSyncError, TransientError, Unreachable
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
+from mavi_sync.media.prober import ProbeHelper, Prober
 from mavi_sync.pause import Outage, Pause
 from mavi_sync.scanner import skip_reason, walk_dirs
 from mavi_sync.settle import Settler
@@ -69,11 +70,13 @@ class Snapshot:
 
 class Engine:
     def __init__(self, config: Config, ledger: Ledger, client: Client, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, probe: Optional[Prober] = None) -> None:
         self.config = config
         self.ledger = ledger
         self.client = client
         self.clock = clock
+        # Files are read in a helper process: FFmpeg stays out of the long-lived daemon (prober.py).
+        self.probe: Prober = probe or ProbeHelper()
         self.stop = client.stop  # one stop event: client waits and retries see it too
         self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
         self.pause = Pause()
@@ -228,7 +231,7 @@ class Engine:
         started = time.monotonic()
         try:
             outcome = upload_path(path, folder, self.config, self.ledger, self.client, clock=self.clock,
-                                  unattended=True)
+                                  unattended=True, probe=self.probe)
         except AccountError as exc:
             self._account_failed(exc)
             return None
@@ -431,6 +434,8 @@ class Engine:
         self.stop.set()
         for thread in self._threads:
             thread.join(2.0)
+        if isinstance(self.probe, ProbeHelper):
+            self.probe.close()
         return finished
 
     def snapshot(self) -> Snapshot:

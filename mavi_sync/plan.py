@@ -16,7 +16,7 @@ from mavi_sync.config.schema import TARGETS, FolderConfig
 from mavi_sync.media.capture import Capture, resolve_capture
 from mavi_sync.media.fields import UploadFields, build_fields
 from mavi_sync.media.model import MediaInfo
-from mavi_sync.media.probe import probe
+from mavi_sync.media.prober import probe_here
 from mavi_sync.media.rules import Verdict, check, choose_target
 
 MB = 1000 * 1000
@@ -57,7 +57,7 @@ def upload_filename(path: PurePath, info: MediaInfo) -> str:
 def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
               with_sha_tag: bool = True, info: Optional[MediaInfo] = None) -> FilePlan:
     """Probe (unless `info` is given) and plan `path` for every target."""
-    info = info or probe(path)
+    info = info or probe_here(path)
     try:
         mtime = os.stat(path).st_mtime
     except OSError:

@@ -23,6 +23,7 @@ from mavi_sync.errors import AccountError, ClaimLost, FileChanged, PermanentErro
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
+from mavi_sync.media.prober import Prober, probe_here
 from mavi_sync.plan import FilePlan, job_for, metadata_record, plan_file
 from mavi_sync.states import State
 
@@ -49,12 +50,12 @@ def hash_if_changed(path: Path, st: os.stat_result, ledger: Ledger) -> str:
     return sha256_file(path)
 
 
-def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
-             target: Optional[str] = None) -> tuple[FilePlan, os.stat_result, FileRecord]:
+def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, target: Optional[str] = None,
+             probe: Prober = probe_here) -> tuple[FilePlan, os.stat_result, FileRecord]:
     """Hash and plan the file and make sure the ledger has its row (and this path). Raises OSError."""
     st = os.stat(path)
     sha = hash_if_changed(path, st, ledger)
-    plan = plan_file(path, folder, sha256=sha, with_sha_tag=config.uploads.video_sha_tag)
+    plan = plan_file(path, folder, sha256=sha, with_sha_tag=config.uploads.video_sha_tag, info=probe(path))
     verdict = plan.targets[target].verdict if target else plan.chosen
     record = ledger.add(sha, verdict.target, folder.unique_id, st.st_size, media_type=plan.info.family,
                         metadata=metadata_record(plan), capture_time=plan.capture.local.isoformat())
@@ -67,13 +68,15 @@ def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
 
 def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
                 target: Optional[str] = None, progress: Optional[Progress] = None,
-                clock: Callable[[], float] = time.time, unattended: bool = False) -> Outcome:
+                clock: Callable[[], float] = time.time, unattended: bool = False,
+                probe: Prober = probe_here) -> Outcome:
     """Upload one file unless the ledger says its content is already there.
     `unattended` (the daemon): a file waiting for its next attempt waits, and rejected or
     failed content is not tried again here (that is `mavi-sync retry`, or the cool-down).
+    `probe` is where the file is read (the daemon's is a helper process, prober.py).
     Raises AccountError (the caller pauses everything); every other problem is an Outcome."""
     try:
-        plan, st, record = register(path, folder, config, ledger, target)
+        plan, st, record = register(path, folder, config, ledger, target, probe)
     except FileNotFoundError:
         return Outcome(path, State.VANISHED, None, "the file disappeared before it was read")
     except OSError as exc:

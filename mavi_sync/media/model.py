@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
-from mavi_sync.media.sniff import Kind
+from mavi_sync.media.sniff import Kind, kind_by_name
 from mavi_sync.media.values import fold_camera_model
 
 
@@ -56,3 +56,27 @@ class MediaInfo:
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
+
+
+def info_to_wire(info: MediaInfo) -> dict[str, Any]:
+    """A JSON-safe dict (the probe helper process sends it back line by line).
+    Names that are not UTF-8 keep their surrogate escapes; `json` writes them as \\udcXX."""
+    wire = {f.name: getattr(info, f.name) for f in fields(MediaInfo)}
+    wire["kind"] = info.kind.format if info.kind else None
+    wire["taken"] = ({"when": info.taken.when.isoformat(), "source": info.taken.source,
+                      "utc_only": info.taken.utc_only} if info.taken else None)
+    wire["position"] = list(info.position) if info.position else None
+    wire["keywords"], wire["notes"] = list(info.keywords), list(info.notes)
+    return wire
+
+
+def info_from_wire(wire: dict[str, Any]) -> MediaInfo:
+    """The inverse of `info_to_wire`: an equal MediaInfo."""
+    values = dict(wire)
+    values["kind"] = kind_by_name(wire["kind"]) if wire["kind"] else None
+    taken = wire["taken"]
+    values["taken"] = (Taken(datetime.fromisoformat(taken["when"]), taken["source"], taken["utc_only"])
+                       if taken else None)
+    values["position"] = tuple(wire["position"]) if wire["position"] else None
+    values["keywords"], values["notes"] = tuple(wire["keywords"]), tuple(wire["notes"])
+    return MediaInfo(**values)

@@ -34,6 +34,28 @@ def test_files_written_slowly_are_uploaded_once_and_complete(daemon: Daemon, adm
     assert daemon.stop() == 0
 
 
+def test_media_is_read_in_a_helper_process_not_the_daemon(daemon: Daemon, admin: Admin, tmp_path: Path) -> None:
+    """FFmpeg and Pillow are never mapped into the long-lived daemon: a helper reads the files."""
+    daemon.start()
+    (daemon.camera / "clip.mp4").write_bytes(video_bytes(tmp_path))
+    write_image(daemon.camera / "photo.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+    until(lambda: daemon.count("confirmed") == 2)
+    assert daemon.proc is not None
+    pid = daemon.proc.pid
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "libavcodec" not in maps and "_imaging" not in maps
+    helpers = [c for c in _children(pid) if b"mavi_sync.media.prober" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert len(helpers) == 1  # still there: it leaves after 10 s without work
+    assert "libavcodec" in Path(f"/proc/{helpers[0]}/maps").read_text()
+    assert daemon.stop() == 0
+    assert not any(Path(f"/proc/{c}").exists() for c in helpers)  # it went with the daemon
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+            for c in (task / "children").read_text().split()]
+
+
 def test_renames_and_copies_are_not_uploaded_again(daemon: Daemon, admin: Admin, tmp_path: Path) -> None:
     daemon.start()
     original = daemon.camera / "a.jpg"

@@ -1,0 +1,206 @@
+"""Where probing runs: in this process (one-shot commands) or in a helper process (the daemon).
+
+The daemon runs for years next to the cameras. Probing maps FFmpeg, x265 and Pillow
+(tens of MB) and hands hostile bytes to C code, so the daemon keeps all of that in a
+helper process it talks to over a pipe, one JSON line each way:
+- the daemon's own memory stays small while it streams multi-GB uploads;
+- a probe that crashes (a segfault in a codec) or hangs costs one refusal, not the daemon;
+- the helper exits after `idle_s` without work and after `max_probes` probes (whatever
+  the codecs leak goes with it), and is started again on the next probe.
+
+`python -m mavi_sync.media.prober` is the helper's side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import IO, Any, Callable, Optional, Sequence
+
+from mavi_sync.media.model import MediaInfo, info_from_wire, info_to_wire
+
+Prober = Callable[["str | os.PathLike[str]"], MediaInfo]
+
+TIMEOUT_S = 120.0  # FFmpeg's own read bounds (container._OPEN_OPTIONS) end far sooner
+IDLE_S = 10.0  # a dump arriving faster than this keeps one helper; a trickle restarts it (0.2 s CPU)
+MAX_PROBES = 2000
+IDLE_EXIT = 0  # the helper's exit status when it leaves on its own (idle, recycled, stdin closed)
+# What the helper inherits from the environment: never a key (the daemon may hold one
+# in MAVI_API_KEY or a credentials directory), only what Python and FFmpeg need.
+_ENV_KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+
+
+def probe_here(path: "str | os.PathLike[str]") -> MediaInfo:
+    """Probe in this process: for one-shot commands (`inspect`, `scan`, `upload`)."""
+    # Imported here, not at the top: processes that never probe never map FFmpeg.
+    from mavi_sync.media.probe import probe
+    return probe(path)
+
+
+class ProbeHelper:
+    """A `Prober` that runs `probe` in a helper process; thread-safe (one probe at a time:
+    probing reads headers only, milliseconds next to an upload). Never raises."""
+
+    def __init__(self, *, timeout_s: float = TIMEOUT_S, idle_s: float = IDLE_S, max_probes: int = MAX_PROBES,
+                 command: Optional[Sequence[str]] = None) -> None:
+        self.timeout_s = timeout_s
+        self.command = list(command) if command else [
+            sys.executable, "-P", "-m", "mavi_sync.media.prober", f"--idle={idle_s}", f"--max={max_probes}"]
+        self._lock = threading.Lock()
+        self._proc: Optional[subprocess.Popen[bytes]] = None
+        self.started = 0  # helpers started so far (for tests and the benchmark)
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def __call__(self, path: "str | os.PathLike[str]") -> MediaInfo:
+        text = os.fspath(path)
+        request = json.dumps({"path": text}).encode("ascii") + b"\n"
+        with self._lock:
+            # Twice at most: the helper may have left (idle, recycled) just as we asked.
+            for _ in range(2):
+                answer = self._ask(request)
+                if isinstance(answer, MediaInfo):
+                    return answer
+                if answer != IDLE_EXIT:
+                    return _refusal(text, answer, self.timeout_s)
+        return _refusal(text, "the probe helper keeps exiting without an answer", self.timeout_s)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    # -- one exchange -----------------------------------------------------------------------
+    def _ask(self, request: bytes) -> "MediaInfo | int | str":
+        """The answer; or the helper's exit status when it left; or why there is none."""
+        try:
+            proc = self._running()
+        except OSError as exc:
+            return f"the probe helper could not start ({exc.strerror or exc})"
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(request)
+            proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            return self._reap()
+        line = _read_line(proc.stdout, time.monotonic() + self.timeout_s)
+        if line is None:
+            proc.kill()  # stuck in C code: nothing else would stop it
+            self._reap()
+            return "timeout"
+        if not line:
+            return self._reap()
+        try:
+            return info_from_wire(json.loads(line))
+        except (ValueError, KeyError, TypeError) as exc:  # a bug on the helper's side: start afresh
+            self._stop()
+            return f"the probe helper answered nonsense ({exc.__class__.__name__})"
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self._reap()
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith("LC_")}
+        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.started += 1
+        return self._proc
+
+    def _reap(self) -> int:
+        """Wait for a helper that has gone (or is going): its exit status, negative for a signal."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return IDLE_EXIT
+        for stream in (proc.stdin, proc.stdout):
+            _close_quietly(stream)
+        try:
+            return proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+    def _stop(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            _close_quietly(proc.stdin)  # a helper that is listening leaves on end of input
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self._reap()
+
+
+def _read_line(stream: IO[bytes], deadline: float) -> Optional[bytes]:
+    """One line from the helper; b"" when it closed its end; None at the deadline."""
+    fd = stream.fileno()
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b""
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            return b"".join(chunks)
+
+
+def _refusal(path: str, why: "int | str", timeout_s: float) -> MediaInfo:
+    if why == "timeout":
+        reason = f"reading the file's format took over {timeout_s:g} s; the media library gave up on it"
+    elif isinstance(why, int):
+        name = signal.Signals(-why).name if why < 0 and -why in signal.valid_signals() else f"status {why}"
+        reason = f"the media library crashed reading this file ({name}); the daemon is unharmed"
+    else:
+        reason = why
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0
+    return MediaInfo(path=path, size=size, refusal=reason)
+
+
+def _close_quietly(stream: Optional[IO[bytes]]) -> None:
+    if stream is not None:
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+# -- the helper's side ------------------------------------------------------------------------
+def serve(idle_s: float, max_probes: int) -> int:
+    """Answer one probe per input line until idle, recycled or end of input."""
+    from mavi_sync.media.probe import probe
+    # The answers get their own copy of stdout; fd 1 goes to stderr so that nothing a C
+    # library prints can be taken for an answer.
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the daemon is the daemon's to handle
+    stdin = sys.stdin.buffer
+    for _ in range(max_probes):
+        if not select.select([stdin], [], [], idle_s)[0]:
+            return IDLE_EXIT
+        line = stdin.readline()
+        if not line:
+            return IDLE_EXIT
+        path = json.loads(line)["path"]
+        answers.write(json.dumps(info_to_wire(probe(path))).encode("ascii") + b"\n")
+        answers.flush()
+    return IDLE_EXIT
+
+
+def _main(argv: Sequence[str]) -> int:
+    options: dict[str, Any] = dict(arg.lstrip("-").split("=", 1) for arg in argv)
+    return serve(float(options.get("idle", IDLE_S)), int(options.get("max", MAX_PROBES)))
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

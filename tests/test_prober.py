@@ -1,0 +1,139 @@
+"""The probe helper process: the same answers as probing in-process, and a helper that
+crashes, hangs, leaves while idle or is killed costs one refusal at most, never the caller.
+Every helper here is a real process; the misbehaving ones are tiny real Python programs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from mavi_sync.media.model import info_to_wire
+from mavi_sync.media.prober import ProbeHelper, probe_here
+from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from tests.e2e.rig import until
+
+# A helper that answers one request with the names in its environment (as a note), then
+# idles: shows what the helper process can see.
+ENV_ECHO = ("import json, os, sys; from mavi_sync.media.model import MediaInfo, info_to_wire; "
+            "sys.stdin.readline(); "
+            "print(json.dumps(info_to_wire(MediaInfo(path='x', size=0, notes=tuple(sorted(os.environ))))), flush=True); "
+            "sys.stdin.readline()")
+
+
+@pytest.fixture
+def helper() -> Iterator[ProbeHelper]:
+    made = ProbeHelper()
+    yield made
+    made.close()
+
+
+def _files(root: Path) -> list[Path]:
+    photo = write_image(root / "a.jpg", ImageSpec(make="Canon", model="EOS", taken="2025:10:20 11:00:00",
+                                                  offset="+02:00", gps=(-33.865, 151.2094), keywords=["beach"]))
+    latin1 = Path(os.fsdecode(root.as_posix().encode() + b"/caf\xe9.jpg"))
+    latin1.write_bytes(photo.read_bytes())
+    return [photo, latin1,
+            write_video(root / "v.mp4", VideoSpec(creation_time="2025-10-20T09:00:00Z", location="+52.52+013.40/",
+                                                  audio=True, seconds=1)),
+            write_video(root / "v.mov", VideoSpec(apple_creationdate="2025-10-20T11:00:00+0200", seconds=1)),
+            root / "missing.jpg", root]
+
+
+def test_the_helper_answers_exactly_what_probing_here_does(tmp_path: Path, helper: ProbeHelper) -> None:
+    for path in _files(tmp_path):
+        assert helper(path) == probe_here(path), path
+    assert helper.started == 1  # one helper process for all of them
+
+
+def test_the_daemon_never_maps_ffmpeg_or_pillow() -> None:
+    code = ("import sys, mavi_sync.cli, mavi_sync.daemon, mavi_sync.engine; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('av', 'PIL')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_helper_that_crashes_is_a_refusal_and_the_next_one_is_fresh(tmp_path: Path) -> None:
+    crash = ProbeHelper(command=[sys.executable, "-c",
+                                 "import os, signal, sys; sys.stdin.readline(); os.kill(os.getpid(), signal.SIGSEGV)"])
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    first, second = crash(photo), crash(photo)
+    assert first.refusal is not None and "crashed" in first.refusal and "SIGSEGV" in first.refusal
+    assert first.size == photo.stat().st_size
+    assert second.refusal == first.refusal and crash.started == 2
+    crash.close()
+
+
+def test_a_helper_that_hangs_is_killed_at_the_timeout(tmp_path: Path) -> None:
+    stuck = ProbeHelper(timeout_s=0.5, command=[sys.executable, "-c", "import time; time.sleep(60)"])
+    info = stuck(tmp_path)
+    assert info.refusal is not None and "took over 0.5 s" in info.refusal
+    assert stuck.pid is None  # killed, not left behind
+    stuck.close()
+
+
+def test_a_helper_killed_between_probes_is_replaced(tmp_path: Path, helper: ProbeHelper) -> None:
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    assert helper(photo).refusal is None
+    assert helper.pid is not None
+    os.kill(helper.pid, signal.SIGKILL)
+    time.sleep(0.2)  # the kill lands
+    assert helper(photo).refusal is None and helper.started == 2
+
+
+def test_the_helper_leaves_when_idle_and_comes_back_on_demand(tmp_path: Path) -> None:
+    idle = ProbeHelper(idle_s=0.3)
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    assert idle(photo).refusal is None
+    first = idle.pid
+    assert first is not None
+    until(lambda: _gone(first), seconds=10)
+    assert idle(photo).refusal is None and idle.started == 2
+    idle.close()
+
+
+def test_the_helper_is_recycled_after_max_probes(tmp_path: Path) -> None:
+    short = ProbeHelper(max_probes=2)
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    answers = [short(photo) for _ in range(5)]
+    assert all(a.refusal is None for a in answers) and short.started == 3
+    short.close()
+
+
+def test_the_helper_sees_no_key_in_its_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAVI_API_KEY", "sk-mavi-not-for-the-helper")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    echo = ProbeHelper(command=[sys.executable, "-c", ENV_ECHO])
+    names = echo(tmp_path).notes
+    assert "PATH" in names and "MAVI_API_KEY" not in names and "CREDENTIALS_DIRECTORY" not in names
+    echo.close()
+
+
+def test_close_ends_the_helper(tmp_path: Path, helper: ProbeHelper) -> None:
+    helper(tmp_path)
+    pid = helper.pid
+    assert pid is not None
+    helper.close()
+    assert helper.pid is None and _gone(pid)
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie counts: its parent has not asked yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def test_wire_format_is_plain_json(tmp_path: Path) -> None:
+    """What crosses the pipe is JSON a person can read in a debugger: no pickles."""
+    wire = json.dumps(info_to_wire(probe_here(_files(tmp_path)[1])))
+    assert "\\udce9" in wire and json.loads(wire)["kind"] == "jpeg"
