@@ -99,6 +99,9 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         rows.append((f"restart, {r['files']:,} known files (s)", _m(r["walk_s"]), "find " + _m(r["find_s"]),
                      f"≤ 2 × find: {_m(r['ratio'], '{:.2f}')}; re-hashed {r['rehashed']}",
                      _verdict(r["ratio"]["median"] <= 2 and r["rehashed"] == 0)))
+        if "unmarked_walk_s" in r:
+            rows.append(("  first restart after the uploads (no marks yet)", f"{r['unmarked_walk_s']:.3g}", "find",
+                         f"report: {r['unmarked_ratio']:.2f} × find", ""))
     if "first_start" in results:
         f = results["first_start"]
         for size in f["sizes"]:

@@ -27,7 +27,7 @@ from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.media.prober import ProbeHelper, Prober
 from mavi_sync.pause import Outage, Pause
-from mavi_sync.scanner import skip_reason, walk_dirs
+from mavi_sync.scanner import mark, skip_reason, walk_dirs
 from mavi_sync.settle import Settler
 from mavi_sync.states import State
 from mavi_sync.uploader import Outcome, poll_policy, record_status, upload_path
@@ -150,7 +150,8 @@ class Engine:
 
     def _walk_dir(self, folder: FolderConfig, top: Path) -> int:
         """Walk `top` (the folder or a directory inside it); a file whose size, mtime and inode
-        match its ledger row costs one stat and a dict lookup, and is never read again."""
+        match its ledger row costs one stat and is never read again. A directory whose mark
+        (scanner.mark) is the ledger's costs one row, not one per file."""
         seen = 0
         for listing in walk_dirs(folder, None if top == folder.path else top):
             if self.stop.is_set():
@@ -158,9 +159,17 @@ class Engine:
             if listing.error:
                 self._skip(Path(listing.directory), listing.error)
             seen += len(listing.entries)
-            known = self.ledger.known_in(listing.directory) if listing.entries else {}
+            if not listing.entries:
+                continue
+            # Wall time, not self.clock: it is compared with the file system's ctime.
+            marked = mark(listing, time.time())
+            if marked is not None and self.ledger.mark_of(listing.directory) == marked:
+                continue  # the same files, unchanged, as when the ledger last knew them all
+            known = self.ledger.known_in(listing.directory)
             news = [(name, st, problem) for name, st, problem in listing.entries
                     if problem or st is None or known.get(name) != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)]
+            if not news and marked is not None:
+                self.ledger.set_mark(listing.directory, marked, len(listing.entries))
             for name, st, problem in sorted(news, key=itemgetter(0)):  # in name order: NVR names are times
                 if problem or st is None:
                     self._skip(Path(listing.directory, name), problem or "cannot read")

@@ -85,6 +85,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX files_state_target ON files (state, target);
     """,
+    # 6: one mark per directory whose files were all found unchanged (scanner.mark): a
+    # restart compares it instead of every path row. Any write to `paths` in a directory
+    # deletes the directory's mark, in the same transaction.
+    """
+    CREATE TABLE dir_marks (directory BLOB PRIMARY KEY, mark INTEGER NOT NULL, files INTEGER NOT NULL,
+                            marked_at REAL NOT NULL);
+    """,
 )
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
@@ -281,11 +288,24 @@ class Ledger:
         return {name.decode("utf-8", "surrogateescape"): (size, mtime_ns, inode, device)
                 for name, size, mtime_ns, inode, device in rows}
 
+    def mark_of(self, directory: str | bytes | os.PathLike[str]) -> Optional[int]:
+        """The directory's mark from the last walk that found all its files known, if no
+        path in it was written since."""
+        rows = self._read("SELECT mark FROM dir_marks WHERE directory = ?", (_dir_key(directory),))
+        return int(rows[0][0]) if rows else None
+
+    def set_mark(self, directory: str | bytes | os.PathLike[str], mark: int, files: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO dir_marks (directory, mark, files, marked_at) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (directory) DO UPDATE SET mark = excluded.mark, files = excluded.files, "
+                       "marked_at = excluded.marked_at", (_dir_key(directory), mark, files, self._clock()))
+
     def record_path(self, path: str | bytes | os.PathLike[str], sha256: str, st: os.stat_result,
                     folder: str, file_id: Optional[int] = None) -> None:
         """Remember that `path` held content `sha256` with this stat (insert or replace)."""
         with self._tx() as db:
             db.execute("DELETE FROM skipped WHERE path = ?", (_fspath(path),))  # it holds content now
+            db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(_fspath(path))),))
             db.execute(
                 "INSERT INTO paths (path, file_id, sha256, folder, size, mtime_ns, inode, device, seen_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
@@ -324,6 +344,7 @@ class Ledger:
     def forget_path(self, path: str | bytes | os.PathLike[str]) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM paths WHERE path = ?", (_fspath(path),))
+            db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(_fspath(path))),))
 
     def paths_of(self, file_id: int) -> list[bytes]:
         return [bytes(r[0]) for r in self._read("SELECT path FROM paths WHERE file_id = ? ORDER BY seen_at",
@@ -434,6 +455,11 @@ class Ledger:
         """{(state, target): number of files}."""
         return {(r[0], r[1]): int(r[2]) for r in
                 self._read("SELECT state, target, COUNT(*) FROM files GROUP BY state, target")}
+
+
+def _dir_key(directory: str | bytes | os.PathLike[str]) -> bytes:
+    """A directory as `dir_marks` keys it: bytes, no trailing slash (except the root)."""
+    return _fspath(directory).rstrip(b"/") or b"/"
 
 
 def _filters(state: Optional[State], target: Optional[str]) -> tuple[str, tuple[Any, ...]]:

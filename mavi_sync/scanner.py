@@ -39,6 +39,34 @@ class Listing:
     directory: str
     entries: list[tuple[str, Optional[os.stat_result], str]]
     error: str = ""  # the directory itself could not be listed
+    stat: Optional[os.stat_result] = None  # the directory's own, taken before its entries were listed
+
+
+# A directory changed this recently may change again within the same clock tick of the
+# file system's timestamps, unseen by its ctime: it gets no mark (as git's "racy" entries).
+RACY_S = 2.0
+_INT64 = 1 << 64
+
+
+def mark(listing: Listing, now: float) -> Optional[int]:
+    """A fingerprint of the listing, or None when it cannot vouch for it (an entry with a
+    problem, or a directory changed in the last RACY_S).
+
+    Any entry added, removed or renamed changes the directory's ctime (which, unlike its
+    mtime, no tool can set back); a file changed in place changes its own size or mtime.
+    So an equal mark means the same names with the same stats: a restart compares one
+    number per directory instead of reading 500 ledger rows. Hashes of int tuples are the
+    same in every process (no PYTHONHASHSEED); Python's own tuple hash keeps it cheap."""
+    st = listing.stat
+    if st is None or listing.error or now - st.st_ctime < RACY_S:
+        return None
+    entries = listing.entries
+    if any(problem for _name, _st, problem in entries):
+        return None
+    total = hash((st.st_dev, st.st_ino, st.st_ctime_ns, len(entries)))
+    total += sum(hash((f.st_size, f.st_mtime_ns, f.st_ino, f.st_dev)) for _name, f, _p in entries)  # type: ignore[union-attr]
+    total %= _INT64
+    return total - _INT64 if total >= 1 << 63 else total  # as SQLite stores it: a signed 64-bit int
 
 
 def walk_folder(folder: FolderConfig, top: Optional[Path] = None) -> Iterator[Found]:
@@ -95,7 +123,7 @@ class _Walk:
     def read(self, fd: int, directory: str, rel: str) -> tuple[Optional[Listing], list[tuple[str, str]]]:
         """(this directory's listing, its subdirectories as (path, rel) in walk order);
         (None, []) for a directory already listed."""
-        st = os.fstat(fd)
+        st = os.fstat(fd)  # before the entries: a change while listing makes the next mark differ
         if (st.st_dev, st.st_ino) in self.seen_dirs:
             return None, []
         self.seen_dirs.add((st.st_dev, st.st_ino))
@@ -111,7 +139,7 @@ class _Walk:
             self._other(entry, directory, rel, listed, real_dirs, linked_dirs)
         real_dirs.sort()
         linked_dirs.sort()
-        return Listing(directory, listed), real_dirs + linked_dirs
+        return Listing(directory, listed, stat=st), real_dirs + linked_dirs
 
     def _files(self, regular: list[os.DirEntry[str]], rel: str) -> list[tuple[str, Optional[os.stat_result], str]]:
         """The plain files that pass the filters, stat'ed. The filters come before the stat,

@@ -12,6 +12,7 @@ from mavi_sync.config.secrets import Secret
 from mavi_sync.engine import Engine
 from mavi_sync.ledger import Ledger
 from mavi_sync.samples import ImageSpec, write_image
+from mavi_sync.scanner import RACY_S
 from mavi_sync.states import State
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads
 
@@ -51,3 +52,30 @@ def test_a_file_is_never_in_two_workers_at_once(emulator, admin, tmp_path: Path)
     assert len(admin.uploads("image")) == 4  # each content sent once, whatever its names and how often asked
     assert [r.attempts for r in ledger.files()] == [1] * 4
     ledger.close()
+
+
+def test_a_restart_walk_trusts_a_directory_mark_only_while_nothing_in_it_changed(emulator, tmp_path: Path) -> None:
+    """Known, unchanged files are not considered again, whether their directory is checked
+    row by row (first walk) or by its mark (later walks); and a mark hides no change."""
+    cam = tmp_path / "cam"
+    (cam / "2024").mkdir(parents=True)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    for path in [cam / f"top{i}.mp4" for i in range(3)] + [cam / "2024" / f"clip{i}.mp4" for i in range(3)]:
+        path.write_bytes(b"v" * 64)
+        ledger.record_path(path, "d" * 64, path.stat(), str(cam))  # as if uploaded by an earlier run
+    config = build_config({"api": api_table(emulator.url), "folders": [{"path": str(cam)}]})
+    client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
+    engine = Engine(config, ledger, client)
+    try:
+        time.sleep(RACY_S + 0.1)  # directories changed just now get no mark
+        assert engine.walk() == 6 and len(engine.settler) == 0
+        assert ledger.mark_of(cam) is not None and ledger.mark_of(cam / "2024") is not None
+        assert engine.walk() == 6 and len(engine.settler) == 0  # by the marks this time
+        (cam / "2024" / "clip0.mp4").write_bytes(b"w" * 64)  # rewritten in place, same size
+        (cam / "top1.mp4").rename(cam / "renamed.mp4")  # same stat, new name
+        engine.walk()
+        assert sorted(p.name for p in engine.settler.pending) == ["clip0.mp4", "renamed.mp4"]
+    finally:
+        engine.drain(1)
+        client.close()
+        ledger.close()

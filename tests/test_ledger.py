@@ -206,6 +206,29 @@ def test_known_in_lists_one_directory_only(ledger: Ledger, tmp_path: Path) -> No
     assert ledger.known_in(tmp_path / "nowhere") == {}
 
 
+def test_a_directory_mark_is_gone_after_any_path_write_in_that_directory(ledger: Ledger, tmp_path: Path) -> None:
+    """The mark vouches for the directory's ledger rows: a write to any of them drops it, a
+    write next door (a subdirectory, a sibling named alike) does not."""
+    cam = tmp_path / "cam"
+    (cam / "sub").mkdir(parents=True)
+    (tmp_path / "cam2").mkdir()
+    files = {name: cam / name for name in ("a.jpg", os.fsdecode(b"b\xff.jpg"))}
+    for path in [*files.values(), cam / "sub" / "deep.jpg", tmp_path / "cam2" / "c.jpg"]:
+        path.write_bytes(b"x")
+    for extreme in (-(1 << 63), (1 << 63) - 1):  # the whole signed 64-bit range round-trips
+        ledger.set_mark(cam, extreme, 2)
+        assert ledger.mark_of(str(cam) + "/") == extreme
+    writes = [lambda p: ledger.record_path(p, "d" * 64, p.stat(), str(tmp_path)), ledger.forget_path]
+    for write in writes:
+        for path in files.values():
+            ledger.set_mark(cam, 42, 2)
+            write(cam / "sub" / "deep.jpg")
+            write(tmp_path / "cam2" / "c.jpg")
+            assert ledger.mark_of(cam) == 42
+            write(path)
+            assert ledger.mark_of(cam) is None
+
+
 def test_an_unchanged_skip_is_rewritten_at_most_daily(tmp_path: Path) -> None:
     """Every rescan meets the same links and FIFOs: no write per path per rescan."""
     now = [1000.0]

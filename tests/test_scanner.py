@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from mavi_sync.config import build_config
@@ -10,7 +13,7 @@ from mavi_sync.config.schema import FolderConfig
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger
 from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
-from mavi_sync.scanner import dry_run, walk_folder
+from mavi_sync.scanner import RACY_S, dry_run, mark, walk_dirs, walk_folder
 from mavi_sync.states import State
 
 
@@ -105,3 +108,63 @@ def test_walk_applies_include_and_exclude_globs_also_from_a_subdirectory(tmp_pat
     assert names(folder) == ["a.mp4", "b.MP4", "2024/g.mp4", "stills/d.jpg"]  # a directory, then its subdirectories
     # A directory that appears later is walked on its own, with paths still relative to the folder.
     assert [f.path.name for f in walk_folder(folder, tmp_path / "stills")] == ["d.jpg"]
+
+
+# -- directory marks: what lets a restart skip the ledger rows of an unchanged directory -----
+def _mark_now(folder: FolderConfig, later_s: float = RACY_S + 1) -> int | None:
+    """The top directory's mark, as a walk `later_s` from now would take it."""
+    [listing] = [lst for lst in walk_dirs(folder) if lst.directory == str(folder.path)]
+    return mark(listing, time.time() + later_s)
+
+
+def _marked_folder(tmp_path: Path) -> FolderConfig:
+    cam = tmp_path / "cam"
+    cam.mkdir()
+    for i in range(5):
+        (cam / f"clip{i}.mp4").write_bytes(b"v" * (100 + i))
+    return build_config({"folders": [{"path": str(cam), "recursive": False}]}).folders[0]
+
+
+def test_a_mark_changes_with_any_file_change_and_with_any_name_change(tmp_path: Path) -> None:
+    folder = _marked_folder(tmp_path)
+    cam = folder.path
+    first = _mark_now(folder)
+    assert first is not None and first == _mark_now(folder)
+    marks = {first}
+    changes = [
+        lambda: (cam / "clip0.mp4").write_bytes(b"w" * 100),  # same size, new mtime (an NVR rewriting)
+        lambda: _append(cam / "clip1.mp4", b"more"),
+        lambda: (cam / "clip2.mp4").rename(cam / "renamed.mp4"),  # same stat, new name: the directory's ctime
+        lambda: (cam / "new.mp4").write_bytes(b"n"),
+        lambda: (cam / "clip3.mp4").unlink(),
+    ]
+    for change in changes:
+        time.sleep(0.05)  # past the file system's timestamp tick
+        change()
+        changed = _mark_now(folder)
+        assert changed is not None and changed not in marks
+        marks.add(changed)
+
+
+def _append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as fh:
+        fh.write(data)
+
+
+def test_no_mark_for_a_directory_changed_just_now_or_an_entry_with_a_problem(tmp_path: Path) -> None:
+    folder = _marked_folder(tmp_path)
+    assert _mark_now(folder, later_s=0) is None  # racy: a change within the same tick could hide
+    os.mkfifo(folder.path / "pipe.mp4")
+    assert _mark_now(folder) is None
+
+
+def test_a_mark_is_the_same_in_every_process(tmp_path: Path) -> None:
+    """The daemon restarts with another string-hash seed: marks must not depend on it."""
+    folder = _marked_folder(tmp_path)
+    code = ("import sys, time; from mavi_sync.config import build_config; from mavi_sync.scanner import mark, walk_dirs; "
+            "f = build_config({'folders': [{'path': sys.argv[1], 'recursive': False}]}).folders[0]; "
+            "print(mark(next(walk_dirs(f)), time.time() + 10))")
+    seen = {subprocess.run([sys.executable, "-c", code, str(folder.path)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}, timeout=60).stdout.strip()
+            for seed in ("1", "2", "random")}
+    assert len(seen) == 1 and seen != {"None"}
