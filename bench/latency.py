@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import DaemonProcess, Spread, config_text, scratch
-from bench.upload import _cpu_s, _requests
+from bench.upload import _requests, cpu_since, tree_cpu
 from bench.walk import log_event, seed_ledger, sparse_tree
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.samples import VideoSpec, write_video
@@ -99,9 +99,9 @@ def idle(url: str, files: int = 10_000, seconds: float = 60.0) -> dict[str, Any]
             assert daemon.proc is not None
             daemon.wait_for(lambda: log_event(log, "walk_done"), 120)
             time.sleep(2)
-            cpu0, t0 = _cpu_s(daemon.proc.pid), time.monotonic()
+            cpu0, t0 = tree_cpu(daemon.proc.pid), time.monotonic()  # a probe helper counts too
             time.sleep(seconds)
-            cpu, wall = _cpu_s(daemon.proc.pid) - cpu0, time.monotonic() - t0
+            cpu, wall = cpu_since(daemon.proc.pid, cpu0), time.monotonic() - t0
             threads = len(os.listdir(f"/proc/{daemon.proc.pid}/task"))
     return {"files": files, "seconds": round(wall, 1), "cpu_s": cpu, "share_of_one_core": cpu / wall,
             "threads": threads}

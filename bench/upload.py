@@ -9,14 +9,15 @@ marker inside the box, so its content hash is new and the daemon really uploads 
 - Throughput: the emulator stamps when an upload request arrives and when its body has
   been read; size / (done - arrived) for the daemon's request and for
   `curl -F file=@...` to the same endpoint with the same key.
-- CPU: the daemon's own utime+stime (from /proc) from the moment the file appears until
-  its upload is answered: probe, hash, send and the ledger. The reference is curl's CPU
+- CPU: the daemon's utime+stime (from /proc), with its probe helper's, from the moment the
+  file appears until its upload is answered: probe (the helper's start-up included), hash,
+  send and the ledger. The reference is curl's CPU
   plus `sha256sum`'s on the same file (rusage of each child).
 - Memory: VmHWM (the kernel's peak resident set of that process: not ru_maxrss, which a
   child inherits from its parent across fork+exec) of a fresh daemon that uploads one
   file through the v2 signed-URL flow. The daemon probes in a helper process
-  (mavi_sync/media/prober.py), so the helper's peak and the peak of both together are
-  reported beside it.
+  (mavi_sync/media/prober.py), so the helper's peak and the peak of both together (PSS,
+  and the plain RSS sum) are reported beside it.
 """
 
 from __future__ import annotations
@@ -65,9 +66,27 @@ def warm(path: Path) -> Path:
     return path
 
 
-def _cpu_s(pid: int) -> float:
+def _cpu_s(pid: int, reaped: bool = False) -> float:
+    """utime + stime; with `reaped`, plus those of its children it has waited for."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of the daemon (its reaped children included) and of each live child (the
+    probe helper): the helper's work is the daemon's work."""
+    cpu = {pid: _cpu_s(pid, reaped=True)}
+    for child in children(pid):
+        try:
+            cpu[child] = _cpu_s(child)
+        except OSError:  # it left between the listing and the read (and the daemon reaps it)
+            pass
+    return cpu
+
+
+def cpu_since(pid: int, before: dict[int, float]) -> float:
+    return sum(cpu - before.get(p, 0.0) for p, cpu in tree_cpu(pid).items())
 
 
 def status_mb(pid: int, field: str) -> float:
@@ -82,14 +101,16 @@ def vm_hwm_mb(pid: int) -> float:
 
 
 class TreePeak:
-    """Samples the daemon and its probe helper every 20 ms: the highest RssAnon of the daemon
-    (its own memory: VmHWM also counts FFmpeg-sized shared-library pages, and how many are
-    resident depends on the page cache), the helper's VmHWM, and the highest sum of both
-    processes' VmRSS (what the service holds at once)."""
+    """Samples the daemon and its probe helper every 20 ms: the daemon's highest RssAnon (its
+    own memory: VmHWM also counts FFmpeg-sized shared-library pages, and how many are
+    resident depends on the page cache), the helper's VmHWM, and the highest total of both
+    processes at once: as PSS (each shared page counted once, split between the processes
+    that map it: what the service costs the box, as its cgroup sees it) and as a plain sum
+    of RSS (which counts pages the two share twice)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.anon_peak = self.helper_peak = self.total_peak = 0.0
+        self.anon_peak = self.helper_peak = self.pss_peak = self.rss_sum_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -102,14 +123,15 @@ class TreePeak:
 
     def _sample(self) -> None:
         self.anon_peak = max(self.anon_peak, status_mb(self.pid, "RssAnon"))
-        total = status_mb(self.pid, "VmRSS")
+        pss, rss = pss_mb(self.pid), status_mb(self.pid, "VmRSS")
         for child in children(self.pid):
             try:
-                total += status_mb(child, "VmRSS")
+                pss, rss = pss + pss_mb(child), rss + status_mb(child, "VmRSS")
                 self.helper_peak = max(self.helper_peak, status_mb(child, "VmHWM"))
             except (OSError, RuntimeError):  # it left between the listing and the read
                 pass
-        self.total_peak = max(self.total_peak, total)
+        self.pss_peak = max(self.pss_peak, pss)
+        self.rss_sum_peak = max(self.rss_sum_peak, rss)
 
     def __enter__(self) -> "TreePeak":
         self._thread.start()
@@ -118,6 +140,13 @@ class TreePeak:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def pss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no Pss in /proc/{pid}/smaps_rollup")
 
 
 def children(pid: int) -> list[int]:
@@ -160,10 +189,10 @@ def daemon_run(daemon: DaemonProcess, admin: Admin, staging: Path, folder: Path,
     assert daemon.proc is not None
     file = warm(big_video(staging / f"{marker}.mp4", size, marker))
     before = len(_requests(admin, path))
-    cpu0 = _cpu_s(daemon.proc.pid)
+    cpu0 = tree_cpu(daemon.proc.pid)
     os.rename(file, folder / file.name)  # appears whole, as a finished recording does
     entry = daemon.wait_for(lambda: (_requests(admin, path)[before:] or [None])[0], 60 + size / 20e6)
-    cpu = _cpu_s(daemon.proc.pid) - cpu0
+    cpu = cpu_since(daemon.proc.pid, cpu0)
     return {"mb_per_s": size / (entry["done"] - entry["at"]) / 1e6, "cpu_s": cpu}
 
 
@@ -220,7 +249,8 @@ def peak_rss(url: str, size: int, prefix: tuple[str, ...] = ()) -> dict[str, flo
                 result = daemon_run(daemon, admin, staging, folder, size, f"rss-{size}", path=STORAGE)
             after = vm_hwm_mb(daemon.proc.pid)
     return {"size_mb": size / 1e6, "peak_mb": after, "before_upload_mb": before, "anon_peak_mb": peaks.anon_peak,
-            "helper_peak_mb": peaks.helper_peak, "total_peak_mb": peaks.total_peak, "mb_per_s": result["mb_per_s"]}
+            "helper_peak_mb": peaks.helper_peak, "pss_total_peak_mb": peaks.pss_peak,
+            "rss_sum_peak_mb": peaks.rss_sum_peak, "mb_per_s": result["mb_per_s"]}
 
 
 def memory(url: str, runs: int, sizes: tuple[int, ...] = (GB, 4 * GB)) -> dict[str, Any]:
@@ -234,7 +264,8 @@ def memory(url: str, runs: int, sizes: tuple[int, ...] = (GB, 4 * GB)) -> dict[s
         out[f"{size / GB:g}gb_before_upload_mb"] = Spread.of([r["before_upload_mb"] for r in rows]).as_json()
         out[f"{size / GB:g}gb_anon_peak_mb"] = Spread.of([r["anon_peak_mb"] for r in rows]).as_json()
         out[f"{size / GB:g}gb_helper_peak_mb"] = Spread.of([r["helper_peak_mb"] for r in rows]).as_json()
-        out[f"{size / GB:g}gb_total_peak_mb"] = Spread.of([r["total_peak_mb"] for r in rows]).as_json()
+        out[f"{size / GB:g}gb_pss_total_peak_mb"] = Spread.of([r["pss_total_peak_mb"] for r in rows]).as_json()
+        out[f"{size / GB:g}gb_rss_sum_peak_mb"] = Spread.of([r["rss_sum_peak_mb"] for r in rows]).as_json()
     small, big = by_size[sizes[0]], by_size[sizes[-1]]
     out["growth"] = Spread.of([b["peak_mb"] / s["peak_mb"] for s, b in zip(small, big)]).as_json()
     return out
