@@ -79,6 +79,12 @@ def test_a_helper_that_hangs_is_killed_at_the_timeout(tmp_path: Path) -> None:
     stuck.close()
 
 
+def test_a_helper_that_cannot_start_raises_so_the_file_is_tried_later(tmp_path: Path) -> None:
+    missing = ProbeHelper(command=[str(tmp_path / "no-such-python")])
+    with pytest.raises(OSError, match="the probe helper could not start"):
+        missing(tmp_path)
+
+
 def test_a_helper_killed_between_probes_is_replaced(tmp_path: Path, helper: ProbeHelper) -> None:
     photo = write_image(tmp_path / "a.jpg", ImageSpec())
     assert helper(photo).refusal is None

@@ -45,7 +45,9 @@ def probe_here(path: "str | os.PathLike[str]") -> MediaInfo:
 
 class ProbeHelper:
     """A `Prober` that runs `probe` in a helper process; thread-safe (one probe at a time:
-    probing reads headers only, milliseconds next to an upload). Never raises."""
+    probing reads headers only, milliseconds next to an upload). A crash or a hang is the
+    file's refusal; only a helper that cannot be started at all raises (OSError), so the
+    file is tried again later instead of being refused."""
 
     def __init__(self, *, timeout_s: float = TIMEOUT_S, idle_s: float = IDLE_S, max_probes: int = MAX_PROBES,
                  command: Optional[Sequence[str]] = None) -> None:
@@ -82,8 +84,8 @@ class ProbeHelper:
         """The answer; or the helper's exit status when it left; or why there is none."""
         try:
             proc = self._running()
-        except OSError as exc:
-            return f"the probe helper could not start ({exc.strerror or exc})"
+        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): not the file's fault
+            raise OSError(exc.errno, f"the probe helper could not start ({exc.strerror or exc})") from exc
         assert proc.stdin is not None and proc.stdout is not None
         try:
             proc.stdin.write(request)
