@@ -8,6 +8,7 @@ an invalid one is logged and the old one kept.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -72,6 +73,10 @@ class Daemon:
     # -- life -----------------------------------------------------------------------------
     def run(self) -> int:
         """Run until a stop signal; returns the exit code."""
+        # What start-up made (modules, config, the client) lives as long as the daemon: the
+        # cyclic collector need not walk it again on every full collection (the restart
+        # walk allocates a stat per file and would trigger several).
+        gc.freeze()
         self.ledger.set_daemon(pid=str(os.getpid()), started_at=str(time.time()), paused=None, paused_detail=None)
         if self.metrics is not None:
             self.metrics.start(self.config.metrics.address, self.config.metrics.port)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -46,6 +46,8 @@ class Listing:
 # file system's timestamps, unseen by its ctime: it gets no mark (as git's "racy" entries).
 RACY_S = 2.0
 _INT64 = 1 << 64
+_STAT, _PROBLEM = itemgetter(1), itemgetter(2)
+_COMPARED = attrgetter("st_size", "st_mtime_ns", "st_ino", "st_dev")  # what the ledger compares
 
 
 def mark(listing: Listing, now: float) -> Optional[int]:
@@ -61,10 +63,10 @@ def mark(listing: Listing, now: float) -> Optional[int]:
     if st is None or listing.error or now - st.st_ctime < RACY_S:
         return None
     entries = listing.entries
-    if any(problem for _name, _st, problem in entries):
+    if any(map(_PROBLEM, entries)):
         return None
     total = hash((st.st_dev, st.st_ino, st.st_ctime_ns, len(entries)))
-    total += sum(hash((f.st_size, f.st_mtime_ns, f.st_ino, f.st_dev)) for _name, f, _p in entries)  # type: ignore[union-attr]
+    total += sum(map(hash, map(_COMPARED, map(_STAT, entries))))  # map chains: no Python-level loop
     total %= _INT64
     return total - _INT64 if total >= 1 << 63 else total  # as SQLite stores it: a signed 64-bit int
 
