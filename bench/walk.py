@@ -178,7 +178,7 @@ def restart(count: int, url: str, runs: int) -> dict[str, Any]:
         content = count * SPARSE_SIZE
     walk = Spread.of([w["walk_s"] for w in walks])
     find = Spread.of(find_runs)
-    return {"files": count, "find_s": find.as_json(), "walk_s": walk.as_json(),
+    return {"files": count, "runs": runs, "find_s": find.as_json(), "walk_s": walk.as_json(),
             "ratio": Spread.of([w["walk_s"] / f for w, f in zip(walks, find_runs)]).as_json(),
             "unmarked_walk_s": first["walk_s"], "unmarked_ratio": first["walk_s"] / first_find,
             "start_to_walked_s": Spread.of([w["start_to_walked_s"] for w in walks]).as_json(),
