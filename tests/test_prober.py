@@ -53,6 +53,14 @@ def test_the_helper_answers_exactly_what_probing_here_does(tmp_path: Path, helpe
     assert helper.started == 1  # one helper process for all of them
 
 
+def test_a_relative_path_is_probed_where_the_caller_is(tmp_path: Path, helper: ProbeHelper,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    write_image(tmp_path / "a.jpg", ImageSpec())
+    monkeypatch.chdir(tmp_path)
+    info = helper("a.jpg")
+    assert info.refusal is None and info.path == "a.jpg" and info == probe_here("a.jpg")
+
+
 def test_the_daemon_never_maps_ffmpeg_or_pillow() -> None:
     code = ("import sys, mavi_sync.cli, mavi_sync.daemon, mavi_sync.engine; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('av', 'PIL')))")

@@ -13,6 +13,7 @@ helper process it talks to over a pipe, one JSON line each way:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
@@ -53,7 +54,7 @@ class ProbeHelper:
                  command: Optional[Sequence[str]] = None) -> None:
         self.timeout_s = timeout_s
         self.command = list(command) if command else [
-            sys.executable, "-P", "-m", "mavi_sync.media.prober", f"--idle={idle_s}", f"--max={max_probes}"]
+            sys.executable, "-m", "mavi_sync.media.prober", f"--idle={idle_s}", f"--max={max_probes}"]
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self.started = 0  # helpers started so far (for tests and the benchmark)
@@ -64,13 +65,14 @@ class ProbeHelper:
 
     def __call__(self, path: "str | os.PathLike[str]") -> MediaInfo:
         text = os.fspath(path)
-        request = json.dumps({"path": text}).encode("ascii") + b"\n"
+        # Absolute: the helper runs in "/", so that `-m` finds nothing but the installed package.
+        request = json.dumps({"path": os.path.abspath(text)}).encode("ascii") + b"\n"
         with self._lock:
             # Twice at most: the helper may have left (idle, recycled) just as we asked.
             for _ in range(2):
                 answer = self._ask(request)
                 if isinstance(answer, MediaInfo):
-                    return answer
+                    return dataclasses.replace(answer, path=text)
                 if answer != IDLE_EXIT:
                     return _refusal(text, answer, self.timeout_s)
         return _refusal(text, "the probe helper keeps exiting without an answer", self.timeout_s)
@@ -110,7 +112,7 @@ class ProbeHelper:
             return self._proc
         self._reap()
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith("LC_")}
-        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/")
         self.started += 1
         return self._proc
 
