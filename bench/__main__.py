@@ -140,6 +140,17 @@ def render(rows: list[tuple[str, str, str, str, str]]) -> str:
     return "\n".join([line(head), line(tuple("-" * w for w in widths)), *map(line, rows)])
 
 
+def _cpu_ticks() -> list[int]:
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def _steal_share(before: list[int], after: list[int]) -> float:
+    """The share of CPU time the hypervisor gave to someone else during a figure: on a
+    virtual machine this is the noise no median can remove, so it is shown beside it."""
+    delta = [a - b for a, b in zip(after, before)]
+    return round(delta[7] / max(1, sum(delta)), 4)  # the 8th field of the cpu line is steal
+
+
 def _machine() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     cpus = sum(1 for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("processor"))
@@ -171,12 +182,17 @@ def main(argv: list[str]) -> int:
             p.error(f"unknown figure(s) {', '.join(sorted(unknown))}; choose from {', '.join(figures)}")
         for name in wanted:
             print(f"bench: {name} ...", file=sys.stderr, flush=True)
-            t0 = time.monotonic()
+            t0, cpu0 = time.monotonic(), _cpu_ticks()
             results[name] = figures[name]()
             results[name]["bench_s"] = round(time.monotonic() - t0, 1)
+            results[name]["steal"] = _steal_share(cpu0, _cpu_ticks())
     results["total_s"] = round(time.monotonic() - started, 1)
     table = render(summary(results))
     print(table)
+    noisy = {n: results[n]["steal"] for n in wanted if results[n].get("steal", 0) >= 0.02}
+    if noisy:
+        print("\nCPU stolen by the hypervisor (noise beyond this machine's control): "
+              + ", ".join(f"{n} {share:.1%}" for n, share in noisy.items()))
     print(f"\n{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, commit "
           f"{results['machine']['commit']}; {results['total_s']:.0f} s; medians with (min–max) over "
           f"{sizes.runs} run(s) ({sizes.restart_runs} for restart); JSON in {args.out}")
