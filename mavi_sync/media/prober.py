@@ -29,7 +29,7 @@ from mavi_sync.media.model import MediaInfo, info_from_wire, info_to_wire
 Prober = Callable[["str | os.PathLike[str]"], MediaInfo]
 
 TIMEOUT_S = 120.0  # FFmpeg's own read bounds (container._OPEN_OPTIONS) end far sooner
-IDLE_S = 10.0  # a dump arriving faster than this keeps one helper; a trickle restarts it (0.2 s CPU)
+IDLE_S = 10.0  # a dump arriving faster than this keeps one helper; a trickle restarts it (0.15 s CPU)
 MAX_PROBES = 2000
 IDLE_EXIT = 0  # the helper's exit status when it leaves on its own (idle, recycled, stdin closed)
 # What the helper inherits from the environment: never a key (the daemon may hold one
