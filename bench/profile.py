@@ -82,6 +82,9 @@ def profile(which: str) -> None:
             folder.mkdir()
         config.write_text(config_text(server.url, root, folder, log_level="info",
                                       folder_extra='target = "video"' if which == "upload" else ""))
+        if which == "restart":  # a first start writes the directory marks; the figure is the next one
+            with DaemonProcess(config, root / "first.log") as first:
+                first.wait_for(lambda: walk.log_event(root / "first.log", "walk_done"), 600)
         daemon = DaemonProcess(config, log).start(prefix=_record(raw))
         try:
             if which == "upload":
