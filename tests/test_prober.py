@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -96,9 +95,10 @@ def test_a_helper_that_cannot_start_raises_so_the_file_is_tried_later(tmp_path: 
 def test_a_helper_killed_between_probes_is_replaced(tmp_path: Path, helper: ProbeHelper) -> None:
     photo = write_image(tmp_path / "a.jpg", ImageSpec())
     assert helper(photo).refusal is None
-    assert helper.pid is not None
-    os.kill(helper.pid, signal.SIGKILL)
-    time.sleep(0.2)  # the kill lands
+    pid = helper.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    until(lambda: _gone(pid), seconds=10)  # killed between probes, not during one
     assert helper(photo).refusal is None and helper.started == 2
 
 

@@ -57,7 +57,7 @@ class ProbeHelper:
             sys.executable, "-m", "mavi_sync.media.prober", f"--idle={idle_s}", f"--max={max_probes}"]
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen[bytes]] = None
-        self.started = 0  # helpers started so far (for tests and the benchmark)
+        self.started = 0  # helpers started so far: how the tests see a restart
 
     @property
     def pid(self) -> Optional[int]:
