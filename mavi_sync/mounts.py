@@ -37,6 +37,17 @@ def fs_type(path: Path, mounts: list[tuple[str, str]]) -> str:
     return kind
 
 
+# Local file systems whose directories keep the Unix link count: 2 plus one per
+# subdirectory, so a directory with st_nlink == 2 has none and need not be listed to find
+# them (find's "leaf optimisation"). btrfs always says 1 and NFS, CIFS, FUSE or /proc may
+# say anything, so only these are trusted; gnulib's fts keeps a similar list.
+COUNTS_SUBDIRS = frozenset({"ext2", "ext3", "ext4", "xfs", "tmpfs"})
+
+
+def counts_subdirs(kind: str) -> bool:
+    return kind in COUNTS_SUBDIRS
+
+
 def is_network(kind: str) -> bool:
     return kind in NETWORK_TYPES or kind.startswith("fuse.") and kind != "fuse.portal"
 

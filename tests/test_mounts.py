@@ -29,3 +29,9 @@ def test_network_types() -> None:
 
 def test_this_machine_has_a_root_mount() -> None:
     assert fs_type(Path("/"), read_mounts()) != "unknown"
+
+
+def test_only_local_file_systems_that_keep_link_counts_are_trusted_with_them() -> None:
+    from mavi_sync.mounts import counts_subdirs
+    assert counts_subdirs("ext4") and counts_subdirs("xfs") and counts_subdirs("tmpfs")
+    assert not any(counts_subdirs(k) for k in ("btrfs", "nfs", "cifs", "fuse.sshfs", "proc", "unknown", "overlay"))

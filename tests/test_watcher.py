@@ -7,6 +7,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from mavi_sync.config.parse import build_config
 from mavi_sync.config.schema import FolderConfig
 from mavi_sync.watcher import Watcher, inotify_shortfall
@@ -140,3 +142,58 @@ def test_the_budget_probe_counts_only_watched_directories(tmp_path: Path) -> Non
     pruned = pruner(folder)
     assert pruned(str(tmp_path / "@eaDir")) and pruned(str(tmp_path / "@eaDir" / "x"))
     assert not pruned(str(tmp_path)) and not pruned(str(tmp_path / "keep"))
+
+
+def _tree_with_leaves(root: Path) -> set[str]:
+    """Directories to watch under `root` (returned), plus what must not be: a symlink to a
+    directory, an excluded directory, and files."""
+    kept = [root / "2024-01-01" / f"{h:02d}" for h in range(3)] + [root / "2024-01-01" / "00" / "deep" / "er"]
+    for d in kept:
+        d.mkdir(parents=True)
+        (d / "clip.mp4").write_bytes(b"x")
+    (root / "@eaDir" / "thumbs").mkdir(parents=True)
+    (root / "link").symlink_to(root / "2024-01-01")
+    return {str(root), str(root / "2024-01-01"), str(root / "2024-01-01" / "00" / "deep")} | {str(d) for d in kept}
+
+
+def test_watched_dirs_finds_the_same_directories_whether_link_counts_are_trusted_or_not(tmp_path: Path) -> None:
+    from mavi_sync.watcher import Subtree, pruner, watched_dirs
+    expected = _tree_with_leaves(tmp_path / "cam")
+    folder = build_config({"folders": [{"path": str(tmp_path / "cam")}]}).folders[0]
+    trusted = Subtree(pruner(folder), os.stat(tmp_path).st_dev)
+    untrusted = Subtree(pruner(folder))
+    assert set(watched_dirs(str(tmp_path / "cam"), trusted)) == expected
+    assert set(watched_dirs(str(tmp_path / "cam"), untrusted)) == expected
+
+
+def test_leaf_directories_are_not_listed_where_link_counts_are_trusted(tmp_path: Path) -> None:
+    """The kernel says whether a directory was listed: reading it moves its access time
+    (relatime does, when the access time is behind the modification time)."""
+    from mavi_sync.watcher import Subtree, watched_dirs
+    leaf = tmp_path / "cam" / "00"
+    leaf.mkdir(parents=True)
+    (leaf / "clip.mp4").write_bytes(b"x")
+
+    def arm() -> int:
+        mtime = leaf.stat().st_mtime_ns
+        os.utime(leaf, ns=(mtime - 100 * 10**9, mtime))
+        return leaf.stat().st_atime_ns
+
+    def listed(tree: Subtree) -> bool:
+        before = arm()
+        assert str(leaf) in set(watched_dirs(str(tmp_path / "cam"), tree))  # found either way
+        return leaf.stat().st_atime_ns != before
+
+    untrusted = Subtree(lambda _p: False)
+    if not listed(untrusted):
+        pytest.skip("this file system does not move access times on reads (noatime)")
+    assert leaf.stat().st_nlink == 2, "the test folder's file system does not count subdirectories"
+    assert not listed(Subtree(lambda _p: False, leaf.stat().st_dev))
+
+
+def test_link_counts_are_trusted_only_on_file_systems_that_keep_them(tmp_path: Path) -> None:
+    from mavi_sync.watcher import subtree
+    folder = build_config({"folders": [{"path": str(tmp_path)}]}).folders[0]
+    assert subtree(folder, [("/", "ext4")]).leaf_dev == os.stat(tmp_path).st_dev
+    for kind in ("btrfs", "nfs4", "fuse.sshfs", "unknown"):
+        assert subtree(folder, [("/", kind)]).leaf_dev is None, kind
