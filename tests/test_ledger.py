@@ -133,6 +133,22 @@ def test_threads_share_one_ledger(ledger: Ledger) -> None:
     assert ledger.integrity_check() == "ok"
 
 
+def test_counts_neither_wait_for_nor_see_a_write_in_progress(ledger: Ledger) -> None:
+    """Counts (heartbeats, start-up) read on a connection of their own: a transaction
+    holding the ledger's lock does not make them wait, and they see only what is committed."""
+    ledger.add("a" * 64, "video", "default", 1)
+    seen: list[dict] = []
+    with ledger._tx() as db:  # the lock the walk and the workers take, held
+        db.execute("INSERT INTO files (sha256, target, namespace, size, state, created_at, updated_at) "
+                   "VALUES (?, 'image', 'default', 1, 'discovered', 0, 0)", ("b" * 64,))
+        reader = threading.Thread(target=lambda: seen.append(ledger.counts()))
+        reader.start()
+        reader.join(timeout=30)
+        assert not reader.is_alive(), "counts() waited for the ledger's lock"
+    assert seen == [{("discovered", "video"): 1}]
+    assert ledger.counts() == {("discovered", "video"): 1, ("discovered", "image"): 1}
+
+
 def test_listing_by_state_and_target(ledger: Ledger) -> None:
     for i, target in enumerate(("video", "image", "image")):
         ledger.add(f"{i:064d}", target, "default", 1)
