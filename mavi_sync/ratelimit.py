@@ -7,6 +7,12 @@ client on the same account, or a server stricter about spacing than its stated r
 half the configured rate); each accepted request (`reward`) wins back 1 % of it. This is
 additive-increase / multiplicative-decrease, as TCP does: the client settles just under
 what the server really accepts instead of bouncing off it.
+
+A slot is reserved before the caller sleeps, and a sleep can overrun: the host stalls,
+or another thread holds the GIL. Requests whose slots have passed then leave together,
+and the next slot (the bucket forgives time it was not used) would follow them at once:
+three requests inside one interval, which a server with a burst of two refuses. So
+`sent` re-anchors the schedule on when a request really left.
 """
 
 from __future__ import annotations
@@ -52,16 +58,21 @@ class RateLimiter:
     def acquire(self, stop: Optional[threading.Event] = None) -> bool:
         """Block until a slot is ours; False when `stop` was set while waiting (slot returned)."""
         delay = self.reserve()
-        if delay <= 0:
-            return True
-        if stop is None:
-            time.sleep(delay)
-            return True
-        if stop.wait(delay):
-            with self._lock:
-                self._tat -= self.interval  # give the unused slot back
-            return False
+        if delay > 0:
+            if stop is None:
+                time.sleep(delay)
+            elif stop.wait(delay):
+                with self._lock:
+                    self._tat -= self.interval  # give the unused slot back
+                return False
+        self.sent()
         return True
+
+    def sent(self) -> None:
+        """A request leaves now: the next one leaves no sooner than one interval after it,
+        whatever slot this one had (a no-op when it left on time)."""
+        with self._lock:
+            self._tat = max(self._tat, self._clock() + self.interval)
 
     def penalize(self, wait_s: float) -> None:
         """The server said "too fast": nobody sends for `wait_s` seconds, then a slower pace."""

@@ -95,3 +95,39 @@ def test_bad_settings_are_refused() -> None:
         RateLimiter(0)
     with pytest.raises(ValueError):
         RateLimiter(1, burst=0)
+
+
+def test_requests_that_leave_late_together_push_the_next_one_back() -> None:
+    """Two workers' slots pass during a stall, both requests leave at its end; the server
+    (the emulator's own bucket, burst 2) must accept everything the client then sends."""
+    from mavi_sync.emulator.faults import Bucket
+    clock = Clock()
+    client = RateLimiter(rate=10.0, clock=clock)
+    server = Bucket(clock=clock)
+    accepted = []
+
+    def send() -> None:
+        client.sent()
+        accepted.append(server.allow(10.0, 2))
+
+    assert client.reserve() == 0.0 and client.reserve() == pytest.approx(0.1)
+    clock.now += 0.5  # a stall: both slots pass unused
+    send()
+    send()  # the two late requests leave together, as a burst of 2 allows
+    clock.now += 0.01
+    clock.now += client.reserve()  # the first worker is back: its next slot...
+    send()
+    clock.now += client.reserve()
+    send()
+    assert accepted == [True, True, True, True]
+
+
+def test_a_request_on_time_does_not_move_the_schedule() -> None:
+    clock = Clock()
+    bucket = RateLimiter(rate=10.0, clock=clock)
+    assert bucket.reserve() == 0.0
+    bucket.sent()
+    delay = bucket.reserve()
+    clock.now += delay
+    bucket.sent()
+    assert delay == pytest.approx(0.1) and bucket.reserve() == pytest.approx(0.1)
