@@ -9,10 +9,12 @@ additive-increase / multiplicative-decrease, as TCP does: the client settles jus
 what the server really accepts instead of bouncing off it.
 
 A slot is reserved before the caller sleeps, and a sleep can overrun: the host stalls,
-or another thread holds the GIL. Requests whose slots have passed then leave together,
-and the next slot (the bucket forgives time it was not used) would follow them at once:
-three requests inside one interval, which a server with a burst of two refuses. So
-`sent` re-anchors the schedule on when a request really left.
+or another thread holds the GIL. Requests whose slots have passed then leave together
+and use up the server's burst, and the next slot (the bucket forgives time it was not
+used) would follow them at once, or one interval after the last: a refusal, or one at
+the mercy of a millisecond of network jitter. So `sent` keeps a second account, of when
+requests really left (the server's own reckoning, arrival being departure plus a
+latency), and no slot is given before that account allows.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         # GCRA: the theoretical arrival time of the next request.
         self._tat = clock()
+        self._sent_tat = self._tat  # the same, counted from when requests really left
         self.waited_s = 0.0  # total time callers spent waiting (a metric)
         self.waits = 0
 
@@ -69,10 +72,10 @@ class RateLimiter:
         return True
 
     def sent(self) -> None:
-        """A request leaves now: the next one leaves no sooner than one interval after it,
-        whatever slot this one had (a no-op when it left on time)."""
+        """A request leaves now, whatever slot it had (a no-op when it left on time)."""
         with self._lock:
-            self._tat = max(self._tat, self._clock() + self.interval)
+            self._sent_tat = max(self._sent_tat, self._clock()) + self.interval
+            self._tat = max(self._tat, self._sent_tat)
 
     def penalize(self, wait_s: float) -> None:
         """The server said "too fast": nobody sends for `wait_s` seconds, then a slower pace."""
