@@ -126,6 +126,10 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         rows.append((f"rate-limit use, {ra['files']} backlog", _m(ra["share"], "{:.1%}"),
                      f"{ra['limit_per_minute']:g}/min", f"≥ 95 %, 0429: {ra['refused_0429']}",
                      _verdict(ra["share"]["median"] >= 0.95 and ra["refused_0429"] == 0)))
+        st = ra.get("stalled")
+        if st is not None:
+            rows.append((f"  same, daemon stopped {st['stall_s']:g} s every {st['every_s']:g} s",
+                         f"{st['share']:.1%}", "", f"report: 0429: {st['refused_0429']}", ""))
     if "idle" in results:
         i = results["idle"]
         rows.append((f"idle CPU, {i['files']:,} files, {i['seconds']:g} s", f"{i['share_of_one_core']:.3%}",

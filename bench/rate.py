@@ -3,15 +3,24 @@
 The daemon is configured with the account's limit (N) and one image per request; the
 figure is the accepted upload rate between the first and the last request, as a share of
 N, and the number of `0429` answers (which should be zero: the client paces itself).
+
+One more run stops the daemon (SIGSTOP) for STALL_S every STALL_EVERY_S: a host under
+load, or a hypervisor taking the CPU. The slots that pass during a stall are spent
+together when it ends; the `0429`s of that run show whether the client then leaves the
+server's burst room to recover. It is reported, not judged: the stalls are extreme.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Optional
 
 from bench.harness import KEY, DaemonProcess, Spread, config_text
 from mavi_sync.emulator.admin import Admin
@@ -21,6 +30,7 @@ from mavi_sync.emulator.runner import EmulatorServer
 from mavi_sync.samples import ImageSpec, write_image
 
 UPLOAD_PATH = "/serve/api/v1/upload_img"
+STALL_S, STALL_EVERY_S = 0.35, 1.0
 
 
 def backlog(folder: Path, count: int) -> None:
@@ -33,7 +43,34 @@ def backlog(folder: Path, count: int) -> None:
         os.utime(path, (old, old))
 
 
-def one_run(per_minute: float, files: int) -> dict[str, float]:
+@contextmanager
+def stalls(proc: Optional["subprocess.Popen[bytes]"], stall_s: float) -> Iterator[None]:
+    """Stop `proc` for `stall_s` every STALL_EVERY_S while the block runs (no-op for 0)."""
+    done = threading.Event()
+
+    def stall() -> None:
+        while proc is not None and not done.wait(STALL_EVERY_S):
+            try:
+                os.kill(proc.pid, signal.SIGSTOP)
+                done.wait(stall_s)
+                os.kill(proc.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                return
+
+    thread = threading.Thread(target=stall, daemon=True) if stall_s > 0 else None
+    if thread is not None:
+        thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        if thread is not None:
+            thread.join()
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
+
+
+def one_run(per_minute: float, files: int, stall_s: float = 0.0) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="mavi-bench-rate-") as tmp:
         root = Path(tmp)
         backlog(root / "cam", files)
@@ -44,7 +81,7 @@ def one_run(per_minute: float, files: int) -> dict[str, float]:
                                           uploads=f"rate_limit_per_minute = {per_minute}\nimage_batch_files = 1",
                                           log_level=os.environ.get("BENCH_LOG", "warning")))
             admin = Admin(server.url)
-            with DaemonProcess(config, root / "daemon.log") as daemon:
+            with DaemonProcess(config, root / "daemon.log") as daemon, stalls(daemon.proc, stall_s):
                 daemon.wait_for(lambda: len(admin.uploads("image")) >= files, files / per_minute * 60 * 3 + 60)
             stats = admin.stats()
     times = sorted(e["at"] for e in stats["log"] if e["path"] == UPLOAD_PATH)
@@ -58,7 +95,9 @@ def one_run(per_minute: float, files: int) -> dict[str, float]:
 
 def measure(per_minute: float = 600.0, files: int = 150, runs: int = 3) -> dict[str, Any]:
     results = [one_run(per_minute, files) for _ in range(runs)]
+    stalled = one_run(per_minute, files, STALL_S)
     return {"limit_per_minute": per_minute, "files": files, "runs": runs,
+            "stalled": {"stall_s": STALL_S, "every_s": STALL_EVERY_S, **stalled},
             "share": Spread.of([r["share"] for r in results]).as_json(),
             "achieved_per_minute": Spread.of([r["achieved_per_minute"] for r in results]).as_json(),
             "refused_0429": max(int(r["refused_0429"]) for r in results)}
