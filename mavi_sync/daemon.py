@@ -145,7 +145,8 @@ class Daemon:
             log.warning("config_reload_partial", hint="[api] and [ledger] changes take effect after a restart")
         if self.watcher is not None:
             self.watcher.stop()
-        self.config = self.engine.config = new
+        self.config = new
+        self.engine.reconfigure(new)
         self._start_watching()
         threading.Thread(target=self._walk, name="reload-walk", daemon=True).start()
         log.info("config_reloaded", folders=[str(f.path) for f in new.folders])

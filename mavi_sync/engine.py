@@ -76,7 +76,7 @@ class Engine:
         self.client = client
         self.clock = clock
         # Files are read in a helper process: FFmpeg stays out of the long-lived daemon (prober.py).
-        self.probe: Prober = probe or ProbeHelper()
+        self.probe: Prober = probe or ProbeHelper(idle_s=config.uploads.probe_idle_s)
         self.stop = client.stop  # one stop event: client waits and retries see it too
         self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
         self.pause = Pause()
@@ -131,6 +131,13 @@ class Engine:
         with self._intake:
             self.settler.seen(path, st.st_size, st.st_mtime_ns, folder.settle_s, time.monotonic(),
                               self.clock(), closed=closed)
+
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded config: read afresh by each file from now on; the probe helper's idle
+        time applies from the next helper started."""
+        self.config = config
+        if isinstance(self.probe, ProbeHelper):
+            self.probe.idle_s = config.uploads.probe_idle_s
 
     def walk(self) -> int:
         """Reconcile every folder with the ledger: unchanged known files are skipped without

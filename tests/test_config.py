@@ -37,22 +37,24 @@ def test_defaults_fill_a_minimal_config(tmp_path: Path) -> None:
     assert (folder.target, folder.recursive, folder.after_upload, folder.settle_s) == ("auto", True, "keep", 10.0)
     assert "*.part" in folder.temp_patterns
     assert config.api.key.env == "MAVI_API_KEY"
+    assert config.uploads.probe_idle_s == 10.0
 
 
 def test_every_problem_is_collected_with_key_value_and_expectation() -> None:
     problems = problems_of({
-        "uploads": {"concurrency": -1, "rate_limit_per_minute": "fast"},
+        "uploads": {"concurrency": -1, "rate_limit_per_minute": "fast", "probe_idle_s": -1},
         "folders": [{"path": "/x", "target": "videos", "timezone": "Mars/Olympus", "max_size_mb": -5,
                      "latitude": 91, "longitude": 10}],
     })
     joined = "\n".join(problems)
     assert "uploads.concurrency = -1: an integer >= 1" in joined
     assert "uploads.rate_limit_per_minute = 'fast': a number" in joined
+    assert "uploads.probe_idle_s = -1: a number >= 0" in joined
     assert "folders[0].target = 'videos': one of 'video', 'image', 'security', 'asset', 'auto'" in joined
     assert "folders[0].timezone = 'Mars/Olympus': an IANA time zone" in joined
     assert "folders[0].max_size_mb = -5: a number >= 0" in joined
     assert "folders[0].latitude = 91: a number <= 90" in joined
-    assert len(problems) == 6
+    assert len(problems) == 7
 
 
 def test_unknown_keys_get_a_did_you_mean() -> None:

@@ -79,3 +79,16 @@ def test_a_restart_walk_trusts_a_directory_mark_only_while_nothing_in_it_changed
         engine.drain(1)
         client.close()
         ledger.close()
+
+
+def test_the_probe_helpers_idle_time_comes_from_the_config_and_follows_a_reload(emulator, tmp_path: Path) -> None:
+    def config(idle: float):
+        return build_config({"api": api_table(emulator.url), "uploads": {"probe_idle_s": idle},
+                             "folders": [{"path": str(tmp_path)}]})
+    first = config(120)
+    client = Client.from_config(first, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        engine = Engine(first, ledger, client)
+        assert "--idle=120" in engine.probe.command()
+        engine.reconfigure(config(0.5))
+        assert "--idle=0.5" in engine.probe.command() and engine.config.uploads.probe_idle_s == 0.5

@@ -113,6 +113,44 @@ def test_the_helper_leaves_when_idle_and_comes_back_on_demand(tmp_path: Path) ->
     idle.close()
 
 
+def test_a_new_idle_time_applies_to_the_next_helper_and_zero_means_one_file_each(tmp_path: Path) -> None:
+    helper = ProbeHelper(idle_s=60)
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    assert helper(photo).refusal is None
+    first = helper.pid
+    assert first is not None and "--idle=60" in _cmdline(first)
+    helper.idle_s = 0  # a reload: the running helper keeps its own, the next one takes this
+    helper.close()
+    for n in (2, 3):  # a helper started for a file answers it, however short its idle time
+        assert helper(photo).refusal is None and helper.started == n
+        pid = helper.pid or first
+        until(lambda: _gone(pid), seconds=10)
+    assert helper.pid is None
+    helper.close()
+
+
+def test_a_helper_waits_for_its_first_question_whatever_its_idle_time(tmp_path: Path) -> None:
+    """It is started because a file is to be read: a slow start of the caller's side must
+    not make it leave before the question arrives (idle 0 would, at once)."""
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    with subprocess.Popen([sys.executable, "-m", "mavi_sync.media.prober", "--idle=0"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=3)  # no question yet: still there
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps({"path": str(photo)}).encode() + b"\n")
+            proc.stdin.flush()
+            assert json.loads(proc.stdout.readline())["width"] > 0
+            assert proc.wait(timeout=10) == 0  # then idle 0: gone after the one answer
+        finally:
+            proc.kill()
+
+
+def _cmdline(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+
 def test_the_helper_is_recycled_after_max_probes(tmp_path: Path) -> None:
     short = ProbeHelper(max_probes=2)
     photo = write_image(tmp_path / "a.jpg", ImageSpec())

@@ -125,6 +125,7 @@ def _uploads(t: Table) -> UploadsConfig:
         shutdown_grace_s=t.number("shutdown_grace_s", d.shutdown_grace_s, minimum=0),
         account_probe_s=t.number("account_probe_s", d.account_probe_s, above=0),
         rescan_interval_s=t.number("rescan_interval_s", d.rescan_interval_s, above=0),
+        probe_idle_s=t.number("probe_idle_s", d.probe_idle_s, minimum=0, maximum=86400),
     )
     if u.retry_max_s < u.retry_initial_s:
         t.problem("retry_max_s", u.retry_max_s, f"a number >= retry_initial_s ({u.retry_initial_s:g})")

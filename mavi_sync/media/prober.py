@@ -5,8 +5,9 @@ The daemon runs for years next to the cameras. Probing maps FFmpeg, x265 and Pil
 helper process it talks to over a pipe, one JSON line each way:
 - the daemon's own memory stays small while it streams multi-GB uploads;
 - a probe that crashes (a segfault in a codec) or hangs costs one refusal, not the daemon;
-- the helper exits after `idle_s` without work and after `max_probes` probes (whatever
-  the codecs leak goes with it), and is started again on the next probe.
+- the helper exits after `idle_s` without work (`[uploads] probe_idle_s`) and after
+  `max_probes` probes (whatever the codecs leak goes with it), and is started again on
+  the next probe; it always waits for the question it was started for.
 
 `python -m mavi_sync.media.prober` is the helper's side.
 """
@@ -53,11 +54,16 @@ class ProbeHelper:
     def __init__(self, *, timeout_s: float = TIMEOUT_S, idle_s: float = IDLE_S, max_probes: int = MAX_PROBES,
                  command: Optional[Sequence[str]] = None) -> None:
         self.timeout_s = timeout_s
-        self.command = list(command) if command else [
-            sys.executable, "-m", "mavi_sync.media.prober", f"--idle={idle_s}", f"--max={max_probes}"]
+        self.idle_s = idle_s  # may be changed (config reload): the next helper started uses it
+        self.max_probes = max_probes
+        self._command = list(command) if command else None
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self.started = 0  # helpers started so far: how the tests see a restart
+
+    def command(self) -> list[str]:
+        return self._command or [sys.executable, "-m", "mavi_sync.media.prober", f"--idle={self.idle_s:g}",
+                                 f"--max={self.max_probes}"]
 
     @property
     def pid(self) -> Optional[int]:
@@ -112,7 +118,7 @@ class ProbeHelper:
             return self._proc
         self._reap()
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith("LC_")}
-        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/")
+        self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/")
         self.started += 1
         return self._proc
 
@@ -189,9 +195,11 @@ def serve(idle_s: float, max_probes: int) -> int:
     os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the daemon is the daemon's to handle
     stdin = sys.stdin.buffer
+    wait: Optional[float] = None  # the first question is on its way: this helper was started for it
     for _ in range(max_probes):
-        if not select.select([stdin], [], [], idle_s)[0]:
+        if not select.select([stdin], [], [], wait)[0]:
             return IDLE_EXIT
+        wait = idle_s
         line = stdin.readline()
         if not line:
             return IDLE_EXIT
