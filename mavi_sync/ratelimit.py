@@ -58,8 +58,9 @@ class RateLimiter:
                 self.waited_s += delay
             return delay
 
-    def acquire(self, stop: Optional[threading.Event] = None) -> bool:
-        """Block until a slot is ours; False when `stop` was set while waiting (slot returned)."""
+    def acquire(self, stop: Optional[threading.Event] = None, *, leaves_now: bool = True) -> bool:
+        """Block until a slot is ours; False when `stop` was set while waiting (slot returned).
+        `leaves_now=False`: the caller calls `sent` itself, when the request really leaves."""
         delay = self.reserve()
         if delay > 0:
             if stop is None:
@@ -68,7 +69,8 @@ class RateLimiter:
                 with self._lock:
                     self._tat -= self.interval  # give the unused slot back
                 return False
-        self.sent()
+        if leaves_now:
+            self.sent()
         return True
 
     def sent(self) -> None:

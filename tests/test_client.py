@@ -426,3 +426,27 @@ def test_the_key_is_in_the_header_and_nowhere_else(setup, admin, folder) -> None
     client.upload(job(config, a_video(folder)))
     assert "Authorization" not in client.transport.session.headers
     assert API_KEY not in repr(client.keys) and API_KEY not in repr(client.__dict__)
+
+
+def test_an_upload_counts_against_the_rate_once_when_its_body_starts(setup, admin, folder) -> None:
+    """The limiter's account of departures gets each upload once, when its body starts (the
+    headers are out by then), and each status query once."""
+    from mavi_sync.ratelimit import RateLimiter
+
+    class Counted(RateLimiter):
+        def __init__(self) -> None:
+            super().__init__(rate=100.0)
+            self.calls = 0
+
+        def sent(self) -> None:
+            self.calls += 1
+            super().sent()
+
+    config, client = setup
+    uploads, queries = Counted(), Counted()
+    client.transport.limiters.update(upload=uploads, query=queries)
+    path = a_video(folder)
+    result = client.upload(job(config, path))
+    assert uploads.calls == 1 and len(uploads_of(admin, "video")) == 1
+    client.status("video", result.remote_id)
+    assert queries.calls == 1 and uploads.calls == 1

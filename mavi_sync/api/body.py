@@ -89,11 +89,18 @@ class Body:
             self.close()
             raise
         self._progress = progress
+        # Called once, at the first read: http.client reads the body only after the
+        # request line and headers are on the wire, so this is when the request left.
+        self.on_start: Callable[[], None] = lambda: None
+        self._started = False
         self.stream = MultipartEncoderMonitor(self._encoder, self._on_read)
         self.content_type: str = self._encoder.content_type
         self.total: int = self._encoder.len
 
     def _on_read(self, monitor: MultipartEncoderMonitor) -> None:
+        if not self._started:
+            self._started = True
+            self.on_start()
         if self._progress is not None:
             self._progress(monitor.bytes_read, self.total)
 

@@ -86,8 +86,12 @@ class Transport:
         RateLimited, AccountError or PermanentError as classify.py decides; FileChanged from the body.
         """
         limiter = self.limiters.get(kind)  # "storage" (signed URLs) is not the API's budget
-        if limiter is not None and not limiter.acquire(self.stop):
+        # A request with a body is counted as sent when its body starts (its headers are
+        # out): a stall while requests prepares it then cannot bunch it with the next one.
+        if limiter is not None and not limiter.acquire(self.stop, leaves_now=body is None):
             raise TransientError(f"{what}: stopping")
+        if limiter is not None and body is not None:
+            body.on_start = limiter.sent
         headers = {"Content-Type": body.content_type} if body is not None else {}
         try:
             response = self.session.request(
