@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 log = get_logger("mavi_sync.daemon")
 TICK_S = 0.2
 HEARTBEAT_S = 5.0
+# [uploads] keys read once at start: by Client.from_config (its limiters, timeouts and
+# retry policy) and by Engine.start (the workers). A reload names them when they change.
+UPLOADS_FIXED_AT_START = ("concurrency", "rate_limit_per_minute", "query_rate_limit_per_second",
+                          "connect_timeout_s", "read_timeout_s", "request_attempts",
+                          "request_retry_initial_s", "image_batch_files")
 
 
 class Daemon:
@@ -132,8 +137,9 @@ class Daemon:
             log.error("ledger_write_failed", error=str(exc))
 
     def reload(self) -> None:
-        """SIGHUP: a valid new config replaces the folders and upload settings; an invalid one
-        is logged and the old one kept. API addresses and keys need a restart."""
+        """SIGHUP: a valid new config replaces the folders and most upload settings; an
+        invalid one is logged and the old one kept. [api], [ledger] and the [uploads] keys
+        in UPLOADS_FIXED_AT_START need a restart: a warning names those that changed."""
         if self.config_path is None:
             return
         try:
@@ -141,8 +147,13 @@ class Daemon:
         except ConfigError as exc:
             log.error("config_reload_failed", error=str(exc), hint="the previous config stays in force")
             return
-        if new.api != self.config.api or new.ledger != self.config.ledger:
-            log.warning("config_reload_partial", hint="[api] and [ledger] changes take effect after a restart")
+        later = [f"uploads.{key}" for key in UPLOADS_FIXED_AT_START
+                 if getattr(new.uploads, key) != getattr(self.config.uploads, key)]
+        later += [name for name, old, now in (("[api]", self.config.api, new.api),
+                                               ("[ledger]", self.config.ledger, new.ledger)) if old != now]
+        if later:
+            log.warning("config_reload_partial", after_restart=later,
+                        hint="these changes take effect after a restart; the rest applies now")
         if self.watcher is not None:
             self.watcher.stop()
         self.config = new

@@ -242,6 +242,34 @@ def test_systemd_notify_and_an_invalid_reload(daemon: Daemon, admin: Admin, tmp_
     assert any(m.startswith("STOPPING=1") for m in messages)
 
 
+def test_a_valid_reload_applies_the_new_folders_and_names_what_needs_a_restart(emulator, spawn: Callable[..., Daemon],
+                                                                              admin: Admin, tmp_path: Path) -> None:
+    d = spawn(emulator.url)
+    d.start()
+    until(lambda: "walk_done" in d.logs(), 20)
+    second = tmp_path / "second"
+    second.mkdir()
+    # Two keys read at start, one read live, and a second folder.
+    d.write_config(emulator.url, uploads="concurrency = 3\nimage_batch_files = 2\nfailed_cooldown_s = 100", folders=f"""
+[[folders]]
+path = "{d.camera}"
+settle_s = 1
+[[folders]]
+path = "{second}"
+settle_s = 1
+""")
+    assert d.proc is not None
+    d.proc.send_signal(signal.SIGHUP)
+    until(lambda: "config_reloaded" in d.logs(), 10)
+    write_image(second / "new-folder.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+    until(lambda: len(admin.uploads("image")) == 1)  # the folder added by the reload is synced
+    partial = [line for line in d.logs().splitlines() if "config_reload_partial" in line]
+    assert len(partial) == 1
+    named = json.loads(partial[0])["after_restart"]
+    assert named == ["uploads.concurrency", "uploads.image_batch_files"]
+    assert d.stop() == 0
+
+
 def test_prometheus_metrics_on_localhost(emulator, spawn: Callable[..., Daemon], admin: Admin) -> None:
     import requests
     with socket.socket() as s:
