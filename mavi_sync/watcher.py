@@ -73,12 +73,13 @@ class Subtree(NamedTuple):
 
 
 def subtree(folder: FolderConfig, mounts: list[tuple[str, str]]) -> Subtree:
-    if not counts_subdirs(fs_type(folder.path, mounts)):
-        return Subtree(pruner(folder))
-    try:
-        return Subtree(pruner(folder), os.stat(folder.path).st_dev)
-    except OSError:
-        return Subtree(pruner(folder))
+    leaf_dev = None
+    if counts_subdirs(fs_type(folder.path, mounts)):
+        try:
+            leaf_dev = os.stat(folder.path).st_dev
+        except OSError:  # missing: nothing to watch, and the walk reports it
+            pass
+    return Subtree(pruner(folder), leaf_dev)
 
 
 def watched_dirs(root: str, tree: Subtree, follow_symlinks: bool = False) -> Iterator[str]:
