@@ -160,11 +160,15 @@ class Engine:
         match its ledger row costs one stat and is never read again. A directory whose mark
         (scanner.mark) is the ledger's costs one row, not one per file."""
         seen = 0
+        visited: Optional[list[str]] = [] if top == folder.path else None  # a full walk: see below
         for listing in walk_dirs(folder, None if top == folder.path else top):
             if self.stop.is_set():
-                break
+                return seen
             if listing.error:
                 self._skip(Path(listing.directory), listing.error)
+                visited = None  # what is under it went unseen, not away (an unmounted disk)
+            elif visited is not None:
+                visited.append(listing.directory)
             seen += len(listing.entries)
             if not listing.entries:
                 continue
@@ -182,6 +186,8 @@ class Engine:
                     self._skip(Path(listing.directory, name), problem or "cannot read")
                 else:
                     self._consider(Path(listing.directory, name), folder, st=st, unknown=True)
+        if visited is not None:  # every directory of the folder was listed: marks of others are stale
+            self.ledger.prune_marks(folder.path, visited)
         return seen
 
     def settle_tick(self) -> int:

@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 import platformdirs
 
@@ -319,6 +319,22 @@ class Ledger:
             db.execute("INSERT INTO dir_marks (directory, mark, files, marked_at) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT (directory) DO UPDATE SET mark = excluded.mark, files = excluded.files, "
                        "marked_at = excluded.marked_at", (_dir_key(directory), mark, files, self._clock()))
+
+    def prune_marks(self, root: str | bytes | os.PathLike[str], keep: Iterable[str | bytes]) -> int:
+        """Drop the marks of directories under `root` (itself included) not in `keep`: those
+        a full walk no longer found. NVRs delete old day folders; without this their marks
+        would stay for years. Returns how many."""
+        kept = {_dir_key(d) for d in keep}
+        top = _dir_key(root)
+        prefix = top.rstrip(b"/") + b"/"
+        # Keys under prefix sort between it and the same with "/" (0x2f) raised to "0" (0x30).
+        rows = self._read("SELECT directory FROM dir_marks WHERE directory = ? OR (directory >= ? AND directory < ?)",
+                          (top, prefix, prefix[:-1] + b"0"))
+        gone = [bytes(r[0]) for r in rows if bytes(r[0]) not in kept]
+        if gone:
+            with self._tx() as db:
+                db.executemany("DELETE FROM dir_marks WHERE directory = ?", [(g,) for g in gone])
+        return len(gone)
 
     def record_path(self, path: str | bytes | os.PathLike[str], sha256: str, st: os.stat_result,
                     folder: str, file_id: Optional[int] = None) -> None:

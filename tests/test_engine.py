@@ -81,6 +81,38 @@ def test_a_restart_walk_trusts_a_directory_mark_only_while_nothing_in_it_changed
         ledger.close()
 
 
+def test_a_full_walk_drops_the_marks_of_directories_that_are_gone_but_not_of_unseen_ones(emulator,
+                                                                                        tmp_path: Path) -> None:
+    cam = tmp_path / "cam"
+    days = [cam / "2024-01-01", cam / "2024-01-02"]
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    for day in days:
+        day.mkdir(parents=True)
+        clip = day / "clip.mp4"
+        clip.write_bytes(b"v" * 64)
+        ledger.record_path(clip, "d" * 64, clip.stat(), str(cam))
+    config = build_config({"api": api_table(emulator.url), "folders": [{"path": str(cam)}]})
+    client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
+    engine = Engine(config, ledger, client)
+    try:
+        time.sleep(RACY_S + 0.1)  # directories changed just now get no mark
+        engine.walk()
+        assert all(ledger.mark_of(day) is not None for day in days)
+        engine._walk_dir(config.folders[0], days[0])  # a walk of one directory prunes nothing
+        assert ledger.mark_of(days[1]) is not None
+        (days[1] / "clip.mp4").unlink()
+        days[1].rmdir()  # the NVR rotated the oldest day out
+        engine.walk()
+        assert ledger.mark_of(days[1]) is None and ledger.mark_of(days[0]) is not None
+        cam.rename(tmp_path / "unmounted")  # the whole folder unseen: nothing is pruned
+        engine.walk()
+        assert ledger.mark_of(days[0]) is not None
+    finally:
+        engine.drain(1)
+        client.close()
+        ledger.close()
+
+
 def test_the_probe_helpers_idle_time_comes_from_the_config_and_follows_a_reload(emulator, tmp_path: Path) -> None:
     def config(idle: float):
         return build_config({"api": api_table(emulator.url), "uploads": {"probe_idle_s": idle},

@@ -256,3 +256,17 @@ def test_an_unchanged_skip_is_rewritten_at_most_daily(tmp_path: Path) -> None:
         now[0] += 86400
         led.skip(tmp_path / "link.jpg", "a symlink")
         assert led.skipped()[0][2] == now[0]  # refreshed once the day is up
+
+
+def test_pruning_marks_drops_only_directories_under_the_root_that_were_not_kept(ledger: Ledger, tmp_path: Path) -> None:
+    cam = tmp_path / "cam"
+    dirs = [cam, cam / "2024-01-01", cam / "2024-01-01" / "00", cam / "2024-01-02", tmp_path / "cam2",
+            tmp_path / "cam-old", tmp_path]
+    for n, d in enumerate(dirs):
+        ledger.set_mark(d, n, 1)
+    assert ledger.prune_marks(cam, [str(cam), str(cam / "2024-01-01")]) == 2
+    assert ledger.mark_of(cam / "2024-01-01" / "00") is None and ledger.mark_of(cam / "2024-01-02") is None
+    # Kept, and outside the root (a sibling whose name starts the same, the parent): untouched.
+    assert [ledger.mark_of(d) for d in (cam, cam / "2024-01-01", tmp_path / "cam2", tmp_path / "cam-old", tmp_path)] \
+        == [0, 1, 4, 5, 6]
+    assert ledger.prune_marks(cam, [str(cam), str(cam / "2024-01-01")]) == 0
