@@ -13,16 +13,18 @@ import logging
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import web
 
 from mavi_sync.emulator import validate as v
+from mavi_sync.emulator.callbacks import Callbacks
 from mavi_sync.emulator.faults import Bucket, Dice, Faults, Rule, Script
 from mavi_sync.emulator.multipart import Dropped, Form, drain, read_form
-from mavi_sync.emulator.store import Record, Stats, Store, Timing
+from mavi_sync.emulator.answers import V1_MESSAGES, caption, matches, public, as_int, v1, v2, video_json
+from mavi_sync.emulator.settings import Settings  # (re-exported: tests and tools import it from here)
+from mavi_sync.emulator.store import Record, Stats, Store
 
 log = logging.getLogger("mavi_sync.emulator")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,32 +32,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Per-request state the gate hands to the handlers (aiohttp wants typed keys for it).
 RULE = web.RequestKey("rule", object)
 LOG = web.RequestKey("log", dict)
-
-V1_MESSAGES = {"0401": "Invalid API key.", "0402": "Insufficient credits.", "0403": "Account disabled.",
-               "0429": v.LIMIT_MESSAGE}
-
-
-@dataclass(frozen=True)
-class Settings:
-    api_key: str = "sk-mavi-emulator-key"
-    security_key: str = "sk-mavi-emulator-security-key"
-    timing: Timing = Timing()
-    limits: v.Limits = v.Limits()
-    keep_bytes: bool = True  # False: bytes are hashed and dropped (benchmarks with GB files)
-    security_success_code: Any = 0  # the docs show both 0 and "0000"
-    seed: Optional[int] = None
-
-
-def v1(code: str, msg: str = "success", data: Any = None) -> web.Response:
-    ok = code == "0000"
-    return web.json_response({"code": code, "msg": msg, "data": data, "success": ok, "failed": not ok})
-
-
-def v2(status: int, msg: str = "success", data: Any = None, headers: Optional[dict[str, str]] = None) -> web.Response:
-    ok = status == 200
-    return web.json_response({"code": status, "msg": msg, "data": data, "success": ok, "failed": not ok},
-                             status=status, headers=headers)
-
 
 class Emulator:
     def __init__(self, data_dir: Path, settings: Settings = Settings(), faults: Faults = Faults()) -> None:
@@ -69,8 +45,7 @@ class Emulator:
             self.dice.rng.seed(settings.seed)
         self.upload_bucket = Bucket()
         self.query_bucket = Bucket()
-        self._callbacks: list[tuple[float, str, dict[str, Any]]] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.callbacks = Callbacks(self.stats)
 
     # -- wiring -------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -96,8 +71,8 @@ class Emulator:
         app.router.add_get("/_admin/stats", self.admin_stats)
         app.router.add_post("/_admin/reset", self.admin_reset)
         app.router.add_post("/_admin/callback-sink", self.callback_sink)
-        app.on_startup.append(self._start_background)
-        app.on_cleanup.append(self._stop_background)
+        app.on_startup.append(self.callbacks.start)
+        app.on_cleanup.append(self.callbacks.stop)
         return app
 
     # -- the gate every API request passes ----------------------------------------------
@@ -245,9 +220,8 @@ class Emulator:
         record = self._record(form, 0, "video", form.one("unique_id") or "default", fields, tags, request, hangs)
         callback = form.one("callback")
         if callback:
-            self._callbacks.append((record.created_at + self.settings.timing.parse_delay_s, callback,
-                                    {"videoNo": record.id, "status": "PARSE" if record.outcome == "SUCCESS"
-                                     else "FAILED"}))
+            self.callbacks.add(record.created_at + self.settings.timing.parse_delay_s, callback,
+                               {"videoNo": record.id, "status": "PARSE" if record.outcome == "SUCCESS" else "FAILED"})
         if hangs:
             await self._hang()
         return v1("0000", "success", {"videoNo": record.id, "videoName": uuid.uuid4().hex,
@@ -262,7 +236,7 @@ class Emulator:
         if record is None or record.kind != "video" or record.namespace != namespace:
             return v1("0000", "success", None)
         status = record.status(time.time(), self.settings.timing)
-        return v1("0000", "success", None if status is None else _video_json(record, status))
+        return v1("0000", "success", None if status is None else video_json(record, status))
 
     async def list_videos(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -272,15 +246,15 @@ class Emulator:
         request[LOG]["json"] = query
         if not isinstance(query, dict):
             return v1("0001", "the body must be a JSON object")
-        page, size = _int(query.get("page", 1)), _int(query.get("size", 200))
+        page, size = as_int(query.get("page", 1)), as_int(query.get("size", 200))
         if page < 1 or size < 1:
             return v1("0001", "page and size must be > 0")
         now = time.time()
         found = [r for r in self.store.videos(str(query.get("unique_id") or "default"))
-                 if _matches(r, query, r.status(now, self.settings.timing))]
+                 if matches(r, query, r.status(now, self.settings.timing))]
         found.sort(key=lambda r: r.created_at, reverse=True)
         chunk = found[(page - 1) * size: page * size]
-        videos = [_video_json(r, r.status(now, self.settings.timing) or "UNPARSE") for r in chunk]
+        videos = [video_json(r, r.status(now, self.settings.timing) or "UNPARSE") for r in chunk]
         return v1("0000", "success", {"current_page": page, "page_size": size, "total_count": len(found),
                                       "videos": videos})
 
@@ -317,13 +291,13 @@ class Emulator:
             return v1(refusal.code, refusal.message)
         index = next(i for i, r in enumerate(form.files) if r.upload.field == "files")
         record = self._record(form, index, "security", "default", {"req": req}, [], request, hangs)
-        result = _caption(record, req)
+        result = caption(record, req)
         if hangs:
             await self._hang()
         ok = self.settings.security_success_code
         if asynchronous:
-            self._callbacks.append((time.time() + self.settings.timing.callback_delay_s, req["callback"],
-                                    {"status": 0, "task_id": record.id, "data": result}))
+            self.callbacks.add(time.time() + self.settings.timing.callback_delay_s, req["callback"],
+                               {"status": 0, "task_id": record.id, "data": result})
             return web.json_response({"code": ok, "msg": "success", "data": {"task_id": record.id}})
         await asyncio.sleep(self.settings.timing.security_sync_s)
         return web.json_response({"code": ok, "msg": "success", "data": result})
@@ -406,7 +380,7 @@ class Emulator:
     async def admin_uploads(self, request: web.Request) -> web.StreamResponse:
         kind = request.query.get("kind")
         now = time.time()
-        items = [dict(_public(r), status=r.status(now, self.settings.timing)) for r in self.store.all(kind)]
+        items = [dict(public(r), status=r.status(now, self.settings.timing)) for r in self.store.all(kind)]
         return web.json_response({"uploads": items})
 
     async def admin_stats(self, request: web.Request) -> web.StreamResponse:
@@ -414,7 +388,7 @@ class Emulator:
 
     async def admin_reset(self, request: web.Request) -> web.StreamResponse:
         self.store.reset()
-        self.stats = Stats()
+        self.stats = self.callbacks.stats = Stats()
         self.script.clear()
         self.faults = Faults()
         self.upload_bucket, self.query_bucket = Bucket(), Bucket()
@@ -423,84 +397,3 @@ class Emulator:
     async def callback_sink(self, request: web.Request) -> web.StreamResponse:
         """A callback receiver for tests and the demo: deliveries show in /_admin/stats."""
         return web.json_response({"received": True})
-
-    # -- callbacks ----------------------------------------------------------------------
-    async def _start_background(self, app: web.Application) -> None:
-        self._tasks.add(asyncio.get_running_loop().create_task(self._deliver_callbacks()))
-
-    async def _stop_background(self, app: web.Application) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _deliver_callbacks(self) -> None:
-        async with ClientSession(timeout=ClientTimeout(total=5)) as session:
-            while True:
-                await asyncio.sleep(0.05)
-                now = time.time()
-                due = [c for c in self._callbacks if c[0] <= now]
-                self._callbacks = [c for c in self._callbacks if c[0] > now]
-                for _, url, payload in due:
-                    self.stats.callbacks.append({"url": url, "payload": payload,
-                                                 "result": await _post(session, url, payload)})
-
-
-async def _post(session: ClientSession, url: str, payload: dict[str, Any]) -> str:
-    try:
-        async with session.post(url, json=payload) as answer:
-            return f"HTTP {answer.status}"
-    except Exception as exc:  # a callback receiver that is down must not stop the emulator
-        return f"failed: {exc.__class__.__name__}"
-
-
-def _public(r: Record) -> dict[str, Any]:
-    return {"id": r.id, "kind": r.kind, "namespace": r.namespace, "filename": r.filename,
-            "content_type": r.content_type, "size": r.size, "sha256": r.sha256, "fields": r.fields,
-            "tags": r.tags, "created_at": r.created_at, "via": r.via, "answered": r.answered, "blob": r.blob,
-            "outcome": r.outcome}
-
-
-def _video_json(r: Record, status: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"video_no": r.id, "video_name": r.filename, "size": r.size, "status": status,
-                           "create_time": int(r.created_at * 1000)}
-    if status == "FAILED":
-        out["cause"] = r.cause
-    for name in ("camera_model", "latitude", "longitude", "datetime_taken"):
-        values = r.fields.get(name)
-        if values:
-            out[name] = values[-1]
-    if r.tags:
-        out["tags"] = r.tags
-    return out
-
-
-def _matches(r: Record, query: dict[str, Any], status: Optional[str]) -> bool:
-    if status is None:  # not visible yet
-        return False
-    if query.get("video_no") and r.id != query["video_no"]:
-        return False
-    if query.get("video_nos") and r.id not in query["video_nos"]:
-        return False
-    if query.get("status") and status != query["status"]:
-        return False
-    if query.get("tag") and query["tag"] not in r.tags:
-        return False
-    if query.get("camera_model") and (r.fields.get("camera_model") or [None])[-1] != query["camera_model"]:
-        return False
-    return True
-
-
-def _caption(record: Record, req: dict[str, Any]) -> dict[str, Any]:
-    text = (f"Emulated understanding of {record.filename}: {record.size} bytes, sha256 {record.sha256[:12]}. "
-            f"Prompt: {str(req.get('user_prompt'))[:80]}")
-    tokens_in = len(str(req.get("user_prompt"))) // 4 + len(str(req.get("system_prompt"))) // 4 + 100
-    tokens_out = len(text) // 4
-    return {"data": {"text": text}, "token": {"input": tokens_in, "output": tokens_out,
-                                               "total": tokens_in + tokens_out}}
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

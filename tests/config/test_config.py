@@ -1,0 +1,170 @@
+"""Config: the example loads, and every wrong value is named with its key, value and expectation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mavi_sync.config import build_config, load_config
+from mavi_sync.config.checks import filesystem_problems
+from mavi_sync.errors import ConfigError
+
+from tests.conftest import REPO
+
+
+def problems_of(data: dict, base: Path = Path("/")) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        build_config(data, base_dir=base)
+    return [str(p) for p in info.value.problems]
+
+
+def test_example_config_loads_cleanly() -> None:
+    config = load_config(REPO / "config.example.toml")
+    assert [f.target for f in config.folders] == ["auto", "security"]
+    assert config.folders[1].timezone is not None and config.folders[1].timezone.key == "Europe/Berlin"
+    assert config.folders[1].latitude == 52.52
+    assert config.uploads.concurrency == 2
+    assert config.warnings == ()
+
+
+def test_defaults_fill_a_minimal_config(tmp_path: Path) -> None:
+    config = build_config({"folders": [{"path": str(tmp_path)}]})
+    folder = config.folders[0]
+    assert (folder.target, folder.recursive, folder.after_upload, folder.settle_s) == ("auto", True, "keep", 10.0)
+    assert "*.part" in folder.temp_patterns
+    assert config.api.key.env == "MAVI_API_KEY"
+    assert config.uploads.probe_idle_s == 10.0
+
+
+def test_every_problem_is_collected_with_key_value_and_expectation() -> None:
+    problems = problems_of({
+        "uploads": {"concurrency": -1, "rate_limit_per_minute": "fast", "probe_idle_s": -1},
+        "folders": [{"path": "/x", "target": "videos", "timezone": "Mars/Olympus", "max_size_mb": -5,
+                     "latitude": 91, "longitude": 10}],
+    })
+    joined = "\n".join(problems)
+    assert "uploads.concurrency = -1: an integer >= 1" in joined
+    assert "uploads.rate_limit_per_minute = 'fast': a number" in joined
+    assert "uploads.probe_idle_s = -1: a number >= 0" in joined
+    assert "folders[0].target = 'videos': one of 'video', 'image', 'security', 'asset', 'auto'" in joined
+    assert "folders[0].timezone = 'Mars/Olympus': an IANA time zone" in joined
+    assert "folders[0].max_size_mb = -5: a number >= 0" in joined
+    assert "folders[0].latitude = 91: a number <= 90" in joined
+    assert len(problems) == 7
+
+
+def test_unknown_keys_get_a_did_you_mean() -> None:
+    problems = problems_of({"uplods": {}, "folders": [{"path": "/x", "recursiv": True, "targte": "video"}]})
+    assert "uplods = {}: unknown key; did you mean 'uploads'?" in problems
+    assert "folders[0].recursiv = True: unknown key; did you mean 'recursive'?" in problems
+    assert any(p.startswith("folders[0].targte = 'video': unknown key; did you mean 'target'?") for p in problems)
+
+
+def test_wrong_types_and_cross_field_rules() -> None:
+    problems = problems_of({"folders": [
+        {"path": "/a", "recursive": "yes", "tags": "one", "after_upload": "archive", "latitude": 10.0},
+        {"path": "/b", "target": "security", "security": {"mode": "async", "reasoning_effort": "11"}},
+        {"path": "/c", "tag_templates": ["{nope}"], "callback": "ftp://x", "camera_model": "x" * 201},
+    ]})
+    joined = "\n".join(problems)
+    assert "folders[0].recursive = 'yes': true or false" in joined
+    assert "folders[0].tags = 'one': a list of strings" in joined
+    assert "folders[0].archive_dir = None: a directory, because after_upload = 'archive'" in joined
+    assert "folders[0].longitude = None: latitude and longitude together" in joined
+    assert "folders[1].security.callback = '': a callback URL" in joined
+    assert "folders[1].security.reasoning_effort = '11': one of" in joined
+    assert "folders[2].tag_templates = '{nope}': placeholders among" in joined
+    assert "folders[2].callback = 'ftp://x': an http:// or https:// URL" in joined
+    assert "folders[2].camera_model" in joined and "at most 200 characters" in joined
+
+
+def test_no_folders_is_an_error() -> None:
+    assert problems_of({}) == ["folders = []: at least one [[folders]] table"]
+
+
+def test_filesystem_checks(tmp_path: Path) -> None:
+    (tmp_path / "cams").mkdir()
+    (tmp_path / "cams" / "front").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    config = build_config({"folders": [
+        {"path": str(tmp_path / "cams")},
+        {"path": str(tmp_path / "cams" / "front")},
+        {"path": str(tmp_path / "missing")},
+        {"path": str(tmp_path / "a-file")},
+        {"path": str(tmp_path / "cams2"), "after_upload": "archive", "archive_dir": str(tmp_path / "cams" / "done")},
+    ]})
+    problems = [str(p) for p in filesystem_problems(config)]
+    joined = "\n".join(problems)
+    assert "folders[1].path" in joined and "does not overlap folders[0]" in joined
+    assert f"folders[2].path = '{tmp_path / 'missing'}': an existing directory (not found)" in joined
+    assert "folders[3].path" in joined and "a directory (this is a file)" in joined
+    assert "folders[4].archive_dir" in joined and "inside folders[0]" in joined
+
+
+def test_non_recursive_parent_does_not_overlap_its_subfolder(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    config = build_config({"folders": [{"path": str(tmp_path), "recursive": False},
+                                       {"path": str(tmp_path / "sub")}]})
+    assert filesystem_problems(config) == []
+
+
+def test_relative_paths_are_taken_from_the_config_folder(write_config, tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    path = write_config('[[folders]]\npath = "media"\n')
+    assert load_config(path).folders[0].path == tmp_path / "media"
+
+
+def test_toml_syntax_error_names_the_line(write_config) -> None:
+    path = write_config("[[folders]\npath = 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "line 1" in str(info.value)
+
+
+def test_clear_text_key_in_readable_file_is_warned_about(write_config, tmp_path: Path) -> None:
+    path = write_config(f'[api.key]\nvalue = "sk-mavi-test-0000"\n[[folders]]\npath = "{tmp_path}"\n')
+    os.chmod(path, 0o644)
+    warnings = load_config(path).warnings
+    assert any("clear text" in w for w in warnings)
+    assert any("readable by others" in w and "chmod 600" in w for w in warnings)
+    os.chmod(path, 0o600)
+    assert not any("readable by others" in w for w in load_config(path).warnings)
+    assert all("sk-mavi-test-0000" not in w for w in warnings)
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mavi_sync", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_check_config_cli_exit_codes(write_config, tmp_path: Path) -> None:
+    ok = run_cli("check-config", str(REPO / "config.example.toml"))
+    assert ok.returncode == 0, ok.stderr
+    assert "OK" in ok.stdout
+    bad = run_cli("check-config", str(write_config('[[folders]]\npath = "nowhere"\ntimezone = "Nope/Nope"\n')))
+    assert bad.returncode == 2
+    assert "folders[0].timezone = 'Nope/Nope'" in bad.stderr
+    assert "Try: " in bad.stderr
+    missing = run_cli("check-config", str(tmp_path / "absent.toml"))
+    assert missing.returncode == 2 and "an existing config file" in missing.stderr
+
+
+def test_check_config_reports_where_the_key_came_from_never_the_key(write_config, tmp_path: Path) -> None:
+    key = "sk-mavi-SECRETVALUE1234567890"
+    path = write_config(f'[[folders]]\npath = "{tmp_path}"\n')
+    result = run_cli("check-config", str(path), env={"MAVI_API_KEY": key})
+    assert result.returncode == 0
+    assert "found (env MAVI_API_KEY)" in result.stdout
+    assert key not in result.stdout + result.stderr
+
+
+def test_metrics_are_off_by_default_and_the_port_is_checked(tmp_path: Path) -> None:
+    assert build_config({"folders": [{"path": str(tmp_path)}]}).metrics.port == 0
+    config = build_config({"metrics": {"port": 9464}, "folders": [{"path": str(tmp_path)}]})
+    assert (config.metrics.port, config.metrics.address) == (9464, "127.0.0.1")
+    problems = problems_of({"metrics": {"port": 70000}, "folders": [{"path": str(tmp_path)}]})
+    assert any(p.startswith("metrics.port = 70000") for p in problems)

@@ -1,0 +1,113 @@
+"""The prober on real generated files: metadata comes out right, and broken input is a
+refusal with a reason, never an exception."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mavi_sync.media.probe import probe
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
+
+PHOTO = ImageSpec(make="Canon", model="Canon EOS 5D", taken="2025:10:20 11:00:00", subsec="25", offset="+02:00",
+                  gps=(-33.865, 151.2094), orientation=6, keywords=["beach", "family", "Beach"])
+
+
+def test_jpeg_metadata(tmp_path: Path) -> None:
+    info = probe(write_image(tmp_path / "a.jpg", PHOTO))
+    assert info.refusal is None and info.kind is not None and info.kind.format == "jpeg"
+    assert info.taken is not None and info.taken.source == "exif"
+    assert info.taken.when == datetime(2025, 10, 20, 11, 0, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
+    assert info.camera_model == "Canon EOS 5D"
+    assert info.position == pytest.approx((-33.865, 151.2094), abs=1e-6)
+    assert info.orientation == 6
+    assert info.keywords == ("beach", "family")  # XMP keywords, de-duplicated case-insensitively
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.webp"])
+def test_exif_in_png_and_webp(tmp_path: Path, name: str) -> None:
+    info = probe(write_image(tmp_path / name, PHOTO))
+    assert info.camera_model == "Canon EOS 5D" and info.taken is not None and info.position is not None
+
+
+def test_jpeg_named_heic_is_a_jpeg(tmp_path: Path) -> None:
+    path = write_image(tmp_path / "a.jpg", PHOTO).rename(tmp_path / "photo.heic")
+    info = probe(path)
+    assert info.kind is not None and info.kind.format == "jpeg" and info.refusal is None
+
+
+def test_null_island_and_out_of_range_gps_are_not_used(tmp_path: Path) -> None:
+    zero = probe(write_image(tmp_path / "z.jpg", ImageSpec(gps=(0.0, 0.0))))
+    assert zero.position is None and any("not a real position" in n for n in zero.notes)
+
+
+def test_mp4_with_android_location(tmp_path: Path) -> None:
+    info = probe(write_video(tmp_path / "v.mp4", VideoSpec(
+        creation_time="2025-10-20T09:00:00.000000Z", location="+52.5200+013.4050/", audio=True, seconds=1)))
+    assert info.refusal is None
+    assert (info.video_codec, info.audio_codec, info.has_audio) == ("h264", "aac", True)
+    assert info.duration_s == pytest.approx(1.0, abs=0.2)
+    assert info.taken is not None and info.taken.utc_only
+    assert info.taken.when == datetime(2025, 10, 20, 9, 0, tzinfo=timezone.utc)
+    assert info.position == (52.52, 13.405)
+
+
+def test_mov_with_apple_keys(tmp_path: Path) -> None:
+    info = probe(write_video(tmp_path / "v.mov", VideoSpec(
+        codec="libx265", creation_time="2025-10-20T09:00:05.000000Z", apple_creationdate="2025-10-20T11:00:00+0200",
+        location="+48.8584+002.2945+035.000/", make="Apple", model="iPhone 15")))
+    assert info.video_codec == "hevc"
+    assert info.taken is not None and info.taken.source == "quicktime" and not info.taken.utc_only
+    assert info.taken.when == datetime(2025, 10, 20, 11, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert info.camera_model == "Apple iPhone 15"
+    assert info.position == (48.8584, 2.2945)
+
+
+def test_vp9_matroska(tmp_path: Path) -> None:
+    info = probe(write_video(tmp_path / "v.mkv", VideoSpec(codec="libvpx-vp9",
+                                                          creation_time="2025-10-20T09:00:00.000000Z")))
+    assert (info.kind.format if info.kind else None, info.video_codec) == ("matroska", "vp9")
+    assert info.taken is not None and info.taken.when.year == 2025
+
+
+def refusal(path: Path) -> str:
+    info = probe(path)
+    assert info.refusal, f"{path.name} should be refused"
+    return info.refusal
+
+
+def test_broken_inputs_are_refusals(tmp_path: Path) -> None:
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    assert "empty" in refusal(tmp_path / "empty.mp4")
+    (tmp_path / "text.mp4").write_text("this is not a video\n")
+    assert "text file" in refusal(tmp_path / "text.mp4")
+    (tmp_path / "noise.mov").write_bytes(os.urandom(4096))
+    assert "unrecognised format" in refusal(tmp_path / "noise.mov")
+    jpeg = write_image(tmp_path / "big.jpg", ImageSpec(size=(640, 480), taken="2020:01:01 00:00:00"))
+    (tmp_path / "cut.jpg").write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size // 2])
+    assert "truncated" in refusal(tmp_path / "cut.jpg")
+    video = write_video(tmp_path / "v.mp4", VideoSpec(seconds=2))
+    (tmp_path / "cut.mp4").write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    assert "MP4" in refusal(tmp_path / "cut.mp4")
+    (tmp_path / "dir.jpg").mkdir()
+    assert "not a regular file" in refusal(tmp_path / "dir.jpg")
+    assert "cannot read file" in refusal(tmp_path / "missing.jpg")
+
+
+def test_fifo_and_socket_are_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.mp4")
+    assert "not a regular file" in refusal(tmp_path / "pipe.mp4")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock.jpg"))
+        assert "not a regular file" in refusal(tmp_path / "sock.jpg")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = write_image(tmp_path / "a.jpg", PHOTO)
+    path.chmod(0)
+    assert "permission denied" in refusal(path)
