@@ -24,7 +24,7 @@ test: $(STAMP)
 # 5000 mutated files. Prints the table of figures the README reports.
 RELIABILITY := tests/e2e/test_crash.py tests/e2e/test_faults.py tests/e2e/test_outage.py \
 	tests/e2e/test_bad_input.py tests/e2e/test_ledger_disk.py tests/e2e/test_secrets.py \
-	tests/test_probe_fuzz.py tests/test_ledger_states.py
+	tests/media/test_probe_fuzz.py tests/test_ledger_states.py
 reliability: $(STAMP)
 	rm -f reliability-figures.jsonl
 	MAVI_RELIABILITY=full MAVI_FIGURES=$(CURDIR)/reliability-figures.jsonl \
@@ -46,7 +46,7 @@ profile: $(STAMP)
 # Installs, starts the emulator, makes a sample folder, runs the daemon, adds files while
 # it runs, and shows `mavi-sync status` with everything confirmed.
 demo: $(STAMP)
-	$(BIN)/python -m mavi_sync.demo
+	$(BIN)/python -m mavi_sync.dev.demo
 
 check-config: $(STAMP)
 	$(BIN)/mavi-sync check-config config.example.toml

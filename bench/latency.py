@@ -27,8 +27,8 @@ from bench.harness import DaemonProcess, Spread, config_text, scratch
 from bench.upload import _requests, cpu_since, tree_cpu
 from bench.walk import log_event, seed_ledger, sparse_tree
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.samples import VideoSpec, write_video
-from mavi_sync.settle import CLOSE_GRACE_S
+from mavi_sync.dev.samples import VideoSpec, write_video
+from mavi_sync.intake.settle import CLOSE_GRACE_S
 
 VIDEO_UPLOAD = "/serve/api/v1/upload"
 

@@ -27,7 +27,7 @@ from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.faults import Faults
 from mavi_sync.emulator.runner import EmulatorServer
-from mavi_sync.samples import ImageSpec, write_image
+from mavi_sync.dev.samples import ImageSpec, write_image
 
 UPLOAD_PATH = "/serve/api/v1/upload_img"
 STALL_S, STALL_EVERY_S = 0.35, 1.0

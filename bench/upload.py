@@ -34,7 +34,7 @@ from typing import Any
 
 from bench.harness import KEY, DaemonProcess, Spread, scratch
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.samples import VideoSpec, write_video
+from mavi_sync.dev.samples import VideoSpec, write_video
 
 GB = 1000**3
 VIDEO_UPLOAD = "/serve/api/v1/upload"

@@ -28,7 +28,7 @@ from typing import Any, Iterator
 
 from bench.harness import DaemonProcess, Spread, config_text
 from mavi_sync.ledger import Ledger
-from mavi_sync.samples import ImageSpec, write_image
+from mavi_sync.dev.samples import ImageSpec, write_image
 
 FILES_PER_DIR = 500
 SPARSE_SIZE = 64 << 10

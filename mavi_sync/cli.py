@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -32,9 +33,10 @@ from mavi_sync.report import (
     status_json,
     status_text,
 )
-from mavi_sync.scanner import dry_run
+from mavi_sync.dryrun import dry_run
 from mavi_sync.states import State
-from mavi_sync.uploader import Outcome, follow_record, poll_policy, upload_path
+from mavi_sync.follower import Follower
+from mavi_sync.uploader import Outcome, rules_of, upload_path
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -215,8 +217,9 @@ def _upload_one(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
                 args: argparse.Namespace) -> Outcome:
     outcome = upload_path(path, folder, config, ledger, client, target=args.target)
     if outcome.state == State.UPLOADED and outcome.record is not None and not args.no_wait:
-        record = follow_record(ledger, client, outcome.record, poll_policy(config))
-        outcome = Outcome(path, record.state, record, record.last_error or outcome.detail, outcome.result)
+        follower = Follower(ledger, client, rules_of(config), clock=time.time, stop=client.stop)
+        record = follower.follow(outcome.record)
+        outcome = replace(outcome, state=record.state, record=record, detail=record.last_error or outcome.detail)
     return outcome
 
 

@@ -13,20 +13,23 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Callable, Optional
 
-from mavi_sync.api.client import Client
+from mavi_sync.api.client import Client, KeyRing, OnRetry, log_retry
 from mavi_sync.config import Config, load_config
-from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.engine import Engine
+from mavi_sync.errors import ConfigError, MaviSyncError
+from mavi_sync.intake import Intake
+from mavi_sync.intake.watcher import Watcher
 from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import get_logger
 from mavi_sync.notify import Notifier
 from mavi_sync.report import progress_line
+from mavi_sync.snapshot import Counters
 from mavi_sync.states import State
-from mavi_sync.watcher import Watcher
 
 if TYPE_CHECKING:
     from mavi_sync.metrics import Metrics
@@ -41,15 +44,47 @@ UPLOADS_FIXED_AT_START = ("concurrency", "rate_limit_per_minute", "query_rate_li
                           "request_retry_initial_s", "image_batch_files")
 
 
+@dataclass
+class Parts:
+    """The daemon's moving parts, wired: one stop event that the client's waits, the engine's
+    loops and intake's walks all see; the engine's queue fed by intake."""
+
+    stop: threading.Event
+    counters: Counters
+    client: Client
+    engine: Engine
+    intake: Intake
+
+
+def counting_retries(counters: Counters, then: OnRetry = log_retry) -> OnRetry:
+    """The client's retry hook: count each in-process retry (metrics), then log it."""
+    def hook(attempt: int, wait: float, exc: BaseException) -> None:
+        counters.retries += 1
+        then(attempt, wait, exc)
+    return hook
+
+
+def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
+             clock: Callable[[], float] = time.time) -> Parts:
+    """Build and connect client, engine and intake for `config` (the daemon, `sync`, tests)."""
+    stop, counters = threading.Event(), Counters()
+    client = Client.from_config(config, keys=keys, stop=stop, on_retry=counting_retries(counters))
+    engine = Engine(config, ledger, client, stop=stop, clock=clock, counters=counters)
+    intake = Intake(config, ledger, engine.enqueue, stop=stop, clock=clock)
+    engine.settling = intake.__len__
+    engine.on_ledger_back = lambda: intake.walk_in_background(intake.walk, "walk-after-ledger")
+    return Parts(stop, counters, client, engine, intake)
+
+
 class Daemon:
     def __init__(self, config: Config, config_path: Optional[Path], *, notifier: Optional[Notifier] = None) -> None:
         self.config = config
         self.config_path = config_path
         self.notifier = notifier or Notifier()
         self.ledger = Ledger(config.ledger.path or default_ledger_path())
-        self.client = Client.from_config(config)
-        self.engine = Engine(config, self.ledger, self.client)
-        self.metrics: Optional["Metrics"] = _metrics(self.engine) if config.metrics.port else None
+        parts = assemble(config, self.ledger)
+        self.client, self.engine, self.intake = parts.client, parts.engine, parts.intake
+        self.metrics: Optional["Metrics"] = _metrics(parts) if config.metrics.port else None
         self.watcher: Optional[Watcher] = None
         # Ping systemd's watchdog at half its timeout (WatchdogSec=), at least every 5 s.
         watchdog = self.notifier.watchdog_s
@@ -86,8 +121,7 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.start(self.config.metrics.address, self.config.metrics.port)
         self._start_watching()
-        walker = threading.Thread(target=self._walk, name="startup-walk", daemon=True)
-        walker.start()
+        self.intake.walk_in_background(self._walk, "startup-walk")
         self.engine.start(self.config.uploads.concurrency)
         self.notifier.ready(self.engine.summary())
         self._heartbeat()
@@ -99,30 +133,30 @@ class Daemon:
     def _walk(self) -> None:
         started = time.monotonic()
         try:
-            seen = self.engine.walk()
+            seen = self.intake.walk()
         except MaviSyncError as exc:
             log.error("walk_failed", error=str(exc))
             return
         # What the walk found settled long ago goes to the queue now, not at the next tick:
         # "walk done" then means every file it found is queued or known.
-        queued = self.engine.settle_tick()
+        queued = self.intake.settle_tick()
         log.info("walk_done", files=seen, queued=queued, duration_ms=int((time.monotonic() - started) * 1000))
 
     def _start_watching(self) -> None:
-        self.watcher = Watcher(self.config.folders, self.engine.on_event)
+        self.watcher = Watcher(self.config.folders, self.intake.on_event)
         self.watcher.start()
 
     def _loop(self) -> None:
         last_beat = last_rescan = time.monotonic()
         while not self._stop.wait(TICK_S):
-            self.engine.settle_tick()
+            self.intake.settle_tick()
             now = time.monotonic()
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
             if now - last_rescan >= self.config.uploads.rescan_interval_s:
                 last_rescan = now
-                threading.Thread(target=self._walk, name="rescan", daemon=True).start()
+                self.intake.walk_in_background(self._walk, "rescan")
             if now - last_beat >= self._beat_s:
                 last_beat = now
                 self._heartbeat()
@@ -158,8 +192,9 @@ class Daemon:
             self.watcher.stop()
         self.config = new
         self.engine.reconfigure(new)
+        self.intake.reconfigure(new)
         self._start_watching()
-        threading.Thread(target=self._walk, name="reload-walk", daemon=True).start()
+        self.intake.walk_in_background(self._walk, "reload-walk")
         log.info("config_reloaded", folders=[str(f.path) for f in new.folders])
 
     def _shutdown(self) -> int:
@@ -169,6 +204,7 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.stop()
         finished = self.engine.drain(grace)
+        self.intake.join_walks(5.0)
         if not finished:
             log.warning("uploads_cut_off", hint="they are resumed (and looked up first) on the next start")
         if self.metrics is not None:
@@ -180,10 +216,16 @@ class Daemon:
         return 0
 
 
-def _metrics(engine: Engine) -> "Metrics":
+def _metrics(parts: Parts) -> "Metrics":
     # Imported only when asked for: prometheus_client costs 1.5 MB that most boxes never use.
-    from mavi_sync.metrics import Metrics
-    return Metrics(engine)
+    from mavi_sync.metrics import Metrics, Sources
+    engine = parts.engine
+    metrics = Metrics(Sources(counts=engine.ledger.counts, counters=parts.counters,
+                              limiter=parts.client.transport.limiters["upload"],
+                              queue_depth=lambda: engine.queue.qsize() + len(parts.intake),
+                              paused=lambda: engine.pause.paused))
+    engine.on_upload = metrics.upload_seconds.observe
+    return metrics
 
 
 def run(config_path: Path) -> int:
@@ -196,15 +238,15 @@ def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[
     """One pass: walk, upload everything that settles, follow statuses until final or
     `timeout_s`; returns the engine (its ledger holds the outcome)."""
     ledger = Ledger(config.ledger.path or default_ledger_path())
-    client = Client.from_config(config)
-    engine = Engine(config, ledger, client)
+    parts = assemble(config, ledger)
+    engine, intake = parts.engine, parts.intake
     started = time.monotonic()
     before = engine.snapshot().finished
-    engine.walk()
+    intake.walk()
     engine.start(config.uploads.concurrency)
     try:
         while time.monotonic() < started + timeout_s and not _settled(engine):
-            engine.settle_tick()
+            intake.settle_tick()
             if progress:
                 progress(progress_line(engine.snapshot(), before, time.monotonic() - started))
             time.sleep(TICK_S)
@@ -212,13 +254,13 @@ def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[
             progress(progress_line(engine.snapshot(), before, time.monotonic() - started))
     finally:
         engine.drain(config.uploads.shutdown_grace_s)
-        client.close()
+        parts.client.close()
     return engine
 
 
 def _settled(engine: Engine) -> bool:
     """Nothing left to do in this pass: no file settling, queued, in flight or being followed."""
-    if len(engine.settler) or engine.queue.qsize() or engine.counters.in_flight or engine.pause.paused:
+    if engine.settling() or engine.queue.qsize() or engine.counters.in_flight or engine.pause.paused:
         return False
     counts = engine.ledger.counts()
     pending = sum(n for (state, _t), n in counts.items() if state in ("uploaded", "uploading", "discovered"))

@@ -60,13 +60,14 @@ class LedgerError(MaviSyncError):
     hint = "Check the ledger path and free disk space; the ledger is never modified on error."
 
 
-class IllegalTransition(LedgerError):
-    """A state change the state machine does not allow (a bug, not a user error)."""
+class IllegalTransition(MaviSyncError):
+    """A state change the state machine does not allow (a bug, not a user error). Not a
+    LedgerError: a bug must never pause intake as "ledger unwritable"."""
 
     hint = "This is a bug in mavi-sync; please report it with the log lines around it."
 
 
-class ClaimLost(LedgerError):
+class ClaimLost(MaviSyncError):
     """Another worker or process took this file first (its state moved since it was read)."""
 
     hint = "Nothing to do: the other one uploads it."

@@ -92,11 +92,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE dir_marks (directory BLOB PRIMARY KEY, mark INTEGER NOT NULL, files INTEGER NOT NULL,
                             marked_at REAL NOT NULL);
     """,
+    # 7: "the server may hold this content: look it up before sending it again". Set when a
+    # request's body starts leaving, cleared only once the server holds the content (sent or
+    # found): a lookup that fails, an outage or an account error can no longer lose it.
+    # Rows left `uploading` by a version that claimed before sending may have been sent.
+    """
+    ALTER TABLE files ADD COLUMN lookup_due INTEGER NOT NULL DEFAULT 0;
+    UPDATE files SET lookup_due = 1 WHERE state = 'uploading';
+    """,
 )
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
                  "capture_time", "remote_id", "remote_status", "attempts", "next_attempt_at",
-                 "last_error", "created_at", "updated_at", "result", "uploaded_at", "polls", "next_poll_at")
+                 "last_error", "created_at", "updated_at", "result", "uploaded_at", "polls", "next_poll_at",
+                 "lookup_due")
 _UPDATABLE = frozenset(_FILE_COLUMNS) - {"id", "sha256", "target", "namespace", "created_at", "state"}
 
 
@@ -122,6 +131,12 @@ class FileRecord:
     uploaded_at: Optional[float] = None
     polls: int = 0
     next_poll_at: Optional[float] = None
+    lookup_due: bool = False  # the server may hold it: look before sending again (migration 7)
+
+    @property
+    def maybe_sent(self) -> bool:
+        """An earlier request for this content may have reached the server."""
+        return self.lookup_due or self.state is State.UPLOADING
 
 
 @dataclass(frozen=True)
@@ -340,16 +355,20 @@ class Ledger:
                     folder: str, file_id: Optional[int] = None) -> None:
         """Remember that `path` held content `sha256` with this stat (insert or replace)."""
         with self._tx() as db:
-            db.execute("DELETE FROM skipped WHERE path = ?", (_fspath(path),))  # it holds content now
-            db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(_fspath(path))),))
-            db.execute(
-                "INSERT INTO paths (path, file_id, sha256, folder, size, mtime_ns, inode, device, seen_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
-                "file_id = excluded.file_id, sha256 = excluded.sha256, folder = excluded.folder, "
-                "size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode, "
-                "device = excluded.device, seen_at = excluded.seen_at",
-                (_fspath(path), file_id, sha256, folder, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev,
-                 self._clock()))
+            self._record_path(db, path, sha256, st, folder, file_id)
+
+    def _record_path(self, db: sqlite3.Connection, path: str | bytes | os.PathLike[str], sha256: str,
+                     st: os.stat_result, folder: str, file_id: Optional[int]) -> None:
+        db.execute("DELETE FROM skipped WHERE path = ?", (_fspath(path),))  # it holds content now
+        db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(_fspath(path))),))
+        db.execute(
+            "INSERT INTO paths (path, file_id, sha256, folder, size, mtime_ns, inode, device, seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+            "file_id = excluded.file_id, sha256 = excluded.sha256, folder = excluded.folder, "
+            "size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode, "
+            "device = excluded.device, seen_at = excluded.seen_at",
+            (_fspath(path), file_id, sha256, folder, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev,
+             self._clock()))
 
     def skip(self, path: str | bytes | os.PathLike[str], reason: str) -> bool:
         """Record that `path` is not uploaded and why; True when this is news (log it once).
@@ -411,13 +430,56 @@ class Ledger:
         assert record is not None
         return record
 
+    def register(self, path: str | bytes | os.PathLike[str], st: os.stat_result, folder: str, sha256: str,
+                 target: str, namespace: str, *, refused: Optional[str] = None, **fields: Any) -> FileRecord:
+        """Record that `path` holds this content, and the content's row if it is new: `ready`,
+        or `rejected` with the reason `refused`. One transaction: a crash leaves both or neither.
+        An existing row is returned unchanged (its content was seen before, under any path)."""
+        now = self._clock()
+        values = _encode(fields)
+        state, error = (State.REJECTED, refused) if refused is not None else (State.READY, None)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO files (sha256, target, namespace, size, state, media_type, metadata, capture_time, "
+                "last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (sha256, target, namespace) DO NOTHING",
+                (sha256, target, namespace, st.st_size, state.value, values.get("media_type"),
+                 values.get("metadata"), values.get("capture_time"), error, now, now))
+            file_id = db.execute("SELECT id FROM files WHERE sha256 = ? AND target = ? AND namespace = ?",
+                                 (sha256, target, namespace)).fetchone()[0]
+            self._record_path(db, path, sha256, st, folder, file_id)
+        record = self.get_by_id(file_id)
+        assert record is not None
+        return record
+
+    def claim(self, file_id: int, expect: tuple[State, int]) -> FileRecord:
+        """Take the row for one upload attempt: attempts + 1, only if it still is `expect`
+        = (state, attempts) as the caller read it and no worker of this process holds it;
+        else ClaimLost. A rejected, failed or vanished row asked for again becomes `ready`.
+        The row says `uploading` only once the request starts (started()): a claim waiting
+        for its rate-limit slot when the daemon stops has sent nothing and claims nothing."""
+        with self._lock:
+            if file_id in self._in_flight:
+                raise ClaimLost(f"ledger row {file_id} is being uploaded by another worker")
+            state = expect[0] if expect[0] in (State.READY, State.UPLOADING) else State.READY
+            record = self.transition(file_id, state, expect=expect, attempts=expect[1] + 1, last_error=None)
+            self._in_flight.add(file_id)
+            return record
+
+    def started(self, file_id: int) -> None:
+        """The attempt's request is leaving: from now on the server may hold the content."""
+        with self._lock:
+            self.transition(file_id, State.UPLOADING, lookup_due=1)
+            self._in_flight.add(file_id)
+
     def transition(self, file_id: int, state: State, *, expect: Optional[tuple[State, int]] = None,
                    **changes: Any) -> FileRecord:
         """Move a file to `state` (checked against the state machine) and set `changes`.
 
         `expect` = (state, attempts) as the caller read them: the move happens only if the
-        row still says so, atomically, else ClaimLost. This is how a worker claims a file
-        for upload; two workers (or the daemon and `mavi-sync upload`) cannot both win.
+        row still says so, atomically, else ClaimLost (claim() is built on it: two workers,
+        or the daemon and `mavi-sync upload`, cannot both win). Any move releases the row
+        from this process's claims, except claim() and started() themselves.
         """
         unknown = set(changes) - _UPDATABLE
         if unknown:
@@ -431,17 +493,11 @@ class Ledger:
                 if expect is not None and (State(row[0]), row[1]) != expect:
                     raise ClaimLost(f"ledger row {file_id} is {row[0]} (attempt {row[1]}), not {expect[0].value} "
                                     f"(attempt {expect[1]}) any more")
-                if expect is not None and state is State.UPLOADING and file_id in self._in_flight:
-                    raise ClaimLost(f"ledger row {file_id} is being uploaded by another worker")
                 check_transition(State(row[0]), state)
                 sets = ", ".join(f"{k} = ?" for k in values)
                 db.execute(f"UPDATE files SET state = ?, updated_at = ?{', ' + sets if sets else ''} WHERE id = ?",
                            (state.value, self._clock(), *values.values(), file_id))
-            # After COMMIT: a failed write claims nothing.
-            if state is State.UPLOADING:
-                self._in_flight.add(file_id)
-            else:
-                self._in_flight.discard(file_id)
+            self._in_flight.discard(file_id)  # claim() and started() add it back after COMMIT
         record = self.get_by_id(file_id)
         assert record is not None
         return record
@@ -520,6 +576,7 @@ def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
 def _file(row: sqlite3.Row | tuple[Any, ...]) -> FileRecord:
     data = dict(zip(_FILE_COLUMNS, row))
     data["state"] = State(data["state"])
+    data["lookup_due"] = bool(data["lookup_due"])
     for column in _JSON_COLUMNS:
         data[column] = json.loads(data[column]) if data[column] else None
     return FileRecord(**data)

@@ -6,53 +6,65 @@ daemon's code paths carry no instrumentation beyond the upload-duration histogra
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
 
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from mavi_sync.engine import Engine
+from mavi_sync.api.ratelimit import RateLimiter
+from mavi_sync.snapshot import Counters
 
 DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 
-class _EngineCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+@dataclass(frozen=True)
+class Sources:
+    """What the metrics read, handed in by the daemon (they need not know the engine)."""
+
+    counts: Callable[[], dict[tuple[str, str], int]]  # ledger files by (state, target)
+    counters: Counters
+    limiter: Optional[RateLimiter]  # the upload limiter
+    queue_depth: Callable[[], int]  # settling or waiting for a worker
+    paused: Callable[[], bool]
+
+
+class _Collector(Collector):
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
 
     def collect(self) -> Iterator[Any]:
-        e = self.engine
+        s = self.sources
         files = GaugeMetricFamily("mavi_sync_files", "Files in the ledger by state and target",
                                   labels=["state", "target"])
-        for (state, target), n in sorted(e.ledger.counts().items()):
+        for (state, target), n in sorted(s.counts().items()):
             files.add_metric([state, target], n)
         yield files
         yield CounterMetricFamily("mavi_sync_uploaded_bytes", "Bytes uploaded since start",
-                                  value=e.counters.bytes_sent)
-        yield CounterMetricFamily("mavi_sync_uploads", "Uploads completed since start", value=e.counters.uploaded)
+                                  value=s.counters.bytes_sent)
+        yield CounterMetricFamily("mavi_sync_uploads", "Uploads completed since start", value=s.counters.uploaded)
         yield CounterMetricFamily("mavi_sync_retries", "Requests retried in-process since start",
-                                  value=e.counters.retries)
-        limiter = e.client.transport.limiters["upload"]
+                                  value=s.counters.retries)
+        limiter = s.limiter
         yield CounterMetricFamily("mavi_sync_rate_limit_waits", "Times a request waited for the rate limiter",
                                   value=limiter.waits if limiter else 0)
         yield CounterMetricFamily("mavi_sync_rate_limit_wait_seconds", "Seconds spent waiting for the rate limiter",
                                   value=limiter.waited_s if limiter else 0.0)
         yield GaugeMetricFamily("mavi_sync_queue_depth", "Files settling or waiting for a worker",
-                                value=e.queue.qsize() + len(e.settler))
-        yield GaugeMetricFamily("mavi_sync_uploads_in_flight", "Uploads in flight", value=e.counters.in_flight)
+                                value=s.queue_depth())
+        yield GaugeMetricFamily("mavi_sync_uploads_in_flight", "Uploads in flight", value=s.counters.in_flight)
         yield GaugeMetricFamily("mavi_sync_paused", "1 while an account error pauses uploads",
-                                value=1 if e.pause.paused else 0)
+                                value=1 if s.paused() else 0)
 
 
 class Metrics:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, sources: Sources) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_EngineCollector(engine))
+        self.registry.register(_Collector(sources))
         self.upload_seconds = Histogram("mavi_sync_upload_duration_seconds", "Time to upload one file",
                                         buckets=DURATION_BUCKETS, registry=self.registry)
         self._server: Optional[Any] = None
-        engine.on_upload = self.upload_seconds.observe
 
     def start(self, address: str, port: int) -> None:
         self._server, _thread = start_http_server(port, addr=address, registry=self.registry)

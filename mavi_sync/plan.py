@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from mavi_sync.api.model import UploadJob
 from mavi_sync.config.schema import TARGETS, FolderConfig
 from mavi_sync.media.capture import Capture, resolve_capture
-from mavi_sync.media.fields import UploadFields, build_fields
+from mavi_sync.media.fields import UploadFields, build_fields, sha_tag
 from mavi_sync.media.model import MediaInfo
 from mavi_sync.media.prober import probe_here
 from mavi_sync.media.rules import Verdict, check, choose_target
@@ -113,4 +113,10 @@ def job_for(plan: FilePlan, st: os.stat_result, *, target: Optional[str] = None,
     return UploadJob(path=plan.path, target=target, filename=tp.filename, mime=tp.mime, size=st.st_size,
                      mtime_ns=st.st_mtime_ns, sha256=plan.sha256, namespace=plan.folder.unique_id,
                      form=tp.fields.form, method=tp.verdict.method, security_mode=plan.folder.security.mode,
-                     maybe_sent=maybe_sent)
+                     maybe_sent=maybe_sent, lookup_tag=_lookup_tag(target, plan.sha256, tp.fields.form))
+
+
+def _lookup_tag(target: str, sha256: str, form: Mapping[str, Any]) -> Optional[str]:
+    """The video's `sha256:` tag when it carries one (video_sha_tag), else None."""
+    tag = sha_tag(sha256)
+    return tag if target == "video" and tag in (form.get("tags") or ()) else None

@@ -8,7 +8,7 @@ import os
 from collections import Counter
 from typing import Any, Iterable, Optional
 
-from mavi_sync.engine import Snapshot
+from mavi_sync.snapshot import Snapshot
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.plan import FilePlan, metadata_record
 from mavi_sync.uploader import Outcome

@@ -7,10 +7,13 @@
                ▼
             vanished ──(reappears)──► discovered
 
-`uploading` → `ready` is a retry after a transient error, `uploading` → `uploading`
-an attempt resumed after a crash (its outcome unknown: videos are looked up first); `uploading` →
-`confirmed` skips `uploaded` for targets whose answer is final (image ids,
-synchronous security results). Illegal moves raise IllegalTransition.
+A worker claims a `ready` row (its attempt counted) and the row says `uploading` only
+once the request's body starts leaving: so an attempt that never reached the server goes
+`ready` → `ready` (try later), `failed` (attempts used up) or `uploaded` (an earlier
+upload found by its tag); `uploading` → `ready` is a retry after an error in flight,
+`uploading` → `uploading` an attempt resumed after a crash (its outcome unknown: videos
+are looked up first); `uploading` → `confirmed` skips `uploaded` for targets whose answer
+is final (image ids, synchronous security results). Illegal moves raise IllegalTransition.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from mavi_sync.errors import IllegalTransition
 
 
 class State(str, Enum):
-    DISCOVERED = "discovered"  # hashed, not yet probed
+    DISCOVERED = "discovered"  # hashed, not yet probed (rows from before registration became one write)
     READY = "ready"  # probed, accepted, waiting for an upload slot (or its next attempt time)
-    UPLOADING = "uploading"  # a request is (or was, before a crash) in flight: outcome unknown
+    UPLOADING = "uploading"  # a request's body left (or was leaving, before a crash): outcome unknown
     UPLOADED = "uploaded"  # the server returned an id; following its remote status
     CONFIRMED = "confirmed"  # the remote side holds it (final)
     REJECTED = "rejected"  # refused by our checks or by the server, with a reason
@@ -34,7 +37,7 @@ class State(str, Enum):
 S = State
 _ALLOWED: dict[State, frozenset[State]] = {
     S.DISCOVERED: frozenset({S.READY, S.REJECTED, S.VANISHED}),
-    S.READY: frozenset({S.UPLOADING, S.REJECTED, S.VANISHED, S.READY}),
+    S.READY: frozenset({S.UPLOADING, S.REJECTED, S.VANISHED, S.READY, S.FAILED, S.UPLOADED, S.CONFIRMED}),
     S.UPLOADING: frozenset({S.UPLOADING, S.UPLOADED, S.CONFIRMED, S.READY, S.FAILED, S.REJECTED, S.VANISHED}),
     S.UPLOADED: frozenset({S.UPLOADED, S.CONFIRMED, S.FAILED}),
     S.CONFIRMED: frozenset(),

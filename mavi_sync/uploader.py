@@ -1,8 +1,12 @@
-"""One file through the pipeline: hash, plan, ledger, upload, record the outcome.
+"""One file through the pipeline: hash, plan, register, claim, send; the attempt's outcome
+decided by `outcome.decide` and written in one ledger write.
 
-Every step is written to the ledger before the next one starts, so a crash at any
-point leaves a state the next run can resume from: `uploading` means "the server
-may hold it" and makes the next attempt look the video up before sending again.
+Every step is written to the ledger before the next one starts, so a crash at any point
+leaves a state the next run can resume from. The row says `uploading` from the moment the
+request's body starts leaving (not while the worker waits for its rate-limit slot), and
+from then on `lookup_due` says "the server may hold it": the next attempt at a video looks
+it up by its sha256 tag first, however many attempts fail in between, until the server
+holds it.
 """
 
 from __future__ import annotations
@@ -15,15 +19,16 @@ from typing import Callable, Optional
 
 from mavi_sync.api.body import Progress
 from mavi_sync.api.client import Client
-from mavi_sync.api.follow import PollPolicy, follow
-from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
-from mavi_sync.api.retry import backoff_s
+from mavi_sync.api.follow import PollPolicy
+from mavi_sync.api.model import UploadResult
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.errors import AccountError, ClaimLost, FileChanged, PermanentError, TransientError, Unreachable
+from mavi_sync.errors import (AccountError, ClaimLost, FileChanged, LedgerError, PermanentError, TransientError,
+                              Unreachable)
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.media.prober import Prober, probe_here
+from mavi_sync.outcome import Attempt, Kind, RetryRules, decide
 from mavi_sync.plan import FilePlan, job_for, metadata_record, plan_file
 from mavi_sync.states import State
 
@@ -31,15 +36,38 @@ DONE_STATES = frozenset({State.UPLOADED, State.CONFIRMED})
 
 log = get_logger("mavi_sync.uploader")
 
+# Is this error part of an outage? The daemon asks its outage detector (pause.Outage); a
+# one-off command knows only that a refused connection is nobody's file's fault.
+IsOutage = Callable[[Exception], bool]
+
+
+def _unreachable(error: Exception) -> bool:
+    return isinstance(error, Unreachable)
+
 
 @dataclass(frozen=True)
 class Outcome:
+    """An attempt and the row as its decision left it."""
+
+    kind: Kind
     path: Path
     state: State
     record: Optional[FileRecord]
-    detail: str = ""  # why (refusal, error), or what happened ("already uploaded")
+    detail: str = ""
     result: Optional[UploadResult] = None
-    error: Optional[Exception] = None  # what went wrong, typed (the daemon tells outages apart)
+    error: Optional[Exception] = None
+    outage: bool = False
+
+
+def rules_of(config: Config) -> RetryRules:
+    """The [uploads] settings the outcome decisions use."""
+    u = config.uploads
+    return RetryRules(u.max_attempts, u.retry_initial_s, u.retry_max_s, u.failed_cooldown_s, poll_policy(config))
+
+
+def poll_policy(config: Config) -> PollPolicy:
+    u = config.uploads
+    return PollPolicy(u.status_poll_initial_s, u.status_poll_max_s, u.status_give_up_s)
 
 
 def hash_if_changed(path: Path, st: os.stat_result, ledger: Ledger) -> str:
@@ -52,15 +80,16 @@ def hash_if_changed(path: Path, st: os.stat_result, ledger: Ledger) -> str:
 
 def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, target: Optional[str] = None,
              probe: Prober = probe_here) -> tuple[FilePlan, os.stat_result, FileRecord]:
-    """Hash and plan the file and make sure the ledger has its row (and this path). Raises OSError."""
+    """Hash and plan the file; record the path and, for new content, its row (`ready`, or
+    `rejected` with the reason), in one write. Raises OSError."""
     st = os.stat(path)
     sha = hash_if_changed(path, st, ledger)
     plan = plan_file(path, folder, sha256=sha, with_sha_tag=config.uploads.video_sha_tag, info=probe(path))
     verdict = plan.targets[target].verdict if target else plan.chosen
-    record = ledger.add(sha, verdict.target, folder.unique_id, st.st_size, media_type=plan.info.family,
-                        metadata=metadata_record(plan), capture_time=plan.capture.local.isoformat())
-    ledger.record_path(path, sha, st, str(folder.path), record.id)
-    if record.state == State.DISCOVERED:
+    record = ledger.register(path, st, str(folder.path), sha, verdict.target, folder.unique_id,
+                             refused=None if verdict.accepted else verdict.reason, media_type=plan.info.family,
+                             metadata=metadata_record(plan), capture_time=plan.capture.local.isoformat())
+    if record.state == State.DISCOVERED:  # a row from before registration was one write
         record = (ledger.transition(record.id, State.READY) if verdict.accepted else
                   ledger.transition(record.id, State.REJECTED, last_error=verdict.reason))
     return plan, st, record
@@ -69,111 +98,90 @@ def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, t
 def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
                 target: Optional[str] = None, progress: Optional[Progress] = None,
                 clock: Callable[[], float] = time.time, unattended: bool = False,
-                probe: Prober = probe_here) -> Outcome:
-    """Upload one file unless the ledger says its content is already there.
-    `unattended` (the daemon): a file waiting for its next attempt waits, and rejected or
-    failed content is not tried again here (that is `mavi-sync retry`, or the cool-down).
-    `probe` is where the file is read (the daemon's is a helper process, prober.py).
-    Raises AccountError (the caller pauses everything); every other problem is an Outcome."""
+                probe: Prober = probe_here, is_outage: IsOutage = _unreachable) -> Outcome:
+    """Upload one file unless the ledger says its content is already there, and record what
+    happened. `unattended` (the daemon): a file waiting for its next attempt waits, and
+    rejected or failed content is not tried again here (that is `mavi-sync retry`, or the
+    cool-down). `probe` is where the file is read (the daemon's is a helper process).
+    Raises AccountError after recording it (the caller pauses everything)."""
+    attempt = try_upload(path, folder, config, ledger, client, target=target, progress=progress, clock=clock,
+                         unattended=unattended, probe=probe, is_outage=is_outage)
+    outcome = apply(ledger, attempt, rules_of(config), clock())
+    if outcome.kind is Kind.ACCOUNT:
+        assert isinstance(outcome.error, AccountError)
+        raise outcome.error
+    return outcome
+
+
+def apply(ledger: Ledger, attempt: Attempt, rules: RetryRules, now: float) -> Outcome:
+    """Write the decision for `attempt` (one ledger write, or none) and return the outcome."""
+    record = attempt.record
+    change = decide(attempt, rules, now)
+    if change is not None and record is not None:
+        record = ledger.transition(record.id, change.state, **change.fields)
+    state = record.state if record is not None else _no_row_state(attempt.kind)
+    return Outcome(attempt.kind, attempt.path, state, record, attempt.detail, attempt.result, attempt.error,
+                   attempt.outage)
+
+
+def _no_row_state(kind: Kind) -> State:
+    return State.VANISHED if kind is Kind.VANISHED else State.FAILED
+
+
+def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
+               target: Optional[str], progress: Optional[Progress], clock: Callable[[], float],
+               unattended: bool, probe: Prober, is_outage: IsOutage) -> Attempt:
+    """Register, claim and send; what happened, not yet decided upon."""
     try:
         plan, st, record = register(path, folder, config, ledger, target, probe)
     except FileNotFoundError:
-        return Outcome(path, State.VANISHED, None, "the file disappeared before it was read")
+        return Attempt(Kind.VANISHED, path, None, "the file disappeared before it was read")
     except OSError as exc:
-        return Outcome(path, State.FAILED, None, f"cannot read: {exc.strerror}")
+        return Attempt(Kind.UNREADABLE, path, None, f"cannot read: {exc.strerror}")
     if record.state in DONE_STATES:
-        return Outcome(path, record.state, record, f"already uploaded ({record.remote_id})")
+        return Attempt(Kind.KNOWN, path, record, f"already uploaded ({record.remote_id})")
     if record.state == State.REJECTED and not plan.targets[record.target].verdict.accepted:
-        return Outcome(path, State.REJECTED, record, record.last_error or "refused")
+        return Attempt(Kind.REFUSED, path, record, record.last_error or "refused")
     if unattended and _not_now(record, clock()):
-        return Outcome(path, record.state, record, record.last_error or "waiting for its next attempt")
-    if record.state in (State.REJECTED, State.FAILED, State.VANISHED):  # asked again: try again
-        record = ledger.transition(record.id, State.READY)
-    maybe_sent = record.state == State.UPLOADING  # an attempt was cut off (crash, kill)
+        return Attempt(Kind.WAITING, path, record, record.last_error or "waiting for its next attempt")
     try:  # the claim: only one worker or process moves this row on from what it read
-        record = ledger.transition(record.id, State.UPLOADING, expect=(record.state, record.attempts),
-                                   attempts=record.attempts + 1, last_error=None)
+        record = ledger.claim(record.id, expect=(record.state, record.attempts))
     except ClaimLost:
-        current = ledger.get_by_id(record.id) or record
-        return Outcome(path, current.state, current, "taken by another worker")
+        return Attempt(Kind.CLAIM_LOST, path, ledger.get_by_id(record.id) or record, "taken by another worker")
     try:
-        result = client.upload(job_for(plan, st, target=record.target, maybe_sent=maybe_sent), progress)
+        job = job_for(plan, st, target=record.target, maybe_sent=record.maybe_sent)
+        result = client.upload(job, _on_start(ledger, record.id, progress))
     except AccountError as exc:
-        ledger.transition(record.id, State.READY, attempts=record.attempts - 1, last_error=str(exc))
+        return Attempt(Kind.ACCOUNT, path, record, str(exc), error=exc)
+    except PermanentError as exc:
+        return Attempt(Kind.REFUSED, path, record, str(exc), error=exc)
+    except (FileChanged, TransientError) as exc:
+        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc, outage=is_outage(exc))
+    except LedgerError:  # the ledger could not note the start: the caller pauses intake
         raise
-    except (FileChanged, PermanentError, TransientError) as exc:
-        record = _after_error(ledger, record, exc, config, clock)
-        return Outcome(path, record.state, record, str(exc), error=exc)
     except Exception as exc:  # a bug or an unforeseen OS error: never leave the row claimed
         log.error("upload_crashed", path=str(path), error=repr(exc), error_type=exc.__class__.__name__,
                   hint="This is a bug in mavi-sync; the file is tried again later. Please report it.")
-        record = _after_error(ledger, record, TransientError(f"unexpected error: {exc.__class__.__name__}"),
-                              config, clock)
-        return Outcome(path, record.state, record, str(record.last_error))
-    record = record_result(ledger, record, result, clock)
-    return Outcome(path, record.state, record, "adopted an earlier upload" if result.adopted else "", result)
+        return Attempt(Kind.CRASHED, path, ledger.get_by_id(record.id) or record,
+                       f"unexpected error: {exc.__class__.__name__}", error=exc)
+    current = ledger.get_by_id(record.id) or record
+    return Attempt(Kind.SENT, path, current, "adopted an earlier upload" if result.adopted else "", result)
+
+
+def _on_start(ledger: Ledger, file_id: int, progress: Optional[Progress]) -> Progress:
+    """The body's progress callback, which also marks the row `uploading` at the first byte."""
+    started = [False]
+
+    def report(sent: int, total: int) -> None:
+        if not started[0]:
+            started[0] = True
+            ledger.started(file_id)
+        if progress is not None:
+            progress(sent, total)
+    return report
 
 
 def _not_now(record: FileRecord, now: float) -> bool:
     if record.state in (State.REJECTED, State.FAILED):
         return True
     return record.state == State.READY and record.next_attempt_at is not None and record.next_attempt_at > now
-
-
-def _after_error(ledger: Ledger, record: FileRecord, exc: Exception, config: Config,
-                 clock: Callable[[], float]) -> FileRecord:
-    u = config.uploads
-    if isinstance(exc, PermanentError):
-        return ledger.transition(record.id, State.REJECTED, last_error=str(exc))
-    if isinstance(exc, FileChanged):  # not the file's fault nor the server's: no attempt used up
-        return ledger.transition(record.id, State.READY, attempts=record.attempts - 1, last_error=str(exc))
-    if isinstance(exc, Unreachable):  # an outage: no attempt used up, however long it lasts
-        wait = backoff_s(record.attempts, u.retry_initial_s, u.retry_max_s)
-        return ledger.transition(record.id, State.READY, attempts=record.attempts - 1, last_error=str(exc),
-                                 next_attempt_at=clock() + wait)
-    if record.attempts >= u.max_attempts:
-        return ledger.transition(record.id, State.FAILED, last_error=str(exc),
-                                 next_attempt_at=clock() + u.failed_cooldown_s if u.failed_cooldown_s else None)
-    wait = backoff_s(record.attempts, u.retry_initial_s, u.retry_max_s)
-    return ledger.transition(record.id, State.READY, last_error=str(exc), next_attempt_at=clock() + wait)
-
-
-def record_result(ledger: Ledger, record: FileRecord, result: UploadResult,
-                  clock: Callable[[], float] = time.time) -> FileRecord:
-    """The server took the file: `confirmed` when its answer is final, else `uploaded` (to follow)."""
-    state = State.CONFIRMED if result.final else State.UPLOADED
-    return ledger.transition(record.id, state, remote_id=result.remote_id, remote_status=result.remote_status,
-                             result=dict(result.details) or None, uploaded_at=clock(), next_attempt_at=None)
-
-
-def record_status(ledger: Ledger, record: FileRecord, status: RemoteStatus) -> FileRecord:
-    """Write what the server says about an uploaded file; DONE confirms it, FAILED fails it."""
-    if status.state == DONE:
-        return ledger.transition(record.id, State.CONFIRMED, remote_status=status.raw, polls=record.polls + 1)
-    if status.state == FAILED:
-        return ledger.transition(record.id, State.FAILED, remote_status=status.raw, polls=record.polls + 1,
-                                 last_error=f"memories.ai could not process it: {status.raw} ({status.cause})")
-    return ledger.transition(record.id, State.UPLOADED, remote_status=status.raw or "not visible yet",
-                             polls=record.polls + 1)
-
-
-def follow_record(ledger: Ledger, client: Client, record: FileRecord, policy: PollPolicy) -> FileRecord:
-    """Poll an uploaded file's status until it is final or the give-up time passes (then flagged)."""
-    current = [record]
-
-    def check() -> RemoteStatus:
-        assert current[0].remote_id is not None
-        status = client.status(current[0].target, current[0].remote_id, current[0].namespace)
-        current[0] = record_status(ledger, current[0], status)
-        return status
-
-    followed = follow(check, policy, stop=client.stop)
-    if followed.gave_up and current[0].state == State.UPLOADED:
-        current[0] = ledger.transition(current[0].id, State.UPLOADED, last_error=(
-            f"remote status still {current[0].remote_status} after {policy.give_up_s:g} s"))
-    return current[0]
-
-
-def poll_policy(config: Config) -> PollPolicy:
-    u = config.uploads
-    return PollPolicy(u.status_poll_initial_s, u.status_poll_max_s, u.status_give_up_s)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 
 KEY = "sk-mavi-CLITESTKEY0123456789abcdef"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import API_KEY, api_toml
 
 CLI = [sys.executable, "-m", "mavi_sync"]

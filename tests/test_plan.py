@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mavi_sync.media.probe import probe
 from mavi_sync.plan import upload_filename
-from mavi_sync.samples import ImageSpec, write_image
+from mavi_sync.dev.samples import ImageSpec, write_image
 
 
 def test_a_name_that_is_not_utf8_is_sent_as_text_and_the_extension_follows_the_content(tmp_path: Path) -> None:

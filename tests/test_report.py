@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mavi_sync.engine import Snapshot
+from mavi_sync.snapshot import Snapshot
 from mavi_sync.report import progress_line
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -14,12 +15,20 @@ from mavi_sync.config.schema import Config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import AccountError
 from mavi_sync.ledger import Ledger
-from mavi_sync.samples import VideoSpec, write_video
+from mavi_sync.dev.samples import VideoSpec, write_video
 from mavi_sync.states import State
-from mavi_sync.uploader import follow_record, upload_path
+from mavi_sync.follower import Follower
+from mavi_sync.ledger import FileRecord
+from mavi_sync.outcome import RetryRules
+from mavi_sync.uploader import upload_path
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads
 
 POLL = PollPolicy(initial_s=0.05, max_s=0.1, give_up_s=15)
+
+
+def follow_record(ledger: Ledger, client: Client, record: FileRecord, policy: PollPolicy) -> FileRecord:
+    """What `mavi-sync upload` does after sending: follow until final or the give-up time."""
+    return Follower(ledger, client, RetryRules(poll=policy), clock=time.time, stop=client.stop).follow(record)
 
 
 class Rig:

@@ -21,15 +21,14 @@ from mavi_sync.config.schema import ApiConfig, Config, KeySource, UploadsConfig
 from mavi_sync.config.secrets import Secret, resolve_key
 from mavi_sync.logs import get_logger
 from mavi_sync.errors import ApiError, FileChanged, MaviSyncError, PermanentError, TransientError, UnknownOutcome
-from mavi_sync.media.fields import sha_tag
-from mavi_sync.ratelimit import RateLimiter
+from mavi_sync.api.ratelimit import RateLimiter
 
 ImageOutcome = Union[UploadResult, MaviSyncError]
 T = TypeVar("T")
 OnRetry = Callable[[int, float, BaseException], None]
 
 
-def _log_retry(attempt: int, wait: float, exc: BaseException) -> None:
+def log_retry(attempt: int, wait: float, exc: BaseException) -> None:
     get_logger().info("request_retrying", attempt=attempt, wait_s=round(wait, 2), error=str(exc),
                       error_type=exc.__class__.__name__)
 
@@ -80,7 +79,7 @@ class Client:
         self.keys = keys
         self.settings = settings
         self.stop = stop or threading.Event()
-        self.on_retry = on_retry or _log_retry
+        self.on_retry = on_retry or log_retry
         self.transport = Transport(
             timeouts=Timeouts(uploads.connect_timeout_s, uploads.read_timeout_s),
             upload_limiter=RateLimiter(uploads.rate_limit_per_minute / 60.0),
@@ -123,9 +122,8 @@ class Client:
 
     def _video(self, job: UploadJob, progress: Optional[Progress]) -> UploadResult:
         key = self.keys.get("API key")
-        tag = sha_tag(job.sha256)
-        has_tag = tag in (job.form.get("tags") or ())
-        if job.maybe_sent and has_tag:
+        tag = job.lookup_tag
+        if job.maybe_sent and tag is not None:
             found = self.find_video(tag, job.namespace)
             if found:
                 return UploadResult("video", found, "UNPARSE", final=False, adopted=True)
@@ -134,7 +132,7 @@ class Client:
             try:
                 return video.upload(self.transport, self.api.base_url, key, job, progress)
             except UnknownOutcome as exc:
-                if not has_tag:
+                if tag is None:
                     raise  # nothing to look up: sending again may duplicate (see README)
                 found = self.find_video(tag, job.namespace)
                 if found:

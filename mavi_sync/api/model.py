@@ -28,6 +28,9 @@ class UploadJob:
     # An earlier attempt may have reached the server (a crash or timeout after sending):
     # look the video up by its sha256 tag before sending it again.
     maybe_sent: bool = False
+    # The tag the video carries that finds it again on the server (`sha256:<hash>`), or None
+    # when it carries none (video_sha_tag = false): then nothing can be looked up.
+    lookup_tag: Optional[str] = None
 
 
 @dataclass(frozen=True)

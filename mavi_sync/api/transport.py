@@ -25,7 +25,7 @@ from mavi_sync.api.body import Body
 from mavi_sync.api.classify import classify, parse_retry_after
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import RateLimited, TransientError, UnknownOutcome, Unreachable
-from mavi_sync.ratelimit import RateLimiter
+from mavi_sync.api.ratelimit import RateLimiter
 
 BLOCKSIZE = 1 << 20
 MAX_ANSWER = 4 << 20  # answers are small JSON; never buffer a runaway body

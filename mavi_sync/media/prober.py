@@ -204,9 +204,20 @@ def serve(idle_s: float, max_probes: int) -> int:
         if not line:
             return IDLE_EXIT
         path = json.loads(line)["path"]
-        answers.write(json.dumps(info_to_wire(probe(path))).encode("ascii") + b"\n")
-        answers.flush()
+        try:
+            answers.write(json.dumps(info_to_wire(probe(path))).encode("ascii") + b"\n")
+            answers.flush()
+        except BrokenPipeError:  # the daemon is gone: nobody to answer, nothing to say in the journal
+            _mute(answers)
+            return IDLE_EXIT
     return IDLE_EXIT
+
+
+def _mute(stream: IO[bytes]) -> None:
+    """Point `stream`'s descriptor at /dev/null, so that the flush at exit fails no more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 def _main(argv: Sequence[str]) -> int:

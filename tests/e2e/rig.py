@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from mavi_sync.samples import VideoSpec, write_video
+from mavi_sync.dev.samples import VideoSpec, write_video
 from tests.conftest import API_KEY, SECURITY_KEY, api_toml
 
 CLI = [sys.executable, "-m", "mavi_sync"]

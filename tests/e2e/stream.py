@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 
 FULL = os.environ.get("MAVI_RELIABILITY") == "full"
 TARGETS = ("image", "video", "security", "asset")

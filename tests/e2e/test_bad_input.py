@@ -17,7 +17,7 @@ from typing import Any, Callable
 import av
 
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.e2e.rig import CLI, Daemon, until
 from tests.e2e.stream import record_figures
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.samples import ImageSpec, write_image
+from mavi_sync.dev.samples import ImageSpec, write_image
 from tests.conftest import API_KEY
 from tests.e2e.rig import CLI, Daemon, sha, until, video_bytes
 

@@ -14,7 +14,7 @@ from typing import Callable
 import pytest
 
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.samples import ImageSpec, write_image
+from mavi_sync.dev.samples import ImageSpec, write_image
 from tests.e2e.rig import Daemon, until
 from tests.e2e.stream import record_figures
 

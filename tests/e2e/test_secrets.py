@@ -13,7 +13,7 @@ from typing import Callable
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
-from mavi_sync.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import fast_timing
 from tests.e2e.rig import CLI, Daemon, until
 

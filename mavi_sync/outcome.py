@@ -1,0 +1,148 @@
+"""What an upload attempt or a status poll produced, and the one ledger change it calls for.
+
+Pure: no I/O, no clock of its own. The uploader and the follower build an `Attempt` or
+read a `RemoteStatus`; `decide` / `decide_status` / `decide_poll_error` return the
+`Change`; the caller applies it in one ledger write. Every "what now?" after an upload is
+answered here and nowhere else, so two places can no longer ask for contradicting moves
+(a remote FAILED used to be written as `failed`, then refused as `failed → failed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from mavi_sync.api.follow import PollPolicy, next_poll_s
+from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
+from mavi_sync.api.retry import backoff_s
+from mavi_sync.errors import FileChanged, PermanentError
+from mavi_sync.ledger import FileRecord
+from mavi_sync.states import State
+
+
+class Kind(str, Enum):
+    """What one attempt at one path came to."""
+
+    SENT = "sent"  # the server took it now, or an earlier upload of it was found (adopted)
+    KNOWN = "known"  # the ledger already has this content uploaded: nothing sent
+    WAITING = "waiting"  # not its turn: a later attempt time, or rejected/failed until asked again
+    REFUSED = "refused"  # refused for good: by mavi-sync's checks, or by the server
+    ATTEMPT_FAILED = "attempt_failed"  # network, 5xx, rate limit, the file changed while sent
+    CRASHED = "crashed"  # an error nobody foresaw (a bug): tried again like a failed attempt
+    ACCOUNT = "account"  # the account cannot upload: every upload pauses
+    CLAIM_LOST = "claim_lost"  # another worker or process is uploading it
+    VANISHED = "vanished"  # gone before it could be read
+    UNREADABLE = "unreadable"  # there, but cannot be read: no content, no row
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt, as it happened. `record` is the row as the attempt left it before the
+    decision (attempts already counted for a claimed row)."""
+
+    kind: Kind
+    path: Path
+    record: Optional[FileRecord]
+    detail: str = ""  # the reason or error, as a person reads it
+    result: Optional[UploadResult] = None  # SENT
+    error: Optional[Exception] = None  # what went wrong, typed
+    outage: bool = False  # the error is part of an API outage: the file is not to blame
+
+
+@dataclass(frozen=True)
+class Change:
+    """A ledger write: move the row to `state` and set `fields`."""
+
+    state: State
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    """The per-file retry settings ([uploads]) the decisions need."""
+
+    max_attempts: int = 8
+    retry_initial_s: float = 10.0
+    retry_max_s: float = 3600.0
+    failed_cooldown_s: float = 86400.0  # 0: a failed file waits for `mavi-sync retry`
+    poll: PollPolicy = PollPolicy()
+
+    def cooldown_at(self, now: float) -> Optional[float]:
+        return now + self.failed_cooldown_s if self.failed_cooldown_s else None
+
+
+def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
+    """The ledger change an attempt calls for, or None when it changes nothing."""
+    r = attempt.record
+    if r is None:
+        return None
+    if attempt.kind is Kind.SENT:
+        assert attempt.result is not None
+        return _sent(attempt.result, rules, now)
+    if attempt.kind is Kind.REFUSED and isinstance(attempt.error, PermanentError):
+        return Change(State.REJECTED, {"last_error": attempt.detail})
+    if attempt.kind is Kind.ACCOUNT:  # nobody's file at fault: the attempt is given back
+        return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": attempt.detail})
+    if attempt.kind in (Kind.ATTEMPT_FAILED, Kind.CRASHED):
+        return _failed(attempt, r, rules, now)
+    return None
+
+
+def _sent(result: UploadResult, rules: RetryRules, now: float) -> Change:
+    """`confirmed` when the server's answer is final (image ids, sync security results),
+    else `uploaded`, first polled after the policy's initial wait. The server holds it:
+    no lookup is due any more."""
+    fields: dict[str, Any] = {"remote_id": result.remote_id, "remote_status": result.remote_status,
+                              "result": dict(result.details) or None, "uploaded_at": now,
+                              "next_attempt_at": None, "lookup_due": 0}
+    if result.final:
+        return Change(State.CONFIRMED, fields)
+    return Change(State.UPLOADED, {**fields, "next_poll_at": now + rules.poll.initial_s})
+
+
+def _failed(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> Change:
+    """Try again later with a growing wait; `failed` once attempts run out. A file that
+    changed while sent, or an attempt lost to an outage, gets its attempt back."""
+    error = attempt.detail
+    if isinstance(attempt.error, FileChanged):  # still being written: settle decides, not backoff
+        return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": error,
+                                    "next_attempt_at": None})
+    wait = backoff_s(r.attempts, rules.retry_initial_s, rules.retry_max_s)
+    if attempt.outage:
+        return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": error,
+                                    "next_attempt_at": now + wait})
+    if r.attempts >= rules.max_attempts:
+        return Change(State.FAILED, {"last_error": error, "next_attempt_at": rules.cooldown_at(now)})
+    return Change(State.READY, {"last_error": error, "next_attempt_at": now + wait})
+
+
+def decide_status(record: FileRecord, status: RemoteStatus, rules: RetryRules, now: float) -> Change:
+    """What a status answer means for an uploaded file: DONE confirms it; FAILED fails it,
+    to be tried again after the cool-down; anything else is polled again later, and flagged
+    once the give-up time has passed since the upload."""
+    polls = record.polls + 1
+    if status.state == DONE:
+        return Change(State.CONFIRMED, {"remote_status": status.raw, "polls": polls})
+    if status.state == FAILED:
+        return Change(State.FAILED, {
+            "remote_status": status.raw, "polls": polls, "next_attempt_at": rules.cooldown_at(now),
+            "last_error": f"memories.ai could not process it: {status.raw} ({status.cause})"})
+    raw = status.raw or "not visible yet"
+    policy = rules.poll
+    overdue = record.uploaded_at is not None and now - record.uploaded_at > policy.give_up_s
+    return Change(State.UPLOADED, {
+        "remote_status": raw, "polls": polls, "next_poll_at": now + next_poll_s(polls, policy),
+        "last_error": still_pending(raw, policy) if overdue else record.last_error})
+
+
+def decide_poll_error(record: FileRecord, error: Exception, rules: RetryRules, now: float) -> Change:
+    """A status question that got no usable answer: ask again after a growing wait."""
+    wait = backoff_s(record.polls + 1, rules.poll.initial_s, rules.poll.max_s)
+    return Change(State.UPLOADED, {"next_poll_at": now + wait, "last_error": str(error)})
+
+
+def still_pending(raw: Optional[str], policy: PollPolicy) -> str:
+    """The flag on a file the server has not finished with after the give-up time."""
+    return f"remote status still {raw} after {policy.give_up_s:g} s"

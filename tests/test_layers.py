@@ -1,0 +1,99 @@
+"""Imports flow one way: cli → daemon → engine → intake/follower/uploader → api/ledger/media
+→ config/errors, with no cycles. Read from the source with `ast`, so a new import that
+breaks the direction fails here, not in a review."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "mavi_sync"
+
+# Higher imports lower (or its own level); never the other way.
+LEVELS: list[tuple[int, tuple[str, ...]]] = [
+    (7, ("cli", "__main__", "dev")),
+    (6, ("daemon",)),
+    (5, ("engine", "metrics", "report")),
+    (4, ("intake", "follower", "uploader", "dryrun", "after")),
+    (3, ("outcome", "pause", "plan")),
+    (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "emulator")),
+    (1, ("config", "errors", "logs", "states", "__init__")),
+]
+
+
+def level(module: str) -> int:
+    """The level of `mavi_sync.x.y` by its first component."""
+    top = module.split(".")[1] if "." in module else "__init__"
+    for rank, names in LEVELS:
+        if top in names:
+            return rank
+    raise AssertionError(f"{module} has no level in tests/test_layers.py: give it one")
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(REPO).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1] if len(parts) > 2 else parts
+        out[".".join(parts)] = path
+    return out
+
+
+def imports(path: Path) -> set[str]:
+    """The mavi_sync modules `path` imports at any point (also inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mavi_sync"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("mavi_sync")}
+    return found
+
+
+def test_imports_never_go_up_a_level() -> None:
+    wrong = []
+    for name, path in modules().items():
+        for target in imports(path):
+            if target != "mavi_sync" and level(target) > level(name):
+                wrong.append(f"{name} (level {level(name)}) imports {target} (level {level(target)})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_nothing_imports_the_daemon_or_the_cli() -> None:
+    for name, path in modules().items():
+        if name.split(".")[1:2] in (["cli"], ["daemon"], ["__main__"], ["dev"]):
+            continue
+        assert not {t for t in imports(path) if t.split(".")[1:2] in (["cli"], ["daemon"])}, name
+
+
+def test_the_api_client_does_not_know_the_media_package() -> None:
+    for name, path in modules().items():
+        if name.startswith("mavi_sync.api"):
+            assert not {t for t in imports(path) if t.startswith("mavi_sync.media")}, name
+
+
+def test_there_is_no_import_cycle() -> None:
+    graph = {name: {t for t in imports(path) if t in modules()} for name, path in modules().items()}
+    done: set[str] = set()
+
+    def visit(node: str, trail: list[str]) -> None:
+        if node in trail:
+            raise AssertionError("import cycle: " + " → ".join(trail[trail.index(node):] + [node]))
+        if node in done:
+            return
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, trail + [node])
+        done.add(node)
+
+    for start in sorted(graph):
+        visit(start, [])
+
+
+def test_no_module_is_over_400_lines_except_the_ledger() -> None:
+    long = {name: n for name, path in modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400 and name != "mavi_sync.ledger"}
+    assert not long, long
