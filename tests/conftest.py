@@ -4,8 +4,10 @@ writer, and guards that fail a test which leaks a thread."""
 from __future__ import annotations
 
 import csv
+from contextlib import contextmanager
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -50,12 +52,27 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
     return write
 
 
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
+LEAK_GRACE_S = 5.0  # a stopped thread may need a moment to see its stop event
+
+
+@contextmanager
+def no_threads_left(grace_s: float = LEAK_GRACE_S) -> Iterator[None]:
+    """Fails when a thread started inside the block is still alive `grace_s` after it:
+    daemon threads included (the daemon's are all daemon threads, so a guard that skipped
+    them saw none)."""
     before = set(threading.enumerate())
     yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    deadline = time.monotonic() + grace_s
+    for thread in [t for t in threading.enumerate() if t not in before]:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leaked, f"test leaked threads: {leaked}"
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    with no_threads_left():
+        yield
 
 
 # -- the emulator, over real HTTP on 127.0.0.1 ----------------------------------------------
