@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from mavi_sync import after
+from mavi_sync import after, events
 from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import AccountError, LedgerError, MaviSyncError
@@ -139,32 +139,17 @@ class Engine:
 
     def _note(self, o: Outcome, seconds: float) -> None:
         """Log the outcome once, and act on what concerns every upload (outage, recovery)."""
-        r = o.record
-        fields = {"path": str(o.path), "target": r.target if r else None, "sha256": r.sha256 if r else None,
-                  "size": r.size if r else None, "attempt": r.attempts if r else None}
+        events.attempt_logged(o, seconds, self.clock())
         if o.kind is Kind.SENT and o.result is not None:
             with self._lock:
                 self.counters.uploaded += 1
                 self.counters.bytes_sent += o.result.bytes_sent
             self.on_upload(seconds)
             self._api_ok()
-            log.info("upload_succeeded", remote_id=o.result.remote_id, adopted=o.result.adopted,
-                     duration_ms=int(seconds * 1000), **fields)
-        if o.state is State.CONFIRMED and r is not None and o.kind in (Kind.SENT, Kind.KNOWN):
-            self._after(r)  # (KNOWN: a copy or rename of confirmed content: the folder's action applies)
-        elif o.kind is Kind.REFUSED:
-            log.warning("media_rejected", reason=o.detail, **fields)
-        elif o.kind in (Kind.ATTEMPT_FAILED, Kind.CRASHED) and o.state is State.FAILED:
-            log.error("upload_failed", error=o.detail, **fields)
-        elif o.kind in (Kind.ATTEMPT_FAILED, Kind.CRASHED) and r is not None and r.next_attempt_at:
-            # (a file that changed while sent has no retry time: settling decides when it is done)
-            log.warning("upload_retrying", error=o.detail, wait_s=round(r.next_attempt_at - self.clock(), 1),
-                        **fields)
-        elif o.kind is Kind.VANISHED:
-            log.info("file_vanished", path=str(o.path))
-        elif o.kind is Kind.UNREADABLE:  # no content to key a row by: recorded as skipped
-            if self.ledger.skip(o.path, o.detail):
-                log.warning("file_skipped", path=str(o.path), reason=o.detail)
+        if o.state is State.CONFIRMED and o.record is not None and o.kind in (Kind.SENT, Kind.KNOWN):
+            self._after(o.record)  # (KNOWN: a copy or rename of confirmed content: the folder's action applies)
+        if o.kind is Kind.UNREADABLE and self.ledger.skip(o.path, o.detail):  # no content to key a row by
+            events.skipped_logged(str(o.path), o.detail)
         if o.outage:
             self._api_unreachable(o)
 
@@ -278,16 +263,8 @@ class Engine:
         return finished
 
     def snapshot(self) -> Snapshot:
-        counts: dict[str, int] = {}
-        for (state, _target), n in self.ledger.counts().items():
-            counts[state] = counts.get(state, 0) + n
-        return Snapshot(queued=self.queue.qsize() + self.settling() + counts.get("ready", 0)
-                        + counts.get("discovered", 0),
-                        uploading=self.counters.in_flight, following=counts.get("uploaded", 0),
-                        confirmed=counts.get("confirmed", 0), failed=counts.get("failed", 0),
-                        rejected=counts.get("rejected", 0) + counts.get("vanished", 0),
-                        bytes_sent=self.counters.bytes_sent,
-                        paused=self.pause.reason if self.pause.paused else None)
+        return Snapshot.of(self.ledger.counts(), self.queue.qsize() + self.settling(), self.counters,
+                           self.pause.reason if self.pause.paused else None)
 
     def summary(self) -> str:
         """The one-line status for systemd and logs."""

@@ -12,7 +12,8 @@ import threading
 from typing import Callable, Optional
 
 from mavi_sync.api.client import Client
-from mavi_sync.api.model import DONE, FAILED
+from mavi_sync import events
+from mavi_sync.api.model import DONE
 from mavi_sync.errors import AccountError, MaviSyncError, TransientError
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
@@ -87,15 +88,9 @@ class Follower:
             return self.ledger.transition(record.id, change.state, **change.fields)
         change = decide_status(record, status, self.rules, now)
         updated = self.ledger.transition(record.id, change.state, **change.fields)
-        if status.raw != record.remote_status:
-            log.info("remote_status_changed", path=self._path(record), sha256=record.sha256, target=record.target,
-                     remote_id=record.remote_id, status=status.raw, cause=status.cause or None)
+        events.status_logged(self._path(record), record, updated, status.raw, status.cause)
         if status.state == DONE:
             self.on_confirmed(updated)
-        elif status.state == FAILED:
-            log.error("upload_failed", path=self._path(record), sha256=record.sha256, target=record.target,
-                      size=record.size, attempt=record.attempts, error=updated.last_error,
-                      retry_at=updated.next_attempt_at)
         return updated
 
     def follow(self, record: FileRecord) -> FileRecord:

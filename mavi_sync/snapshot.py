@@ -4,7 +4,7 @@ the `sync` progress bar and the metrics read. Plain data: readers need not know 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 
 @dataclass
@@ -29,6 +29,20 @@ class Snapshot:
     rejected: int  # refused with a reason, or vanished before upload
     bytes_sent: int
     paused: Optional[str]
+
+    @classmethod
+    def of(cls, counts: Mapping[tuple[str, str], int], waiting: int, counters: Counters,
+           paused: Optional[str]) -> "Snapshot":
+        """From the ledger's counts by (state, target), the paths not yet in it (`waiting`:
+        settling or queued) and the engine's counters."""
+        by_state: dict[str, int] = {}
+        for (state, _target), n in counts.items():
+            by_state[state] = by_state.get(state, 0) + n
+        return cls(queued=waiting + by_state.get("ready", 0) + by_state.get("discovered", 0),
+                   uploading=counters.in_flight, following=by_state.get("uploaded", 0),
+                   confirmed=by_state.get("confirmed", 0), failed=by_state.get("failed", 0),
+                   rejected=by_state.get("rejected", 0) + by_state.get("vanished", 0),
+                   bytes_sent=counters.bytes_sent, paused=paused)
 
     @property
     def finished(self) -> int:

@@ -16,7 +16,7 @@ LEVELS: list[tuple[int, tuple[str, ...]]] = [
     (7, ("cli", "__main__", "dev")),
     (6, ("daemon",)),
     (5, ("engine", "metrics", "report")),
-    (4, ("intake", "follower", "uploader", "dryrun", "after")),
+    (4, ("intake", "follower", "uploader", "dryrun", "after", "events")),
     (3, ("outcome", "pause", "plan")),
     (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "emulator")),
     (1, ("config", "errors", "logs", "states", "__init__")),

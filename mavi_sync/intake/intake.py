@@ -16,13 +16,11 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Optional
 
+from mavi_sync import events
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.intake.scanner import Listing, mark, skip_reason, walk_dirs
 from mavi_sync.intake.settle import Settler
 from mavi_sync.ledger import Ledger
-from mavi_sync.logs import get_logger
-
-log = get_logger("mavi_sync.intake")
 
 
 class Intake:
@@ -107,7 +105,7 @@ class Intake:
     def skip(self, path: Path, reason: str) -> None:
         """A path with nothing to upload: recorded with the reason, logged once."""
         if self.ledger.skip(path, reason):
-            log.warning("file_skipped", path=str(path), reason=reason)
+            events.skipped_logged(str(path), reason)
 
     def walk_dir(self, folder: FolderConfig, top: Path) -> int:
         """Walk `top` (the folder or a directory inside it); a file whose size, mtime and inode
