@@ -116,6 +116,12 @@ class AmbiguousRefusal(TransientError):
     the limit.", v1 `0001`): retried a bounded number of times, then treated as permanent."""
 
 
+class Interrupted(TransientError):
+    """A stop request ended the wait for a rate-limit slot: the request never left."""
+
+    hint = "Nothing was sent; the file is tried again on the next start."
+
+
 class UnknownOutcome(TransientError):
     """The request was sent in full but no answer came: the server may hold the file."""
 

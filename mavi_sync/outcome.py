@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from mavi_sync.api.follow import PollPolicy, next_poll_s
 from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
-from mavi_sync.errors import FileChanged, PermanentError
+from mavi_sync.errors import FileChanged, Interrupted, PermanentError
 from mavi_sync.ledger import FileRecord
 from mavi_sync.states import State
 
@@ -104,9 +104,10 @@ def _sent(result: UploadResult, rules: RetryRules, now: float) -> Change:
 
 def _failed(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> Change:
     """Try again later with a growing wait; `failed` once attempts run out. A file that
-    changed while sent, or an attempt lost to an outage, gets its attempt back."""
+    changed while sent, an attempt a stop cut short before it left, or one lost to an
+    outage gets its attempt back."""
     error = attempt.detail
-    if isinstance(attempt.error, FileChanged):  # still being written: settle decides, not backoff
+    if isinstance(attempt.error, (FileChanged, Interrupted)):  # nobody's fault, and no reason to wait
         return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": error,
                                     "next_attempt_at": None})
     wait = backoff_s(r.attempts, rules.retry_initial_s, rules.retry_max_s)

@@ -58,6 +58,41 @@ class LedgerMachine(RuleBasedStateMachine):
         assert not stale
         self.model[file_id] = State.UPLOADING
 
+    @rule(pick=st.integers(0, 2), stale=st.booleans())
+    def claim_for_upload(self, pick: int, stale: bool) -> None:
+        """Ledger.claim: counts the attempt, keeps `ready`/`uploading`, brings a rejected,
+        failed or vanished row back to `ready`; a stale read or a held row loses."""
+        file_id = sorted(self.model)[pick]
+        row = self.ledger.get_by_id(file_id)
+        assert row is not None
+        held = file_id in self.ledger._in_flight
+        try:
+            claimed = self.ledger.claim(file_id, (row.state, row.attempts + (1 if stale else 0)))
+        except ClaimLost:
+            assert stale or held
+            return
+        except IllegalTransition:
+            assert row.state in (State.UPLOADED, State.CONFIRMED) and not stale and not held
+            return
+        assert not stale and not held and claimed.attempts == row.attempts + 1
+        assert claimed.state is (row.state if row.state is State.UPLOADING else State.READY)
+        assert file_id in self.ledger._in_flight
+        self.model[file_id] = claimed.state
+
+    @rule(pick=st.integers(0, 2))
+    def request_starts(self, pick: int) -> None:
+        """Ledger.started: the body leaves; the row says `uploading` and a lookup is due."""
+        file_id = sorted(self.model)[pick]
+        before = self.model[file_id]
+        try:
+            self.ledger.started(file_id)
+        except IllegalTransition:
+            assert not allowed(before, State.UPLOADING)
+            return
+        row = self.ledger.get_by_id(file_id)
+        assert row is not None and row.state is State.UPLOADING and row.lookup_due and row.maybe_sent
+        self.model[file_id] = State.UPLOADING
+
     @invariant()
     def stored_states_match(self) -> None:
         if hasattr(self, "ledger"):

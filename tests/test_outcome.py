@@ -11,7 +11,7 @@ import pytest
 
 from mavi_sync.api.follow import PollPolicy
 from mavi_sync.api.model import DONE, FAILED, MISSING, PENDING, RemoteStatus, UploadResult
-from mavi_sync.errors import (AccountError, FileChanged, PermanentError, TransientError, UnknownOutcome,
+from mavi_sync.errors import (AccountError, FileChanged, Interrupted, PermanentError, TransientError, UnknownOutcome,
                               Unreachable)
 from mavi_sync.ledger import FileRecord
 from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, decide_poll_error, decide_status
@@ -163,3 +163,9 @@ def test_a_status_question_without_an_answer_is_asked_again_with_backoff() -> No
     change = decide_poll_error(uploaded, TransientError("timeout"), RULES, NOW)
     assert change.state is State.UPLOADED and NOW < change.fields["next_poll_at"] <= NOW + 50
     assert change.fields["last_error"] == "timeout"
+
+
+def test_an_attempt_a_stop_cut_short_before_it_left_is_given_back_without_a_wait() -> None:
+    change = decide(attempt(Kind.ATTEMPT_FAILED, row(attempts=3), Interrupted("upload: stopping")), RULES, NOW)
+    assert change is not None and change.state is State.READY
+    assert change.fields["attempts"] == 2 and change.fields["next_attempt_at"] is None

@@ -24,7 +24,7 @@ from mavi_sync import __version__
 from mavi_sync.api.body import Body
 from mavi_sync.api.classify import classify, parse_retry_after
 from mavi_sync.config.secrets import Secret
-from mavi_sync.errors import RateLimited, TransientError, UnknownOutcome, Unreachable
+from mavi_sync.errors import Interrupted, RateLimited, TransientError, UnknownOutcome, Unreachable
 from mavi_sync.api.ratelimit import RateLimiter
 
 BLOCKSIZE = 1 << 20
@@ -89,7 +89,7 @@ class Transport:
         # A request with a body is counted as sent when its body starts (its headers are
         # out): a stall while requests prepares it then cannot bunch it with the next one.
         if limiter is not None and not limiter.acquire(self.stop, leaves_now=body is None):
-            raise TransientError(f"{what}: stopping")
+            raise Interrupted(f"{what}: stopping before it was sent")
         if limiter is not None and body is not None:
             body.on_start = limiter.sent
         headers = {"Content-Type": body.content_type} if body is not None else {}

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import pytest
 
 from mavi_sync.api.client import Client, KeyRing
-from mavi_sync.api.follow import PollPolicy, follow
-from mavi_sync.api.model import DONE, FAILED, UploadJob
+from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadJob
 from mavi_sync.config.parse import build_config
 from mavi_sync.config.schema import Config
 from mavi_sync.config.secrets import Secret
@@ -24,7 +24,20 @@ from mavi_sync.plan import job_for, plan_file
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads, run_in_threads
 
-QUICK_POLL = PollPolicy(initial_s=0.05, max_s=0.2, give_up_s=20)
+class Followed(NamedTuple):
+    status: RemoteStatus
+    polls: int
+
+
+def follow(check: Callable[[], RemoteStatus], seconds: float = 20) -> Followed:
+    """Ask `check` every 0.05 s until the status is final (bounded): the client's side of
+    following, without the ledger (the follower's loop: tests/test_follower.py)."""
+    deadline, polls = time.monotonic() + seconds, 0
+    while True:
+        status, polls = check(), polls + 1
+        if status.state in (DONE, FAILED) or time.monotonic() > deadline:
+            return Followed(status, polls)
+        time.sleep(0.05)
 
 
 def make_config(url: str, folder: Path, uploads: dict[str, Any] | None = None, **folder_keys: Any) -> Config:
@@ -96,7 +109,7 @@ def test_video_arrives_intact_with_its_metadata_and_is_followed_to_parse(setup, 
     assert fields["tags"] == [sha_tag(sha(path)), "cam"] and fields["unique_id"] == ["default"]
     assert fields["retain_original_video"] == ["true"]
     assert set(fields) == set(sent.form)  # only the fields that have values
-    followed = follow(lambda: client.status("video", result.remote_id, "default"), QUICK_POLL)
+    followed = follow(lambda: client.status("video", result.remote_id, "default"))
     assert followed.status.state == DONE and followed.status.raw == "PARSE" and followed.polls >= 2
 
 
@@ -104,7 +117,7 @@ def test_a_failed_video_is_reported_with_its_cause(setup, admin, folder) -> None
     config, client = setup
     admin.script({"path": "/serve/api/v1/upload", "action": "fail"})
     result = client.upload(job(config, a_video(folder)))
-    followed = follow(lambda: client.status("video", result.remote_id, "default"), QUICK_POLL)
+    followed = follow(lambda: client.status("video", result.remote_id, "default"))
     assert followed.status.state == FAILED and followed.status.cause == "emulated processing failure"
 
 
@@ -213,7 +226,7 @@ def test_asset_direct_upload_is_followed_to_success(setup, admin, folder) -> Non
     assert result.remote_id.startswith("re_")
     [arrived] = uploads_of(admin, "asset")
     assert arrived["sha256"] == sha(path) and arrived["via"] == "direct"
-    followed = follow(lambda: client.status("asset", result.remote_id), QUICK_POLL)
+    followed = follow(lambda: client.status("asset", result.remote_id))
     assert followed.status.state == DONE and followed.status.raw == "SUCCESS"
 
 
@@ -225,7 +238,7 @@ def test_big_assets_take_the_signed_url_without_the_key(setup, admin, folder) ->
     assert arrived["via"] == "signed" and arrived["sha256"] == sha(path) and arrived["id"] == result.remote_id
     storage = [e for e in admin.stats()["log"] if e["path"].startswith("/_storage/")]
     assert len(storage) == 1 and storage[0]["has_authorization"] is False
-    assert follow(lambda: client.status("asset", result.remote_id), QUICK_POLL).status.state == DONE
+    assert follow(lambda: client.status("asset", result.remote_id)).status.state == DONE
 
 
 def test_an_expired_signed_url_is_replaced(tmp_path, folder) -> None:

@@ -4,6 +4,7 @@ and "look before sending again" survives every failure until the server holds th
 from __future__ import annotations
 
 import json
+import sqlite3
 import signal
 from pathlib import Path
 
@@ -57,3 +58,27 @@ def test_a_video_maybe_sent_before_a_kill_is_looked_up_until_a_lookup_answers(
     until(lambda: daemon.count("confirmed") == 1, 60)
     assert [u["sha256"] for u in admin.uploads("video")] == [sha(data)]  # one copy, adopted
     assert daemon.stop() == 0
+
+
+def ledger_rows(daemon: Daemon) -> list[tuple[str, int, int]]:
+    """(state, attempts, lookup_due) of every file row, read as `status` would (read-only)."""
+    with sqlite3.connect(f"file:{daemon.root / 'ledger.sqlite3'}?mode=ro", uri=True) as db:
+        return sorted(db.execute("SELECT state, attempts, lookup_due FROM files").fetchall())
+
+
+def test_a_worker_waiting_for_its_rate_limit_slot_claims_no_upload(daemon: Daemon, admin: Admin,
+                                                                    tmp_path: Path) -> None:
+    """The row says `uploading` only once the request leaves; a stop during the wait for the
+    slot gives the attempt back, and nothing is looked up or counted against the file."""
+    daemon.config.write_text(daemon.config.read_text().replace("rate_limit_per_minute = 6000",
+                                                               "rate_limit_per_minute = 2"))
+    daemon.start()
+    (daemon.camera / "first.mp4").write_bytes(video_bytes(tmp_path, seconds=1))
+    (daemon.camera / "second.mp4").write_bytes(video_bytes(tmp_path, seconds=1.5))
+    until(lambda: len(admin.uploads("video")) == 1, 30)  # the second now waits 30 s for its slot
+    until(lambda: ledger_rows(daemon) and all(state != "uploading" for state, _, _ in ledger_rows(daemon)), 10)
+    waiting = [row for row in ledger_rows(daemon) if row[0] == "ready"]
+    assert waiting == [("ready", 1, 0)], ledger_rows(daemon)  # claimed (attempt 1), not `uploading`
+    assert daemon.stop() == 0
+    assert ("ready", 0, 0) in ledger_rows(daemon)  # the stop was nobody's fault: attempt given back
+    assert len(admin.uploads("video")) == 1
