@@ -58,7 +58,7 @@ def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
         "memory": lambda: upload.memory(url, s.runs, s.rss_sizes),
         "restart": lambda: walk.restart(s.restart_files, url, s.restart_runs),
         "first_start": lambda: walk.first_start(list(s.first_start_files), url, s.runs),
-        "latency": lambda: latency.measure(url, s.runs, s.latency_files),
+        "latency": lambda: latency.measure(url, s.latency_files),
         "rate": lambda: rate.measure(per_minute=600, files=s.rate_files, runs=s.runs),
         "idle": lambda: latency.idle(url, s.idle_files, s.idle_s),
     }
@@ -116,11 +116,13 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      "no quadratic step", _verdict(f["growth"] < 1.5)))
     if "latency" in results:
         la = results["latency"]
-        for how in ("closed", "renamed"):
-            x = la[how]
-            rows.append((f"detection latency, {how} (s)", "p95 " + _m(x["p95_s"], "{:.2f}"),
-                         f"wait {x['wait_s']:g} s", f"p95 ≤ wait + 0.5: +{x['p95_over_wait_s']['median']:.2f}",
-                         _verdict(x["p95_over_wait_s"]["median"] <= 0.5)))
+        settle = la["settle_s"]
+        for pattern, x in la["patterns"].items():
+            rows.append((f"detection latency, {pattern} (s)", f"p95 {x['p95_s']:.2f}, max {x['max_s']:.2f}",
+                         f"settle_s {settle:g} s", f"p95 ≤ settle + 0.5: +{x['p95_over_settle_s']:.2f}",
+                         _verdict(x["p95_over_settle_s"] <= 0.5 and x["partial_uploads"] == 0)))
+        rows.append((f"partial or extra uploads, {len(la['patterns'])} writer patterns", str(la["partial_uploads"]),
+                     f"missing {la['missing']}", "none", _verdict(la["partial_uploads"] == 0 and not la["missing"])))
     if "rate" in results:
         ra = results["rate"]
         rows.append((f"rate-limit use, {ra['files']} backlog", _m(ra["share"], "{:.1%}"),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 import subprocess
 import tempfile
 import threading
@@ -34,25 +33,11 @@ from typing import Any
 
 from bench.harness import KEY, DaemonProcess, Spread, scratch
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.dev.samples import VideoSpec, write_video
+from mavi_sync.dev.samples import grown_video
 
 GB = 1000**3
 VIDEO_UPLOAD = "/serve/api/v1/upload"
 STORAGE = "/_storage/"
-
-
-def big_video(path: Path, size: int, marker: str) -> Path:
-    """A valid MP4 of exactly `size` bytes: a real clip, then a sparse `free` box."""
-    clip = write_video(path.with_suffix(".clip.mp4"), VideoSpec(seconds=1.0))
-    head = clip.read_bytes()
-    clip.unlink()
-    box = size - len(head)
-    with open(path, "wb") as fh:
-        fh.write(head)
-        fh.write(struct.pack(">I4sQ", 1, b"free", box))  # 64-bit box size: files over 4 GB
-        fh.write(marker.encode())
-        fh.truncate(size)
-    return path
 
 
 def warm(path: Path) -> Path:
@@ -187,7 +172,7 @@ def daemon_run(daemon: DaemonProcess, admin: Admin, staging: Path, folder: Path,
                marker: str, path: str = VIDEO_UPLOAD) -> dict[str, float]:
     """Move one new big file into the running daemon's folder; wait for its upload."""
     assert daemon.proc is not None
-    file = warm(big_video(staging / f"{marker}.mp4", size, marker))
+    file = warm(grown_video(staging / f"{marker}.mp4", size, marker))
     before = len(_requests(admin, path))
     cpu0 = tree_cpu(daemon.proc.pid)
     os.rename(file, folder / file.name)  # appears whole, as a finished recording does
@@ -206,7 +191,7 @@ def throughput_and_cpu(url: str, size: int, runs: int) -> dict[str, Any]:
             daemon.wait_for(lambda: (root / "ledger.sqlite3").exists(), 60)
             time.sleep(1)  # past its start-up: imports and the first walk are not the upload's cost
             for run in range(runs):
-                ref = warm(big_video(staging / f"curl-{run}.mp4", size, f"curl-{run}"))
+                ref = warm(grown_video(staging / f"curl-{run}.mp4", size, f"curl-{run}"))
                 curls.append(curl_run(url, ref))
                 sums.append(_child(["sha256sum", str(ref)]))
                 openssl.append(_child(["openssl", "dgst", "-sha256", str(ref)]) if shutil.which("openssl") else None)

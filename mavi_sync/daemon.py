@@ -72,6 +72,7 @@ def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
     engine = Engine(config, ledger, client, stop=stop, clock=clock, counters=counters)
     intake = Intake(config, ledger, engine.enqueue, stop=stop, clock=clock)
     engine.settling = intake.__len__
+    engine.resettle = intake.resettle
     engine.on_ledger_back = lambda: intake.walk_in_background(intake.walk, "walk-after-ledger")
     return Parts(stop, counters, client, engine, intake)
 

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 from mavi_sync import after, events
 from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
-from mavi_sync.errors import AccountError, LedgerError, MaviSyncError
+from mavi_sync.errors import AccountError, FileChanged, LedgerError, MaviSyncError
 from mavi_sync.follower import Follower
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
@@ -61,6 +61,9 @@ class Engine:
         self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
         self.on_ledger_back: Callable[[], None] = lambda: None  # the daemon walks again
         self.settling: Callable[[], int] = lambda: 0  # paths intake still holds (for snapshots)
+        # Where a path found again (a due retry, a resumed row, an unfinished file) goes:
+        # through intake's settling (daemon.assemble), so no worker ever gets a file in flux.
+        self.resettle: Callable[[Path, bool], None] = lambda path, hold: self.enqueue(path)
         self.follower = Follower(ledger, client, rules_of(config), clock=clock, stop=stop,
                                  on_account_error=self._account_failed, on_confirmed=self._after,
                                  paused=lambda: self.pause.paused)
@@ -150,6 +153,8 @@ class Engine:
             self._after(o.record)  # (KNOWN: a copy or rename of confirmed content: the folder's action applies)
         if o.kind is Kind.UNREADABLE and self.ledger.skip(o.path, o.detail):  # no content to key a row by
             events.skipped_logged(str(o.path), o.detail)
+        if o.kind is Kind.UNFINISHED or isinstance(o.error, FileChanged):
+            self.resettle(o.path, True)  # still being written, or paused: it settles again
         if o.outage:
             self._api_unreachable(o)
 
@@ -245,7 +250,7 @@ class Engine:
         for record in records:
             raw = self.ledger.path_of(record.id)
             if raw is not None:
-                self.enqueue(Path(os.fsdecode(raw)))
+                self.resettle(Path(os.fsdecode(raw)), False)
 
     # -- shutdown and reporting -----------------------------------------------------------
     def drain(self, grace_s: float) -> bool:

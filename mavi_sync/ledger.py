@@ -359,6 +359,23 @@ class Ledger:
 
     def _record_path(self, db: sqlite3.Connection, path: str | bytes | os.PathLike[str], sha256: str,
                      st: os.stat_result, folder: str, file_id: Optional[int]) -> None:
+        before = db.execute("SELECT file_id FROM paths WHERE path = ?", (_fspath(path),)).fetchone()
+        self._record_path_row(db, path, sha256, st, folder, file_id)
+        if before is not None and before[0] is not None and before[0] != file_id:
+            self._drop_orphan(db, before[0])  # the path holds other content now (rewritten, grown)
+
+    def _drop_orphan(self, db: sqlite3.Connection, file_id: int) -> None:
+        """Delete the row `file_id` when no path holds its content any more and it never
+        reached the server: a prefix an NVR went on appending to, a file deleted before its
+        upload. A row that was (or may have been) sent stays: it is the record of that."""
+        if file_id in self._in_flight:
+            return
+        db.execute("DELETE FROM files WHERE id = ? AND remote_id IS NULL AND lookup_due = 0 "
+                   "AND state NOT IN ('uploading', 'uploaded', 'confirmed') "
+                   "AND NOT EXISTS (SELECT 1 FROM paths WHERE file_id = ?)", (file_id, file_id))
+
+    def _record_path_row(self, db: sqlite3.Connection, path: str | bytes | os.PathLike[str], sha256: str,
+                         st: os.stat_result, folder: str, file_id: Optional[int]) -> None:
         db.execute("DELETE FROM skipped WHERE path = ?", (_fspath(path),))  # it holds content now
         db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(_fspath(path))),))
         db.execute(
@@ -397,9 +414,14 @@ class Ledger:
         return int(self._read("SELECT COUNT(*) FROM skipped", ())[0][0])
 
     def forget_path(self, path: str | bytes | os.PathLike[str]) -> None:
+        """The path holds nothing any more (archived, deleted, gone): drop it, and its content's
+        row too when no other path holds that content and it never reached the server."""
         with self._tx() as db:
+            row = db.execute("SELECT file_id FROM paths WHERE path = ?", (_fspath(path),)).fetchone()
             db.execute("DELETE FROM paths WHERE path = ?", (_fspath(path),))
             db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(_fspath(path))),))
+            if row is not None and row[0] is not None:
+                self._drop_orphan(db, row[0])
 
     def paths_of(self, file_id: int) -> list[bytes]:
         return [bytes(r[0]) for r in self._read("SELECT path FROM paths WHERE file_id = ? ORDER BY seen_at",

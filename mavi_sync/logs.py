@@ -31,20 +31,24 @@ def redact_keys(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> 
     return event
 
 
+_VARYING = frozenset({"timestamp", "repeated"})  # keys that differ between otherwise identical lines
+
+
 class RepeatFilter:
-    """Drops a warning or error identical (event and error text) to one logged in the last
-    `window_s` seconds; the next one that passes carries `repeated=N`. A box with a dead
-    uplink logs the outage once a minute, not once per file."""
+    """Drops a warning or error identical in every key but its timestamp (event, error text
+    and path included) to one logged in the last `window_s` seconds; the next one that passes
+    carries `repeated=N`. A box with a dead uplink logs the same failure once a minute, not
+    once per retry; two files' rejections are two lines, even with the same reason."""
 
     def __init__(self, window_s: float = 60.0, clock: Any = None) -> None:
         self.window_s = window_s
         self.clock = clock or time.monotonic
-        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+        self._last: dict[tuple[tuple[str, str], ...], tuple[float, int]] = {}
 
     def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         if method not in ("warning", "error", "critical"):
             return event
-        key = (str(event.get("event")), str(event.get("error") or event.get("reason") or ""))
+        key = tuple(sorted((k, repr(v)) for k, v in event.items() if k not in _VARYING))
         now = self.clock()
         seen = self._last.get(key)
         if seen is not None and now - seen[0] < self.window_s:

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from mavi_sync.api.follow import PollPolicy, next_poll_s
 from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
-from mavi_sync.errors import FileChanged, Interrupted, PermanentError
+from mavi_sync.errors import AccountError, FileChanged, Interrupted, PermanentError, RateLimited
 from mavi_sync.ledger import FileRecord
 from mavi_sync.states import State
 
@@ -33,6 +33,7 @@ class Kind(str, Enum):
     CRASHED = "crashed"  # an error nobody foresaw (a bug): tried again like a failed attempt
     ACCOUNT = "account"  # the account cannot upload: every upload pauses
     CLAIM_LOST = "claim_lost"  # another worker or process is uploading it
+    UNFINISHED = "unfinished"  # cannot be read as media yet and changed recently: settles again
     VANISHED = "vanished"  # gone before it could be read
     UNREADABLE = "unreadable"  # there, but cannot be read: no content, no row
 
@@ -49,6 +50,7 @@ class Attempt:
     result: Optional[UploadResult] = None  # SENT
     error: Optional[Exception] = None  # what went wrong, typed
     outage: bool = False  # the error is part of an API outage: the file is not to blame
+    body_left: bool = False  # this attempt's upload body started leaving (any lookup due had answered)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,14 @@ class RetryRules:
         return now + self.failed_cooldown_s if self.failed_cooldown_s else None
 
 
+def looks_unfinished(refusal: Optional[str], last_change: float, now: float, grace_s: float) -> bool:
+    """A file the prober cannot read as the media it claims to be (no `moov`, a JPEG cut
+    short, a preallocation's zeros, empty) that changed less than `grace_s` ago: its writer
+    may only be pausing, so it is not refused yet. Refusals by the targets' rules (format,
+    codec, size) are about a finished file and never wait."""
+    return refusal is not None and now - last_change < grace_s
+
+
 def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
     """The ledger change an attempt calls for, or None when it changes nothing."""
     r = attempt.record
@@ -81,6 +91,13 @@ def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
     if attempt.kind is Kind.SENT:
         assert attempt.result is not None
         return _sent(attempt.result, rules, now)
+    change = _unsent(attempt, r, rules, now)
+    if change is not None and _not_held(attempt):
+        return Change(change.state, {**change.fields, "lookup_due": 0})
+    return change
+
+
+def _unsent(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> Optional[Change]:
     if attempt.kind is Kind.REFUSED and isinstance(attempt.error, PermanentError):
         return Change(State.REJECTED, {"last_error": attempt.detail})
     if attempt.kind is Kind.ACCOUNT:  # nobody's file at fault: the attempt is given back
@@ -88,6 +105,15 @@ def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
     if attempt.kind in (Kind.ATTEMPT_FAILED, Kind.CRASHED):
         return _failed(attempt, r, rules, now)
     return None
+
+
+def _not_held(attempt: Attempt) -> bool:
+    """The server certainly holds no upload of this content: this attempt's own body left
+    (so any lookup that was due had answered "not there" first) and the answer was a
+    refusal (account, validation, rate limit) or the body was cut short (the file changed).
+    A 5xx or a lost answer after the body may mean it was stored: the lookup stays due."""
+    return attempt.body_left and isinstance(attempt.error, (AccountError, PermanentError, RateLimited,
+                                                             FileChanged))
 
 
 def _sent(result: UploadResult, rules: RetryRules, now: float) -> Change:

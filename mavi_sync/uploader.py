@@ -28,8 +28,9 @@ from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.media.prober import Prober, probe_here
-from mavi_sync.outcome import Attempt, Kind, RetryRules, decide
+from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, looks_unfinished
 from mavi_sync.plan import FilePlan, job_for, metadata_record, plan_file
+from mavi_sync.stamp import last_change_s, signature
 from mavi_sync.states import State
 
 DONE_STATES = frozenset({State.UPLOADED, State.CONFIRMED})
@@ -78,13 +79,27 @@ def hash_if_changed(path: Path, st: os.stat_result, ledger: Ledger) -> str:
     return sha256_file(path)
 
 
+def read(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
+         probe: Prober = probe_here) -> tuple[FilePlan, os.stat_result]:
+    """Hash and plan the file (nothing written). Raises OSError."""
+    st = os.stat(path)
+    sha = hash_if_changed(path, st, ledger)
+    return plan_file(path, folder, sha256=sha, with_sha_tag=config.uploads.video_sha_tag, info=probe(path)), st
+
+
 def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, target: Optional[str] = None,
              probe: Prober = probe_here) -> tuple[FilePlan, os.stat_result, FileRecord]:
     """Hash and plan the file; record the path and, for new content, its row (`ready`, or
     `rejected` with the reason), in one write. Raises OSError."""
-    st = os.stat(path)
-    sha = hash_if_changed(path, st, ledger)
-    plan = plan_file(path, folder, sha256=sha, with_sha_tag=config.uploads.video_sha_tag, info=probe(path))
+    plan, st = read(path, folder, config, ledger, probe)
+    return plan, st, record_path_and_row(path, plan, st, folder, ledger, target)
+
+
+def record_path_and_row(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, ledger: Ledger,
+           target: Optional[str] = None) -> FileRecord:
+    """Write the path and, for new content, its row (`ready` or `rejected`), in one write."""
+    assert plan.sha256 is not None
+    sha = plan.sha256
     verdict = plan.targets[target].verdict if target else plan.chosen
     record = ledger.register(path, st, str(folder.path), sha, verdict.target, folder.unique_id,
                              refused=None if verdict.accepted else verdict.reason, media_type=plan.info.family,
@@ -92,7 +107,7 @@ def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, t
     if record.state == State.DISCOVERED:  # a row from before registration was one write
         record = (ledger.transition(record.id, State.READY) if verdict.accepted else
                   ledger.transition(record.id, State.REJECTED, last_error=verdict.reason))
-    return plan, st, record
+    return record
 
 
 def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
@@ -133,11 +148,16 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
                unattended: bool, probe: Prober, is_outage: IsOutage) -> Attempt:
     """Register, claim and send; what happened, not yet decided upon."""
     try:
-        plan, st, record = register(path, folder, config, ledger, target, probe)
+        plan, st = read(path, folder, config, ledger, probe)
     except FileNotFoundError:
+        ledger.forget_path(path)  # and its content's row, if nothing else holds it and it was never sent
         return Attempt(Kind.VANISHED, path, None, "the file disappeared before it was read")
     except OSError as exc:
         return Attempt(Kind.UNREADABLE, path, None, f"cannot read: {exc.strerror}")
+    if unattended and looks_unfinished(plan.info.refusal, last_change_s(signature(st)), clock(),
+                                       folder.incomplete_grace_s):
+        return Attempt(Kind.UNFINISHED, path, None, plan.info.refusal or "")  # no row: it may never be a file
+    record = record_path_and_row(path, plan, st, folder, ledger, target)
     if record.state in DONE_STATES:
         return Attempt(Kind.KNOWN, path, record, f"already uploaded ({record.remote_id})")
     if record.state == State.REJECTED and not plan.targets[record.target].verdict.accepted:
@@ -148,15 +168,17 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
         record = ledger.claim(record.id, expect=(record.state, record.attempts))
     except ClaimLost:
         return Attempt(Kind.CLAIM_LOST, path, ledger.get_by_id(record.id) or record, "taken by another worker")
+    started = _Started(ledger, record.id, progress)
     try:
         job = job_for(plan, st, target=record.target, maybe_sent=record.maybe_sent)
-        result = client.upload(job, _on_start(ledger, record.id, progress))
+        result = client.upload(job, started)
     except AccountError as exc:
-        return Attempt(Kind.ACCOUNT, path, record, str(exc), error=exc)
+        return Attempt(Kind.ACCOUNT, path, record, str(exc), error=exc, body_left=started.left)
     except PermanentError as exc:
-        return Attempt(Kind.REFUSED, path, record, str(exc), error=exc)
+        return Attempt(Kind.REFUSED, path, record, str(exc), error=exc, body_left=started.left)
     except (FileChanged, TransientError) as exc:
-        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc, outage=is_outage(exc))
+        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc, outage=is_outage(exc),
+                       body_left=started.left)
     except LedgerError:  # the ledger could not note the start: the caller pauses intake
         raise
     except Exception as exc:  # a bug or an unforeseen OS error: never leave the row claimed
@@ -168,17 +190,19 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
     return Attempt(Kind.SENT, path, current, "adopted an earlier upload" if result.adopted else "", result)
 
 
-def _on_start(ledger: Ledger, file_id: int, progress: Optional[Progress]) -> Progress:
+class _Started:
     """The body's progress callback, which also marks the row `uploading` at the first byte."""
-    started = [False]
 
-    def report(sent: int, total: int) -> None:
-        if not started[0]:
-            started[0] = True
-            ledger.started(file_id)
-        if progress is not None:
-            progress(sent, total)
-    return report
+    def __init__(self, ledger: Ledger, file_id: int, progress: Optional[Progress]) -> None:
+        self.ledger, self.file_id, self.progress = ledger, file_id, progress
+        self.left = False  # the body started leaving in this attempt
+
+    def __call__(self, sent: int, total: int) -> None:
+        if not self.left:
+            self.left = True
+            self.ledger.started(self.file_id)
+        if self.progress is not None:
+            self.progress(sent, total)
 
 
 def _not_now(record: FileRecord, now: float) -> bool:

@@ -18,7 +18,7 @@ LEVELS: list[tuple[int, tuple[str, ...]]] = [
     (5, ("engine", "metrics", "report")),
     (4, ("intake", "follower", "uploader", "dryrun", "after", "events")),
     (3, ("outcome", "pause", "plan")),
-    (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "emulator")),
+    (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator")),
     (1, ("config", "errors", "logs", "states", "__init__")),
 ]
 

@@ -56,3 +56,23 @@ def test_repeated_identical_errors_are_logged_once_per_window() -> None:
     now[0] = 61.0
     event = {"event": "upload_retrying", "error": "cannot reach host"}
     assert flt(None, "error", event)["repeated"] == 1
+
+
+def test_per_file_lines_are_never_swallowed_only_true_repeats_are() -> None:
+    """Four rejected files with the same reason are four lines; the same line again is not."""
+    import structlog
+
+    from mavi_sync.logs import RepeatFilter
+    flt = RepeatFilter(window_s=60, clock=lambda: 0.0)
+
+    def passes(**event: object) -> bool:
+        try:
+            flt(None, "warning", {"timestamp": "t", **event})
+            return True
+        except structlog.DropEvent:
+            return False
+
+    reason = "not a readable MP4 file (moov atom not found)"
+    assert all(passes(event="media_rejected", reason=reason, path=f"/cam/clip{i}.mp4") for i in range(4))
+    assert not passes(event="media_rejected", reason=reason, path="/cam/clip0.mp4")
+    assert passes(event="media_rejected", reason=reason, path="/cam/clip0.mp4", sha256="b" * 64)

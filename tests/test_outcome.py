@@ -11,8 +11,8 @@ import pytest
 
 from mavi_sync.api.follow import PollPolicy
 from mavi_sync.api.model import DONE, FAILED, MISSING, PENDING, RemoteStatus, UploadResult
-from mavi_sync.errors import (AccountError, FileChanged, Interrupted, PermanentError, TransientError, UnknownOutcome,
-                              Unreachable)
+from mavi_sync.errors import (AccountError, FileChanged, Interrupted, PermanentError, RateLimited, TransientError,
+                              UnknownOutcome, Unreachable)
 from mavi_sync.ledger import FileRecord
 from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, decide_poll_error, decide_status
 from mavi_sync.states import State, allowed
@@ -169,3 +169,20 @@ def test_an_attempt_a_stop_cut_short_before_it_left_is_given_back_without_a_wait
     change = decide(attempt(Kind.ATTEMPT_FAILED, row(attempts=3), Interrupted("upload: stopping")), RULES, NOW)
     assert change is not None and change.state is State.READY
     assert change.fields["attempts"] == 2 and change.fields["next_attempt_at"] is None
+
+
+def test_the_lookup_duty_ends_when_this_attempts_own_body_was_refused_or_cut_short() -> None:
+    """The body of this attempt left (so any lookup due had answered "not there" first):
+    a refusal or a body cut short means the server holds nothing; a 5xx or a lost answer
+    after the body may mean it stored it, so the next attempt still looks first."""
+    maybe = row(State.UPLOADING, lookup_due=True)
+    cleared = [(Kind.ACCOUNT, AccountError("no", reason="bad_key")), (Kind.REFUSED, PermanentError("too long")),
+               (Kind.ATTEMPT_FAILED, RateLimited("0429")), (Kind.ATTEMPT_FAILED, FileChanged("grew"))]
+    kept = [(Kind.ATTEMPT_FAILED, TransientError("HTTP 503", status=503)), (Kind.ATTEMPT_FAILED, UnknownOutcome("?")),
+            (Kind.CRASHED, RuntimeError("bug"))]
+    for kind, error in cleared:
+        change = decide(replace(attempt(kind, maybe, error), body_left=True), RULES, NOW)
+        assert change is not None and change.fields["lookup_due"] == 0, (kind, error)
+    for kind, error in kept:
+        change = decide(replace(attempt(kind, maybe, error), body_left=True), RULES, NOW)
+        assert change is not None and change.fields.get("lookup_due", 1) == 1, (kind, error)

@@ -225,6 +225,7 @@ def _folder(t: Table) -> FolderConfig:
         exclude=t.strings("exclude", d.exclude),
         temp_patterns=t.strings("temp_patterns", d.temp_patterns),
         settle_s=t.number("settle_s", d.settle_s, minimum=0, maximum=86400),
+        incomplete_grace_s=t.number("incomplete_grace_s", d.incomplete_grace_s, minimum=0, maximum=7 * 86400),
         max_size_mb=t.number("max_size_mb", d.max_size_mb, minimum=0),
         unique_id=t.string("unique_id", d.unique_id, max_len=100) or d.unique_id,
         tags=t.strings("tags", d.tags, max_len=MAX_TAG_LEN),

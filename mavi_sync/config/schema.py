@@ -15,7 +15,11 @@ DATETIME_MODES = ("local", "utc")
 SECURITY_MODES = ("async", "sync")
 WATCH_MODES = ("auto", "inotify", "poll")
 
-DEFAULT_TEMP_PATTERNS = ("*.tmp", "*.part", "*.crdownload", "~*", ".*", "*.partial", "*.download")
+# Names writers use while a file is incomplete: dot-files (rsync's .name.XXXXXX, Syncthing's
+# .syncthing.*.tmp, pure-ftpd's and ProFTPD's hidden stores), browsers' .part/.crdownload,
+# WinSCP's .filepart, Resilio Sync's .!sync, editors' ~ files.
+DEFAULT_TEMP_PATTERNS = ("*.tmp", "*.part", "*.crdownload", "~*", ".*", "*.partial", "*.download", "*.filepart",
+                         "*.!sync")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,10 @@ class FolderConfig:
     exclude: tuple[str, ...] = ()
     temp_patterns: tuple[str, ...] = DEFAULT_TEMP_PATTERNS
     settle_s: float = 10.0
+    # A file that cannot be read as the media it claims to be (no `moov`, a JPEG cut short,
+    # zeros from a preallocation) while it changed less than this long ago is not refused
+    # but settles again: its writer may only be pausing. Refused once it is older.
+    incomplete_grace_s: float = 300.0
     # Refuse files larger than this even when the target would take them; 0 = the target's limit.
     max_size_mb: float = 0.0
     unique_id: str = "default"

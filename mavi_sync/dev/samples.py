@@ -6,6 +6,7 @@ with exactly the metadata the caller asks for, so expectations are known.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -147,3 +148,18 @@ def _write_silence(container: av.container.OutputContainer, stream: av.AudioStre
         frame.pts = i * samples
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
+
+
+def grown_video(path: Path, size: int, marker: str) -> Path:
+    """A valid MP4 of exactly `size` bytes: a real clip, then a top-level `free` box left
+    sparse (no disk used; it reads as zeros). `marker` makes each one distinct."""
+    clip = write_video(path.with_suffix(".clip.mp4"), VideoSpec(seconds=1.0))
+    head = clip.read_bytes()
+    clip.unlink()
+    box = size - len(head)
+    with open(path, "wb") as fh:
+        fh.write(head)
+        fh.write(struct.pack(">I4sQ", 1, b"free", box))  # 64-bit box size: files over 4 GB
+        fh.write(marker.encode())
+        fh.truncate(size)
+    return path

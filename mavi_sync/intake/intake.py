@@ -21,6 +21,7 @@ from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.intake.scanner import Listing, mark, skip_reason, walk_dirs
 from mavi_sync.intake.settle import Settler
 from mavi_sync.ledger import Ledger
+from mavi_sync.stamp import Signature, signature
 
 
 class Intake:
@@ -85,8 +86,23 @@ class Intake:
             if known is not None and known.matches(st):
                 return  # unchanged since it was hashed: the scheduler owns it from here
         with self._lock:
-            self.settler.seen(path, st.st_size, st.st_mtime_ns, folder.settle_s, time.monotonic(),
-                              self.clock(), closed=closed)
+            self.settler.seen(path, signature(st), folder.settle_s, time.monotonic(), self.clock(), closed=closed)
+
+    def resettle(self, path: Path, hold: bool = False) -> None:
+        """`path` back through settling before a worker gets it: a retry that is due, or a
+        file that could not be read as media yet (`hold`: a whole settle time again). Every
+        path reaches the queue settled; one that is gone or outside every folder goes
+        straight on, for the worker to tidy its ledger rows."""
+        folder = self.config.folder_for(path)
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            st = None
+        if folder is None or st is None or not stat.S_ISREG(st.st_mode):
+            self.enqueue(path)
+            return
+        with self._lock:
+            self.settler.seen(path, signature(st), folder.settle_s, time.monotonic(), self.clock(), hold=hold)
 
     def reconfigure(self, config: Config) -> None:
         self.config = config
@@ -148,15 +164,14 @@ class Intake:
     def settle_tick(self) -> int:
         """Move settled files to the work queue; returns how many."""
         with self._lock:
-            ready, _gone = self.settler.due(time.monotonic(), _stat_pair)
+            ready, _gone = self.settler.due(time.monotonic(), _signature_of)
         for path in ready:
             self.enqueue(path)
         return len(ready)
 
 
-def _stat_pair(path: Path) -> Optional[tuple[int, int]]:
+def _signature_of(path: Path) -> Optional[Signature]:
     try:
-        st = os.stat(path, follow_symlinks=False)
+        return signature(os.stat(path, follow_symlinks=False))
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns)

@@ -45,10 +45,10 @@ class Daemon:
         self.write_config(url, folders=folders, uploads=uploads, **folder)
 
     def write_config(self, url: str, *, folders: str = "", uploads: str = "", **folder: Any) -> None:
-        extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in folder.items())
+        settings = {"settle_s": 1, "incomplete_grace_s": 2, **folder}  # quick unless a test says otherwise
+        extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
         tables = folders or f"""[[folders]]
 path = "{self.camera}"
-settle_s = 1
 {extra}
 """
         self.config.write_text(f"""

@@ -68,9 +68,9 @@ def test_bad_input_is_recorded_with_reasons_and_holds_nothing_up(
     linked.mkdir()
     outside = tmp_path / "outside.jpg"
     write_image(outside, ImageSpec(taken="2023:05:05 05:05:05"))
-    folders = (f'[[folders]]\npath = "{cam}"\nsettle_s = 1\n'
-               f'[[folders]]\npath = "{sec}"\ntarget = "security"\nsettle_s = 1\n'
-               f'[[folders]]\npath = "{linked}"\nfollow_symlinks = true\nsettle_s = 1\n')
+    folders = (f'[[folders]]\npath = "{cam}"\nsettle_s = 1\nincomplete_grace_s = 2\n'
+               f'[[folders]]\npath = "{sec}"\ntarget = "security"\nsettle_s = 1\nincomplete_grace_s = 2\n'
+               f'[[folders]]\npath = "{linked}"\nfollow_symlinks = true\nsettle_s = 1\nincomplete_grace_s = 2\n')
     d = spawn(emulator.url, folders=folders)
     admin.faults(latency_s=0.5)  # uploads take a moment: room for a rewrite while one is sent
     d.start()

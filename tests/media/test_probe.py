@@ -111,3 +111,13 @@ def test_unreadable_file(tmp_path: Path) -> None:
     path = write_image(tmp_path / "a.jpg", PHOTO)
     path.chmod(0)
     assert "permission denied" in refusal(path)
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".ts"])
+def test_a_streamable_container_cut_in_half_still_reads_as_complete(tmp_path: Path, ext: str) -> None:
+    """Why "closed and the container is complete" cannot be a shortcut past settle_s: half a
+    Matroska or MPEG-TS clip probes without a refusal (README, Writers)."""
+    data = write_video(tmp_path / f"whole{ext}", VideoSpec(seconds=3)).read_bytes()
+    half = tmp_path / f"half{ext}"
+    half.write_bytes(data[: len(data) // 2])
+    assert probe(half).refusal is None
