@@ -123,6 +123,17 @@ path = "{self.root / 'ledger.sqlite3'}"
                              text=True, timeout=30)
         return dict(json.loads(out.stdout)) if out.returncode == 0 else {}
 
+    def ledger_rows(self, *extra: str) -> list[dict[str, Any]]:
+        """`mavi-sync ledger --json` rows (up to 1000; `extra` adds options)."""
+        out = subprocess.run([*CLI, "ledger", "--config", str(self.config), "--json", "--limit", "1000", *extra],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        return list(json.loads(out.stdout))
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """The daemon's JSON log lines of event `name`, in order."""
+        return [json.loads(line) for line in self.logs().splitlines() if f'"event": "{name}"' in line]
+
     def count(self, state: str) -> int:
         return sum(self.status().get("counts", {}).get(state, {}).values())
 

@@ -5,20 +5,18 @@ of them still goes through."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import av
 
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
-from tests.e2e.rig import CLI, Daemon, until
+from tests.e2e.rig import Daemon, until
 from tests.e2e.stream import record_figures
 
 
@@ -51,13 +49,6 @@ def corrupt_exif(path: Path) -> Path:
     data[entry + 8:entry + 12] = (0x7FFFFFF0).to_bytes(4, order)  # an offset far past the end
     path.write_bytes(bytes(data))
     return path
-
-
-def ledger_rows(d: Daemon, *extra: str) -> list[dict[str, Any]]:
-    out = subprocess.run([*CLI, "ledger", "--config", str(d.config), "--json", "--limit", "1000", *extra],
-                         capture_output=True, text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
-    return list(json.loads(out.stdout))
 
 
 def test_bad_input_is_recorded_with_reasons_and_holds_nothing_up(
@@ -127,12 +118,12 @@ def test_bad_input_is_recorded_with_reasons_and_holds_nothing_up(
 
     # A good file after all of them goes through.
     write_image(cam / "good.jpg", ImageSpec(taken="2024:08:08 10:00:00", color=(9, 200, 9)))
-    until(lambda: any(Path(r["path"]).name == "good.jpg" and r["state"] == "confirmed" for r in ledger_rows(d)), 60)
+    until(lambda: any(Path(r["path"]).name == "good.jpg" and r["state"] == "confirmed" for r in d.ledger_rows()), 60)
     until(lambda: d.count("uploading") + d.count("ready") + d.count("uploaded") == 0, 60, 0.5)
     assert d.proc is not None and d.proc.poll() is None  # still running
 
-    rows = {Path(r["path"]).name: r for r in ledger_rows(d)}
-    skipped = {Path(r["path"]).name: r for r in ledger_rows(d, "--skipped")}
+    rows = {Path(r["path"]).name: r for r in d.ledger_rows()}
+    skipped = {Path(r["path"]).name: r for r in d.ledger_rows("--skipped")}
     unix.close()
     assert d.stop() == 0
 

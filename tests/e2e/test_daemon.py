@@ -64,9 +64,7 @@ def test_renames_and_copies_are_not_uploaded_again(daemon: Daemon, admin: Admin,
     original.rename(daemon.camera / "renamed.jpg")
 
     def ledger_names() -> list[str]:
-        out = subprocess.run([*CLI, "ledger", "--config", str(daemon.config), "--json"], capture_output=True,
-                             text=True, timeout=30)
-        return sorted(Path(r["path"]).name for r in json.loads(out.stdout))
+        return sorted(Path(r["path"]).name for r in daemon.ledger_rows())
     # A rename changes the file's ctime: it settles like any change (no new upload), and the
     # ledger follows it to the new name before the copy below becomes the newest path.
     until(lambda: ledger_names() == ["renamed.jpg"])

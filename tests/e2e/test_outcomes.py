@@ -3,7 +3,6 @@ and "look before sending again" survives every failure until the server holds th
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import signal
 from pathlib import Path
@@ -14,14 +13,6 @@ from mavi_sync.emulator.admin import Admin
 from tests.e2e.rig import Daemon, sha, until, video_bytes
 
 UPLOAD, LOOKUP = "/serve/api/v1/upload", "/serve/api/v1/list_videos"
-
-
-def events(daemon: Daemon, name: str) -> list[dict[str, object]]:
-    out = []
-    for line in daemon.logs().splitlines():
-        if f'"event": "{name}"' in line:
-            out.append(json.loads(line))
-    return out
 
 
 def test_a_video_the_server_fails_to_process_is_retried_after_the_cool_down(
@@ -36,9 +27,9 @@ def test_a_video_the_server_fails_to_process_is_retried_after_the_cool_down(
     until(lambda: d.count("confirmed") == 1, 30)  # tried again once the cool-down passed
     uploads = admin.uploads("video")
     assert [u["sha256"] for u in uploads] == [sha(data)] * 2
-    failed = events(d, "upload_failed")
+    failed = d.events("upload_failed")
     assert len(failed) == 1 and "could not process" in str(failed[0]["error"]), failed
-    assert not events(d, "follower_error")
+    assert not d.events("follower_error")
     assert d.stop() == 0
 
 
@@ -60,7 +51,7 @@ def test_a_video_maybe_sent_before_a_kill_is_looked_up_until_a_lookup_answers(
     assert daemon.stop() == 0
 
 
-def ledger_rows(daemon: Daemon) -> list[tuple[str, int, int]]:
+def row_states(daemon: Daemon) -> list[tuple[str, int, int]]:
     """(state, attempts, lookup_due) of every file row, read as `status` would (read-only)."""
     with sqlite3.connect(f"file:{daemon.root / 'ledger.sqlite3'}?mode=ro", uri=True) as db:
         return sorted(db.execute("SELECT state, attempts, lookup_due FROM files").fetchall())
@@ -76,9 +67,9 @@ def test_a_worker_waiting_for_its_rate_limit_slot_claims_no_upload(daemon: Daemo
     (daemon.camera / "first.mp4").write_bytes(video_bytes(tmp_path, seconds=1))
     (daemon.camera / "second.mp4").write_bytes(video_bytes(tmp_path, seconds=1.5))
     until(lambda: len(admin.uploads("video")) == 1, 30)  # the second now waits 30 s for its slot
-    until(lambda: ledger_rows(daemon) and all(state != "uploading" for state, _, _ in ledger_rows(daemon)), 10)
-    waiting = [row for row in ledger_rows(daemon) if row[0] == "ready"]
-    assert waiting == [("ready", 1, 0)], ledger_rows(daemon)  # claimed (attempt 1), not `uploading`
+    until(lambda: row_states(daemon) and all(state != "uploading" for state, _, _ in row_states(daemon)), 10)
+    waiting = [row for row in row_states(daemon) if row[0] == "ready"]
+    assert waiting == [("ready", 1, 0)], row_states(daemon)  # claimed (attempt 1), not `uploading`
     assert daemon.stop() == 0
-    assert ("ready", 0, 0) in ledger_rows(daemon)  # the stop was nobody's fault: attempt given back
+    assert ("ready", 0, 0) in row_states(daemon)  # the stop was nobody's fault: attempt given back
     assert len(admin.uploads("video")) == 1

@@ -10,19 +10,16 @@ Timing: `settle_s` is 3 s here and the writers pause 2 s between rounds (up to s
 
 from __future__ import annotations
 
-import json
-import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, grown_video, write_image, write_video
 from mavi_sync.dev.writers import PATTERNS, final_path
 from mavi_sync.emulator.admin import Admin
-from tests.e2e.rig import CLI, Daemon, sha, until
+from tests.e2e.rig import sha, until
 
 SETTLE_S, PAUSE_S = 3.0, 2.0
 MEDIA = (".mkv", ".mp4", ".mov", ".jpg")  # (MPEG-TS: no endpoint takes it yet, issue 15)
@@ -39,17 +36,6 @@ def media_bytes(staging: Path, ext: str, i: int) -> bytes:
     data = path.read_bytes()
     path.unlink()
     return data
-
-
-def ledger_json(d: Daemon, *extra: str) -> list[dict[str, Any]]:
-    out = subprocess.run([*CLI, "ledger", "--config", str(d.config), "--json", "--limit", "1000", *extra],
-                         capture_output=True, text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
-    return list(json.loads(out.stdout))
-
-
-def events(d: Daemon, name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in d.logs().splitlines() if f'"event": "{name}"' in line]
 
 
 def test_every_writer_pattern_is_uploaded_once_with_its_final_bytes(spawn, emulator, admin: Admin,
@@ -88,10 +74,10 @@ def test_every_writer_pattern_is_uploaded_once_with_its_final_bytes(spawn, emula
     strays = [u for u in uploads if u["sha256"] not in expected]
     assert not strays, [(u["filename"], u["size"]) for u in strays]  # a prefix or other content
     assert sorted(got) == sorted(expected), "some final file was not uploaded exactly once"
-    rows = ledger_json(d)
+    rows = d.ledger_rows()
     assert len(rows) == len(jobs) and all(r["path"] for r in rows), [r for r in rows if not r["path"]]
     assert {r["state"] for r in rows} <= {"confirmed", "uploaded"}, {r["path"]: r["state"] for r in rows}
-    assert not events(d, "media_rejected")
+    assert not d.events("media_rejected")
     assert d.stop() == 0
 
 
@@ -110,13 +96,13 @@ def test_a_file_that_looks_cut_short_waits_while_young_and_is_refused_once_old(s
     for name, data in cut.items():
         (d.camera / name).write_bytes(data)
     written = time.monotonic()
-    until(lambda: len(events(d, "file_unfinished")) >= len(cut), 20)
-    assert d.count("rejected") == 0 and not ledger_json(d)  # waiting: no row at all
+    until(lambda: len(d.events("file_unfinished")) >= len(cut), 20)
+    assert d.count("rejected") == 0 and not d.ledger_rows()  # waiting: no row at all
     until(lambda: d.count("rejected") == len(cut), grace + 20)
     assert time.monotonic() - written >= grace
-    rows = {Path(r["path"]).name: r for r in ledger_json(d)}
+    rows = {Path(r["path"]).name: r for r in d.ledger_rows()}
     assert set(rows) == set(cut) and all(r["error"] for r in rows.values())
-    rejected = events(d, "media_rejected")
+    rejected = d.events("media_rejected")
     assert sorted(Path(e["path"]).name for e in rejected) == sorted(cut)  # one line per file
     assert admin.uploads() == [] and all((d.camera / name).read_bytes() == data for name, data in cut.items())
     assert d.stop() == 0
@@ -130,10 +116,10 @@ def test_a_file_deleted_before_its_upload_leaves_no_row(spawn, emulator, admin: 
     d.start()
     clip = d.camera / "gone.mp4"
     clip.write_bytes(write_video(tmp_path / "v.mp4", VideoSpec(seconds=1)).read_bytes())
-    until(lambda: ledger_json(d), 20)
+    until(lambda: d.ledger_rows(), 20)
     clip.unlink()
     admin.faults(bad_key=False)
-    until(lambda: not ledger_json(d), 20)
+    until(lambda: not d.ledger_rows(), 20)
     assert admin.uploads() == []
     assert d.stop() == 0
 
@@ -159,7 +145,7 @@ def test_a_file_changed_while_being_sent_is_aborted_and_only_its_final_bytes_lan
     time.sleep(2)
     filled = [u for u in admin.uploads() if u["size"]]
     assert [u["sha256"] for u in filled] == [sha(final)], [(u["size"], u["sha256"][:8]) for u in filled]
-    [row] = ledger_json(d)
+    [row] = d.ledger_rows()
     assert row["path"] and row["remote_id"] == filled[0]["id"]
     shells = [u for u in admin.uploads() if not u["size"]]
     assert len(shells) == (1 if target == "asset" else 0)  # the signed URL's first asset id, never filled
