@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,11 +19,14 @@ from mavi_sync.config import Config, FolderConfig, default_config_path, load_con
 from mavi_sync.config.schema import TARGETS
 from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
 from mavi_sync.config.secrets import resolve_key
-from mavi_sync.errors import ConfigError, MaviSyncError
+from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger, default_ledger_path
 from mavi_sync.logs import configure, get_logger
-from mavi_sync.plan import plan_file
+from mavi_sync.media.model import Converted
+from mavi_sync.media.prober import convert_here
+from mavi_sync.media.rules import LIMITS
+from mavi_sync.plan import FilePlan, plan_file
 from mavi_sync.report import (
     inspect_json,
     inspect_text,
@@ -161,11 +166,25 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         except OSError:
             sha = None
         plans.append(plan_file(path.resolve(), _folder_for(path, config), sha256=sha, with_sha_tag=with_sha))
+    converted = [_trial_conversion(p) for p in plans]
     if args.json:
-        _print_json([inspect_json(p) for p in plans])
+        _print_json([inspect_json(p, c) for p, c in zip(plans, converted)])
     else:
-        print("\n\n".join(inspect_text(p) for p in plans))
+        print("\n\n".join(inspect_text(p, c) for p, c in zip(plans, converted)))
     return EXIT_OK
+
+
+def _trial_conversion(plan: FilePlan) -> "Converted | str | None":
+    """For a photo sent as a JPEG: make that JPEG in a temporary directory, as an upload
+    would, to show its size and whether the quality or size had to be lowered."""
+    if not any(tp.verdict.convert == "jpeg" for tp in plan.targets.values()):
+        return None
+    with tempfile.TemporaryDirectory(prefix="mavi-inspect-") as tmp:
+        try:
+            return convert_here(str(plan.path), os.path.join(tmp, "out.jpg"), plan.folder.jpeg_quality,
+                                LIMITS["image"].max_bytes)
+        except ConversionError as exc:
+            return str(exc)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

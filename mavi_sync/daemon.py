@@ -118,6 +118,7 @@ class Daemon:
         # cyclic collector need not walk it again on every full collection (the restart
         # walk allocates a stat per file and would trigger several).
         gc.freeze()
+        self.engine.staging.clean()  # what a crash left in the staging area: nothing is in flight yet
         self.ledger.set_daemon(pid=str(os.getpid()), started_at=str(time.time()), paused=None, paused_detail=None)
         if self.metrics is not None:
             self.metrics.start(self.config.metrics.address, self.config.metrics.port)
@@ -241,6 +242,7 @@ def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[
     ledger = Ledger(config.ledger.path or default_ledger_path())
     parts = assemble(config, ledger)
     engine, intake = parts.engine, parts.intake
+    engine.staging.clean()
     started = time.monotonic()
     before = engine.snapshot().finished
     intake.walk()

@@ -23,10 +23,11 @@ from mavi_sync.errors import AccountError, FileChanged, LedgerError, MaviSyncErr
 from mavi_sync.follower import Follower
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
-from mavi_sync.media.prober import ProbeHelper, Prober
+from mavi_sync.media.prober import ProbeHelper, Prober, convert_here
 from mavi_sync.outcome import Kind
 from mavi_sync.pause import Outage, Pause
 from mavi_sync.snapshot import Counters, Snapshot
+from mavi_sync.staging import Staging
 from mavi_sync.states import State
 from mavi_sync.uploader import Outcome, rules_of, upload_path
 
@@ -45,6 +46,9 @@ class Engine:
         self.clock = clock
         # Files are read in a helper process: FFmpeg stays out of the long-lived daemon (prober.py).
         self.probe: Prober = probe or ProbeHelper(idle_s=config.uploads.probe_idle_s)
+        # Conversions (HEIC → JPEG) run where probing runs: in the helper (staging.py).
+        self.staging = Staging.beside(ledger.path, int(config.uploads.staging_max_mb * 1e6),
+                                      self.probe.convert if isinstance(self.probe, ProbeHelper) else convert_here)
         self.stop = stop  # the client's waits see it too (daemon.py hands both the same one)
         self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
         self.pause = Pause()
@@ -132,7 +136,7 @@ class Engine:
         started = time.monotonic()
         try:
             outcome = upload_path(path, folder, self.config, self.ledger, self.client, clock=self.clock,
-                                  unattended=True, probe=self.probe,
+                                  unattended=True, probe=self.probe, staging=self.staging,
                                   is_outage=lambda exc: self.outage.failed(exc, self.clock()))
         except AccountError as exc:  # recorded (attempt given back); everyone waits
             self._account_failed(exc)

@@ -73,6 +73,13 @@ class ClaimLost(MaviSyncError):
     hint = "Nothing to do: the other one uploads it."
 
 
+class ConversionError(MaviSyncError):
+    """A file could not be converted into what its endpoint takes (a HEIC photo to JPEG):
+    the file is refused with this reason, and left untouched."""
+
+    hint = "The reason says what failed; `mavi-sync inspect FILE` shows the conversion."
+
+
 class FileChanged(MaviSyncError):
     """The local file changed (size or mtime moved) while it was being sent."""
 
@@ -120,6 +127,12 @@ class Interrupted(TransientError):
     """A stop request ended the wait for a rate-limit slot: the request never left."""
 
     hint = "Nothing was sent; the file is tried again on the next start."
+
+
+class StagingFull(TransientError):
+    """No room in the staging area for a conversion now: it is tried again later."""
+
+    hint = "Raise [uploads] staging_max_mb, or free the state directory's disk."
 
 
 class UnknownOutcome(TransientError):

@@ -100,12 +100,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE files ADD COLUMN lookup_due INTEGER NOT NULL DEFAULT 0;
     UPDATE files SET lookup_due = 1 WHERE state = 'uploading';
     """,
+    # 8: the hash of the bytes actually sent when they were made from the file (a HEIC photo
+    # sent as a JPEG); the row's sha256 stays the original's: it is the file's identity.
+    """
+    ALTER TABLE files ADD COLUMN sent_sha256 TEXT;
+    """,
 )
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
                  "capture_time", "remote_id", "remote_status", "attempts", "next_attempt_at",
                  "last_error", "created_at", "updated_at", "result", "uploaded_at", "polls", "next_poll_at",
-                 "lookup_due")
+                 "lookup_due", "sent_sha256")
 _UPDATABLE = frozenset(_FILE_COLUMNS) - {"id", "sha256", "target", "namespace", "created_at", "state"}
 
 
@@ -132,6 +137,7 @@ class FileRecord:
     polls: int = 0
     next_poll_at: Optional[float] = None
     lookup_due: bool = False  # the server may hold it: look before sending again (migration 7)
+    sent_sha256: Optional[str] = None  # the bytes sent, when made from the file (migration 8)
 
     @property
     def maybe_sent(self) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from mavi_sync.api.follow import PollPolicy, next_poll_s
 from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
-from mavi_sync.errors import AccountError, FileChanged, Interrupted, PermanentError, RateLimited
+from mavi_sync.errors import AccountError, FileChanged, Interrupted, PermanentError, RateLimited, StagingFull
 from mavi_sync.ledger import FileRecord
 from mavi_sync.states import State
 
@@ -51,6 +51,7 @@ class Attempt:
     error: Optional[Exception] = None  # what went wrong, typed
     outage: bool = False  # the error is part of an API outage: the file is not to blame
     body_left: bool = False  # this attempt's upload body started leaving (any lookup due had answered)
+    sent_sha256: Optional[str] = None  # the bytes sent, when they were made from the file (a JPEG)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
         return None
     if attempt.kind is Kind.SENT:
         assert attempt.result is not None
-        return _sent(attempt.result, rules, now)
+        change = _sent(attempt.result, rules, now)
+        return Change(change.state, {**change.fields, "sent_sha256": attempt.sent_sha256})
     change = _unsent(attempt, r, rules, now)
     if change is not None and _not_held(attempt):
         return Change(change.state, {**change.fields, "lookup_due": 0})
@@ -98,7 +100,7 @@ def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
 
 
 def _unsent(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> Optional[Change]:
-    if attempt.kind is Kind.REFUSED and isinstance(attempt.error, PermanentError):
+    if attempt.kind is Kind.REFUSED and attempt.error is not None:  # by the server, or unconvertible
         return Change(State.REJECTED, {"last_error": attempt.detail})
     if attempt.kind is Kind.ACCOUNT:  # nobody's file at fault: the attempt is given back
         return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": attempt.detail})
@@ -133,6 +135,9 @@ def _failed(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> C
     changed while sent, an attempt a stop cut short before it left, or one lost to an
     outage gets its attempt back."""
     error = attempt.detail
+    if isinstance(attempt.error, StagingFull):  # not the file's fault: its attempt back, a wait for room
+        return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": error,
+                                    "next_attempt_at": now + backoff_s(1, rules.retry_initial_s, rules.retry_max_s)})
     if isinstance(attempt.error, (FileChanged, Interrupted)):  # nobody's fault, and no reason to wait
         return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": error,
                                     "next_attempt_at": None})

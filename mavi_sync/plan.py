@@ -67,13 +67,24 @@ def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
     max_bytes = int(folder.max_size_mb * MB) if folder.max_size_mb else None
     targets = {}
     for target in TARGETS:
-        verdict = check(info, target, max_bytes)
+        verdict = check(info, target, max_bytes, folder.to_jpeg)
         fields = build_fields(info, rel, folder, capture, target, sha256=sha256,
                               with_sha_tag=with_sha_tag) if verdict.accepted else None
-        targets[target] = TargetPlan(verdict, fields, upload_filename(path, info),
-                                     info.kind.mime if info.kind else "application/octet-stream")
-    chosen = choose_target(info, folder.target, max_bytes)
+        if verdict.convert == "jpeg":
+            targets[target] = TargetPlan(verdict, fields, _as_jpeg(path), "image/jpeg")
+        else:
+            targets[target] = TargetPlan(verdict, fields, upload_filename(path, info),
+                                         info.kind.mime if info.kind else "application/octet-stream")
+    chosen = choose_target(info, folder.target, max_bytes, folder.to_jpeg)
     return FilePlan(path, rel, folder, info, capture, chosen, targets, sha256)
+
+
+def _as_jpeg(path: PurePath) -> str:
+    """`IMG_0001.HEIC` is sent as `IMG_0001.jpg`: the bytes are a JPEG made from it."""
+    return upload_filename(path.with_suffix(".jpg"), _NO_KIND)
+
+
+_NO_KIND = MediaInfo(path="", size=0)
 
 
 def _relative(path: Path, root: Path) -> PurePath:
@@ -101,8 +112,9 @@ def metadata_record(plan: FilePlan) -> dict[str, Any]:
 
 
 def job_for(plan: FilePlan, st: os.stat_result, *, target: Optional[str] = None,
-            maybe_sent: bool = False) -> UploadJob:
-    """What the client sends for this plan: the chosen target unless `target` is given.
+            maybe_sent: bool = False, send: Optional[Path] = None) -> UploadJob:
+    """What the client sends for this plan: the chosen target unless `target` is given;
+    `send` (with `st` its stat) when the bytes sent were made from the file (a JPEG).
     Raises ValueError when that target refuses the file or the plan has no hash."""
     target = target or plan.chosen.target
     tp = plan.targets[target]
@@ -110,7 +122,7 @@ def job_for(plan: FilePlan, st: os.stat_result, *, target: Optional[str] = None,
         raise ValueError(f"{plan.path}: {target} refuses it: {tp.verdict.reason}")
     if plan.sha256 is None:
         raise ValueError(f"{plan.path}: no content hash")
-    return UploadJob(path=plan.path, target=target, filename=tp.filename, mime=tp.mime, size=st.st_size,
+    return UploadJob(path=send or plan.path, target=target, filename=tp.filename, mime=tp.mime, size=st.st_size,
                      mtime_ns=st.st_mtime_ns, sha256=plan.sha256, namespace=plan.folder.unique_id,
                      form=tp.fields.form, method=tp.verdict.method, security_mode=plan.folder.security.mode,
                      maybe_sent=maybe_sent, lookup_tag=_lookup_tag(target, plan.sha256, tp.fields.form))

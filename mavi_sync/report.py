@@ -10,6 +10,7 @@ from typing import Any, Iterable, Optional
 
 from mavi_sync.snapshot import Snapshot
 from mavi_sync.ledger import FileRecord, Ledger
+from mavi_sync.media.model import Converted
 from mavi_sync.plan import FilePlan, metadata_record
 from mavi_sync.uploader import Outcome
 
@@ -40,7 +41,8 @@ def _content(plan: FilePlan) -> str:
     return ", ".join(parts)
 
 
-def inspect_text(plan: FilePlan) -> str:
+def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None) -> str:
+    """`converted`: the JPEG made from a photo no endpoint takes (or why it could not be)."""
     info, cap = plan.info, plan.capture
     offset = cap.instant.strftime("%z")
     lines = [str(plan.path), f"  content     {_content(plan)}"]
@@ -67,6 +69,8 @@ def inspect_text(plan: FilePlan) -> str:
             continue
         how = " via signed URL" if tp.verdict.method == "signed" else ""
         lines.append(f"  {target:<10}  accepted{how} as {tp.filename} ({tp.mime})")
+        if tp.verdict.convert == "jpeg":
+            lines.append(f"      converted: {_converted(converted, plan.folder.jpeg_quality)}")
         for key, value in (tp.fields.form.items() if tp.fields else ()):
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
             lines.append(f"      {key} = {shown}")
@@ -74,8 +78,19 @@ def inspect_text(plan: FilePlan) -> str:
     return "\n".join(lines)
 
 
-def inspect_json(plan: FilePlan) -> dict[str, Any]:
+def _converted(converted: Optional["Converted | str"], quality: int) -> str:
+    if converted is None:
+        return f"to JPEG (quality {quality}) when sent"
+    if isinstance(converted, str):
+        return f"FAILS: {converted}"
+    text = f"to JPEG, {_size(converted.size)}, {converted.width}x{converted.height}, quality {converted.quality}"
+    return text + "".join(f"; {n}" for n in converted.notes)
+
+
+def inspect_json(plan: FilePlan, converted: Optional["Converted | str"] = None) -> dict[str, Any]:
     return {
+        "converted": (None if converted is None else {"error": converted} if isinstance(converted, str)
+                      else {k: v for k, v in converted.to_wire().items() if k != "path"}),
         "path": str(plan.path),
         "sha256": plan.sha256,
         "size": plan.info.size,
@@ -201,5 +216,5 @@ def skipped_rows(ledger: Ledger, limit: int) -> list[dict[str, Any]]:
 
 def ledger_rows(ledger: Ledger, records: Iterable[FileRecord]) -> list[dict[str, Any]]:
     return [{"path": _path(ledger, r.id), "state": r.state.value, "target": r.target, "sha256": r.sha256,
-             "size": r.size, "remote_id": r.remote_id, "remote_status": r.remote_status, "attempts": r.attempts,
+             "sent_sha256": r.sent_sha256, "size": r.size, "remote_id": r.remote_id, "remote_status": r.remote_status, "attempts": r.attempts,
              "error": r.last_error, "updated_at": r.updated_at} for r in records]

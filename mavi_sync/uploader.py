@@ -22,14 +22,17 @@ from mavi_sync.api.client import Client
 from mavi_sync.api.follow import PollPolicy
 from mavi_sync.api.model import UploadResult
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.errors import (AccountError, ClaimLost, FileChanged, LedgerError, PermanentError, TransientError,
-                              Unreachable)
+from mavi_sync.errors import (AccountError, ClaimLost, ConversionError, FileChanged, LedgerError, PermanentError,
+                              StagingFull, TransientError, Unreachable)
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
-from mavi_sync.media.prober import Prober, probe_here
+from mavi_sync.media.model import Converted
+from mavi_sync.media.prober import Prober, convert_here, probe_here
+from mavi_sync.media.rules import LIMITS
 from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, looks_unfinished
 from mavi_sync.plan import FilePlan, job_for, metadata_record, plan_file
+from mavi_sync.staging import Staging
 from mavi_sync.stamp import last_change_s, signature
 from mavi_sync.states import State
 
@@ -113,14 +116,16 @@ def record_path_and_row(path: Path, plan: FilePlan, st: os.stat_result, folder: 
 def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
                 target: Optional[str] = None, progress: Optional[Progress] = None,
                 clock: Callable[[], float] = time.time, unattended: bool = False,
-                probe: Prober = probe_here, is_outage: IsOutage = _unreachable) -> Outcome:
+                probe: Prober = probe_here, is_outage: IsOutage = _unreachable,
+                staging: Optional[Staging] = None) -> Outcome:
     """Upload one file unless the ledger says its content is already there, and record what
     happened. `unattended` (the daemon): a file waiting for its next attempt waits, and
     rejected or failed content is not tried again here (that is `mavi-sync retry`, or the
     cool-down). `probe` is where the file is read (the daemon's is a helper process).
     Raises AccountError after recording it (the caller pauses everything)."""
+    staging = staging or Staging.beside(ledger.path, int(config.uploads.staging_max_mb * 1e6), convert_here)
     attempt = try_upload(path, folder, config, ledger, client, target=target, progress=progress, clock=clock,
-                         unattended=unattended, probe=probe, is_outage=is_outage)
+                         unattended=unattended, probe=probe, is_outage=is_outage, staging=staging)
     outcome = apply(ledger, attempt, rules_of(config), clock())
     if outcome.kind is Kind.ACCOUNT:
         assert isinstance(outcome.error, AccountError)
@@ -145,7 +150,7 @@ def _no_row_state(kind: Kind) -> State:
 
 def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
                target: Optional[str], progress: Optional[Progress], clock: Callable[[], float],
-               unattended: bool, probe: Prober, is_outage: IsOutage) -> Attempt:
+               unattended: bool, probe: Prober, is_outage: IsOutage, staging: Staging) -> Attempt:
     """Register, claim and send; what happened, not yet decided upon."""
     try:
         plan, st = read(path, folder, config, ledger, probe)
@@ -169,9 +174,18 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
     except ClaimLost:
         return Attempt(Kind.CLAIM_LOST, path, ledger.get_by_id(record.id) or record, "taken by another worker")
     started = _Started(ledger, record.id, progress)
+    staged: Optional[Converted] = None
     try:
-        job = job_for(plan, st, target=record.target, maybe_sent=record.maybe_sent)
+        if plan.targets[record.target].verdict.convert == "jpeg":
+            staged = _to_jpeg(path, plan, st, folder, staging)
+        send_st = os.stat(staged.path) if staged else st
+        job = job_for(plan, send_st, target=record.target, maybe_sent=record.maybe_sent,
+                      send=Path(staged.path) if staged else None)
         result = client.upload(job, started)
+    except ConversionError as exc:
+        return Attempt(Kind.REFUSED, path, record, f"cannot be converted to JPEG: {exc}", error=exc)
+    except StagingFull as exc:
+        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc)
     except AccountError as exc:
         return Attempt(Kind.ACCOUNT, path, record, str(exc), error=exc, body_left=started.left)
     except PermanentError as exc:
@@ -181,13 +195,32 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
                        body_left=started.left)
     except LedgerError:  # the ledger could not note the start: the caller pauses intake
         raise
+    except OSError as exc:  # no helper process to be had, or the staging disk: not the file's fault
+        error = TransientError(f"cannot prepare {path.name} for upload now ({exc.strerror or exc})")
+        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(error), error=error)
     except Exception as exc:  # a bug or an unforeseen OS error: never leave the row claimed
         log.error("upload_crashed", path=str(path), error=repr(exc), error_type=exc.__class__.__name__,
                   hint="This is a bug in mavi-sync; the file is tried again later. Please report it.")
         return Attempt(Kind.CRASHED, path, ledger.get_by_id(record.id) or record,
                        f"unexpected error: {exc.__class__.__name__}", error=exc)
+    finally:
+        if staged is not None:
+            staging.release(staged)
     current = ledger.get_by_id(record.id) or record
-    return Attempt(Kind.SENT, path, current, "adopted an earlier upload" if result.adopted else "", result)
+    return Attempt(Kind.SENT, path, current, "adopted an earlier upload" if result.adopted else "", result,
+                   sent_sha256=staged.sha256 if staged else None)
+
+
+def _to_jpeg(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, staging: Staging) -> Converted:
+    """The photo made a JPEG in the staging area; FileChanged when the original moved meanwhile
+    (the JPEG would show a version nobody keeps)."""
+    assert plan.sha256 is not None
+    staged = staging.to_jpeg(path, plan.sha256, folder.jpeg_quality, LIMITS["image"].max_bytes)
+    now = os.stat(path)
+    if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        staging.release(staged)
+        raise FileChanged(f"{path} changed while being converted")
+    return staged
 
 
 class _Started:

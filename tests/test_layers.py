@@ -17,7 +17,7 @@ LEVELS: list[tuple[int, tuple[str, ...]]] = [
     (6, ("daemon",)),
     (5, ("engine", "metrics", "report")),
     (4, ("intake", "follower", "uploader", "dryrun", "after", "events")),
-    (3, ("outcome", "pause", "plan")),
+    (3, ("outcome", "pause", "plan", "staging")),
     (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator")),
     (1, ("config", "errors", "logs", "states", "__init__")),
 ]

@@ -126,6 +126,7 @@ def _uploads(t: Table) -> UploadsConfig:
         account_probe_s=t.number("account_probe_s", d.account_probe_s, above=0),
         rescan_interval_s=t.number("rescan_interval_s", d.rescan_interval_s, above=0),
         probe_idle_s=t.number("probe_idle_s", d.probe_idle_s, minimum=0, maximum=86400),
+        staging_max_mb=t.number("staging_max_mb", d.staging_max_mb, minimum=1),
     )
     if u.retry_max_s < u.retry_initial_s:
         t.problem("retry_max_s", u.retry_max_s, f"a number >= retry_initial_s ({u.retry_initial_s:g})")
@@ -158,6 +159,17 @@ def _zone(t: Table, name: str) -> Optional[ZoneInfo]:
     except (ZoneInfoNotFoundError, ValueError):
         t.problem(name, value, "an IANA time zone such as 'Europe/Berlin', 'UTC' or 'local'")
         return None
+
+
+JPEG_SOURCES = ("heif", "avif", "tiff")
+
+
+def _to_jpeg(t: Table) -> tuple[str, ...]:
+    formats = t.strings("to_jpeg", FolderConfig.to_jpeg)
+    for name in formats:
+        if name not in JPEG_SOURCES:
+            t.problem("to_jpeg", name, "formats among " + ", ".join(repr(f) for f in JPEG_SOURCES) + " (or [])")
+    return tuple(f for f in formats if f in JPEG_SOURCES)
 
 
 def _templates(t: Table, name: str) -> tuple[str, ...]:
@@ -226,6 +238,8 @@ def _folder(t: Table) -> FolderConfig:
         temp_patterns=t.strings("temp_patterns", d.temp_patterns),
         settle_s=t.number("settle_s", d.settle_s, minimum=0, maximum=86400),
         incomplete_grace_s=t.number("incomplete_grace_s", d.incomplete_grace_s, minimum=0, maximum=7 * 86400),
+        to_jpeg=_to_jpeg(t),
+        jpeg_quality=t.number("jpeg_quality", d.jpeg_quality, minimum=50, maximum=100, integer=True),
         max_size_mb=t.number("max_size_mb", d.max_size_mb, minimum=0),
         unique_id=t.string("unique_id", d.unique_id, max_len=100) or d.unique_id,
         tags=t.strings("tags", d.tags, max_len=MAX_TAG_LEN),

@@ -75,6 +75,9 @@ class UploadsConfig:
     # The probe helper process leaves after this long without a file (it costs ~45 MB
     # while it lives, ~0.15 s of CPU to start again).
     probe_idle_s: float = 10.0
+    # Converted files (HEIC → JPEG) wait in the state directory's staging/ until sent; past
+    # this much, conversions wait for room.
+    staging_max_mb: float = 2000.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,10 @@ class FolderConfig:
     # zeros from a preallocation) while it changed less than this long ago is not refused
     # but settles again: its writer may only be pausing. Refused once it is older.
     incomplete_grace_s: float = 300.0
+    # Photo formats no endpoint takes, converted to JPEG for the image target (and auto):
+    # any of "heif" (HEIC, what phones write), "avif", "tiff". [] refuses them instead.
+    to_jpeg: tuple[str, ...] = ("heif", "avif")
+    jpeg_quality: int = 90
     # Refuse files larger than this even when the target would take them; 0 = the target's limit.
     max_size_mb: float = 0.0
     unique_id: str = "default"

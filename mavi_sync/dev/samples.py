@@ -22,7 +22,8 @@ _XMP_TEMPLATE = (
     "</dc:subject></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
 )
 _PIL_SAVE = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF",
-             ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+             ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIF", ".avif": "AVIF"}
+_WITH_METADATA = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF")  # Pillow can't write EXIF sub-IFDs into TIFF
 
 
 def _dms(value: float) -> tuple[float, float, float]:
@@ -45,6 +46,8 @@ class ImageSpec:
     keywords: Sequence[str] = ()
     size: tuple[int, int] = (64, 48)
     color: tuple[int, int, int] = (200, 120, 40)
+    icc: Optional[bytes] = None  # an ICC profile to embed (phones: Display P3)
+    mark: bool = False  # a blue block in the top-left corner: shows which way up it is
 
 
 def _exif(spec: ImageSpec) -> Image.Exif:
@@ -70,11 +73,19 @@ def write_image(path: Path, spec: ImageSpec = ImageSpec(), *, fmt: Optional[str]
     """An image with the given EXIF/XMP; the format follows the suffix unless `fmt` is given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     image = Image.new("RGB", spec.size, spec.color)
+    if spec.mark:
+        image.paste((0, 0, 255), (0, 0, spec.size[0] // 2, spec.size[1] // 4))
     save_as = fmt or _PIL_SAVE[path.suffix.lower()]
+    if save_as == "HEIF":
+        import pillow_heif  # registers the HEIF writer with Pillow
+        pillow_heif.register_heif_opener()
     kwargs: dict[str, object] = {}
-    if save_as in ("JPEG", "PNG", "WEBP"):  # Pillow can't write EXIF sub-IFDs into TIFF
-        kwargs["exif"] = _exif(spec)
-    if spec.keywords and save_as in ("JPEG", "PNG", "WEBP"):
+    if save_as in _WITH_METADATA:
+        # (HEIF: pillow-heif turns an EXIF orientation into HEIF's own rotation, as phones write it)
+        kwargs["exif"] = _exif(spec).tobytes() if save_as in ("HEIF", "AVIF") else _exif(spec)
+    if spec.icc:
+        kwargs["icc_profile"] = spec.icc
+    if spec.keywords and save_as in _WITH_METADATA:
         items = "".join(f"<rdf:li>{k}</rdf:li>" for k in spec.keywords)
         kwargs["xmp"] = _XMP_TEMPLATE.format(items=items).encode()
     if save_as == "GIF":

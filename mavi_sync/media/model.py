@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Optional
 
@@ -80,3 +80,26 @@ def info_from_wire(wire: dict[str, Any]) -> MediaInfo:
     values["position"] = tuple(wire["position"]) if wire["position"] else None
     values["keywords"], values["notes"] = tuple(wire["keywords"]), tuple(wire["notes"])
     return MediaInfo(**values)
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What a conversion wrote: the file, its bytes' hash, and how it had to be made."""
+
+    path: str
+    size: int
+    sha256: str
+    width: int
+    height: int
+    quality: int
+    scale: float  # 1.0 unless the size limit needed a smaller image
+    notes: tuple[str, ...] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = asdict(self)
+        wire["notes"] = list(self.notes)
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> "Converted":
+        return cls(**{**wire, "notes": tuple(wire.get("notes", ()))})

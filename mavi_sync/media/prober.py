@@ -25,9 +25,12 @@ import threading
 import time
 from typing import IO, Any, Callable, Optional, Sequence
 
-from mavi_sync.media.model import MediaInfo, info_from_wire, info_to_wire
+from mavi_sync.errors import ConversionError
+from mavi_sync.media.model import Converted, MediaInfo, info_from_wire, info_to_wire
 
 Prober = Callable[["str | os.PathLike[str]"], MediaInfo]
+# (source, destination, JPEG quality, byte limit) -> what was written; raises ConversionError.
+Converter = Callable[[str, str, int, int], Converted]
 
 TIMEOUT_S = 120.0  # FFmpeg's own read bounds (container._OPEN_OPTIONS) end far sooner
 IDLE_S = 10.0  # a dump arriving faster than this keeps one helper; a trickle restarts it (0.15 s CPU)
@@ -43,6 +46,12 @@ def probe_here(path: "str | os.PathLike[str]") -> MediaInfo:
     # Imported here, not at the top: processes that never probe never map FFmpeg.
     from mavi_sync.media.probe import probe
     return probe(path)
+
+
+def convert_here(src: str, dest: str, quality: int, max_bytes: int) -> Converted:
+    """Convert in this process: for one-shot commands (`inspect`, `upload`)."""
+    from mavi_sync.media.convert import to_jpeg
+    return to_jpeg(src, dest, quality=quality, max_bytes=max_bytes)
 
 
 class ProbeHelper:
@@ -72,23 +81,44 @@ class ProbeHelper:
     def __call__(self, path: "str | os.PathLike[str]") -> MediaInfo:
         text = os.fspath(path)
         # Absolute: the helper runs in "/", so that `-m` finds nothing but the installed package.
-        request = json.dumps({"path": os.path.abspath(text)}).encode("ascii") + b"\n"
+        answer = self._request({"path": os.path.abspath(text)})
+        if isinstance(answer, dict):
+            try:
+                return dataclasses.replace(info_from_wire(answer), path=text)
+            except (ValueError, KeyError, TypeError) as exc:  # a bug on the helper's side: start afresh
+                self.close()
+                answer = f"the probe helper answered nonsense ({exc.__class__.__name__})"
+        return _refusal(text, answer, self.timeout_s)
+
+    def convert(self, src: str, dest: str, quality: int, max_bytes: int) -> Converted:
+        """`src` as a JPEG at `dest`, made in the helper (Pillow and libheif stay out of the
+        daemon). Raises ConversionError with a reason for a person; OSError when no helper
+        can be started at all."""
+        answer = self._request({"op": "convert", "path": os.path.abspath(src), "dest": os.path.abspath(dest),
+                                "quality": quality, "max_bytes": max_bytes})
+        if isinstance(answer, dict) and "converted" in answer:
+            return Converted.from_wire(answer["converted"])
+        if isinstance(answer, dict):
+            raise ConversionError(str(answer.get("failed") or "the conversion helper gave no reason"))
+        raise ConversionError(_refusal(src, answer, self.timeout_s).refusal or "the conversion failed")
+
+    def _request(self, question: dict[str, Any]) -> "dict[str, Any] | int | str":
+        """The helper's answer as a dict, or why there is none (an exit status, or a text)."""
+        request = json.dumps(question).encode("ascii") + b"\n"
         with self._lock:
             # Twice at most: the helper may have left (idle, recycled) just as we asked.
             for _ in range(2):
                 answer = self._ask(request)
-                if isinstance(answer, MediaInfo):
-                    return dataclasses.replace(answer, path=text)
-                if answer != IDLE_EXIT:
-                    return _refusal(text, answer, self.timeout_s)
-        return _refusal(text, "the probe helper keeps exiting without an answer", self.timeout_s)
+                if isinstance(answer, dict) or answer != IDLE_EXIT:
+                    return answer
+        return "the probe helper keeps exiting without an answer"
 
     def close(self) -> None:
         with self._lock:
             self._stop()
 
     # -- one exchange -----------------------------------------------------------------------
-    def _ask(self, request: bytes) -> "MediaInfo | int | str":
+    def _ask(self, request: bytes) -> "dict[str, Any] | int | str":
         """The answer; or the helper's exit status when it left; or why there is none."""
         try:
             proc = self._running()
@@ -108,10 +138,14 @@ class ProbeHelper:
         if not line:
             return self._reap()
         try:
-            return info_from_wire(json.loads(line))
-        except (ValueError, KeyError, TypeError) as exc:  # a bug on the helper's side: start afresh
+            answer = json.loads(line)
+        except ValueError as exc:  # a bug on the helper's side: start afresh
             self._stop()
             return f"the probe helper answered nonsense ({exc.__class__.__name__})"
+        if not isinstance(answer, dict):
+            self._stop()
+            return "the probe helper answered nonsense (not an object)"
+        return answer
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
@@ -203,14 +237,26 @@ def serve(idle_s: float, max_probes: int) -> int:
         line = stdin.readline()
         if not line:
             return IDLE_EXIT
-        path = json.loads(line)["path"]
         try:
-            answers.write(json.dumps(info_to_wire(probe(path))).encode("ascii") + b"\n")
+            answers.write(json.dumps(_answer(json.loads(line), probe)).encode("ascii") + b"\n")
             answers.flush()
         except BrokenPipeError:  # the daemon is gone: nobody to answer, nothing to say in the journal
             _mute(answers)
             return IDLE_EXIT
     return IDLE_EXIT
+
+
+def _answer(question: dict[str, Any], probe: Callable[[str], MediaInfo]) -> dict[str, Any]:
+    """One question, answered as the wire wants it: a probe (the default) or a conversion."""
+    if question.get("op") != "convert":
+        return info_to_wire(probe(question["path"]))
+    try:
+        done = convert_here(question["path"], question["dest"], int(question["quality"]), int(question["max_bytes"]))
+    except ConversionError as exc:
+        return {"failed": str(exc)}
+    except OSError as exc:  # the destination could not be written: the staging disk
+        return {"failed": f"the JPEG could not be written ({exc.strerror or exc})"}
+    return {"converted": done.to_wire()}
 
 
 def _mute(stream: IO[bytes]) -> None:

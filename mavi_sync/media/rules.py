@@ -56,6 +56,7 @@ class Verdict:
     accepted: bool
     reasons: tuple[str, ...] = ()
     method: str = "direct"  # "signed" for assets above the direct-upload limit
+    convert: Optional[str] = None  # "jpeg": what is sent is a JPEG made from the file (media/convert.py)
 
     @property
     def reason(self) -> str:
@@ -66,18 +67,26 @@ def _size(n: int) -> str:
     return f"{n / GB:.2f} GB" if n >= GB else f"{n / MB:.1f} MB"
 
 
-def check(info: MediaInfo, target: str, max_bytes: Optional[int] = None) -> Verdict:
-    """Would `target` take this file? `max_bytes` is a folder's own, lower size cap."""
+def check(info: MediaInfo, target: str, max_bytes: Optional[int] = None,
+          to_jpeg: tuple[str, ...] = ()) -> Verdict:
+    """Would `target` take this file? `max_bytes` is a folder's own, lower size cap;
+    `to_jpeg`, the photo formats the folder has converted to JPEG for the image target."""
     limits = LIMITS[target]
     if info.refusal:
         return Verdict(target, False, (info.refusal,))
     assert info.kind is not None  # a MediaInfo without refusal always has a kind
+    if target == "image" and info.kind.format in to_jpeg:
+        # The JPEG is made to fit the endpoint's limit (lower quality, then smaller); only
+        # the folder's own cap applies to the original.
+        if max_bytes and info.size > max_bytes:
+            return Verdict(target, False, (f"{_size(info.size)} is over this folder's max_size_mb ({_size(max_bytes)})",))
+        return Verdict(target, True, convert="jpeg")
     reasons = []
     fmt = info.kind.format.upper()
     if info.kind.family not in limits.family:
         reasons.append(f"{info.kind.family} files are not accepted here (takes {limits.describe})")
     elif info.kind.format not in limits.formats:
-        reasons.append(f"{fmt} is not accepted (takes {limits.describe})")
+        reasons.append(f"{fmt} is not accepted (takes {limits.describe})" + _convert_hint(info, target))
     if limits.codecs is not None and info.kind.family == "video":
         if info.video_codec is None:
             reasons.append("no video stream")
@@ -96,11 +105,18 @@ def check(info: MediaInfo, target: str, max_bytes: Optional[int] = None) -> Verd
     return Verdict(target, not reasons, tuple(reasons), method)
 
 
-def choose_target(info: MediaInfo, folder_target: str, max_bytes: Optional[int] = None) -> Verdict:
+def _convert_hint(info: MediaInfo, target: str) -> str:
+    if target == "image" and info.kind is not None and info.kind.format in ("heif", "avif", "tiff"):
+        return f'; to_jpeg = ["{info.kind.format}"] in the folder converts it'
+    return ""
+
+
+def choose_target(info: MediaInfo, folder_target: str, max_bytes: Optional[int] = None,
+                  to_jpeg: tuple[str, ...] = ()) -> Verdict:
     """The verdict for the folder's target; for `auto`, the first target in AUTO_ORDER that
     accepts the file, else the preferred target's refusal."""
     if folder_target != "auto":
-        return check(info, folder_target, max_bytes)
+        return check(info, folder_target, max_bytes, to_jpeg)
     order = AUTO_ORDER.get(info.family or "", ("asset",))
-    verdicts = [check(info, target, max_bytes) for target in order]
+    verdicts = [check(info, target, max_bytes, to_jpeg) for target in order]
     return next((v for v in verdicts if v.accepted), verdicts[0])

@@ -1,0 +1,128 @@
+"""Turning a photo no memories.ai endpoint takes (HEIC/HEIF, AVIF, TIFF) into a JPEG that
+says what the original says. Runs where probing runs: the daemon's helper process.
+
+What is kept, and why it is right:
+- the pixels as the original *shows*: pillow-heif applies HEIF's own rotation and mirror
+  (`irot`/`imir`) while decoding and says Orientation 1 after; Pillow's AVIF and TIFF
+  readers leave the pixels as stored and keep the Orientation tag, so those are turned here.
+  Either way the JPEG holds upright pixels and Orientation 1. Keeping the original's
+  Orientation on already-rotated pixels turns the photo twice in every viewer that honours
+  it (PhotoPrism's HEIC converter did that for years: photoprism#3852, #2726);
+- the whole EXIF block otherwise: capture time with its offset and sub-seconds, make and
+  model, GPS, lens, everything a later tool may read;
+- the XMP packet (keywords, ratings, edits) and the ICC profile (iPhones shoot Display
+  P3: without the profile, colours are read as sRGB and look dull).
+It stays under the image endpoint's limit: the quality is lowered first, then the size,
+and the result says which (`inspect` shows it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from typing import Any, Optional
+
+from PIL import Image
+
+from mavi_sync.errors import ConversionError
+from mavi_sync.media.model import Converted
+
+try:  # HEIC/HEIF through pillow-heif (a hard dependency); AVIF is Pillow's own
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover
+    pillow_heif = None
+
+ORIENTATION = 0x0112
+QUALITY_FLOOR = 60  # below this, JPEG artefacts show before the size drops much: scale instead
+SCALE_STEP = 0.8
+MAX_STEPS = 12
+
+
+def to_jpeg(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *, quality: int = 90,
+            max_bytes: int = 20 * 1000 * 1000) -> Converted:
+    """Write `src` as a JPEG at `dest` (atomically: a temp name, then a rename)."""
+    try:
+        with Image.open(src) as im:
+            im.load()
+            exif = im.getexif()
+            pixels = _upright(_rgb(im), exif.get(ORIENTATION, 1))
+            exif[ORIENTATION] = 1  # upright now (see the module's docstring)
+            extra = {"exif": exif.tobytes(), "icc_profile": im.info.get("icc_profile") or None,
+                     "xmp": _xmp(im.info.get("xmp"))}
+    except (OSError, ValueError, SyntaxError) as exc:  # what Pillow and libheif raise on bad input
+        raise ConversionError(f"the photo could not be decoded for conversion to JPEG ({_why(exc)})") from None
+    data, used_quality, scale, notes = _fit(pixels, extra, quality, max_bytes)
+    tmp = f"{os.fspath(dest)}.part"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, dest)
+    width, height = (round(pixels.width * scale), round(pixels.height * scale)) if scale != 1.0 else pixels.size
+    return Converted(os.fspath(dest), len(data), hashlib.sha256(data).hexdigest(), width, height, used_quality,
+                     scale, tuple(notes))
+
+
+def _fit(pixels: Image.Image, extra: dict[str, Any], quality: int,
+         max_bytes: int) -> tuple[bytes, int, float, list[str]]:
+    """Encode at `quality`; over `max_bytes`, lower the quality to QUALITY_FLOOR, then scale."""
+    q, scale, notes = quality, 1.0, []
+    for _ in range(MAX_STEPS):
+        image = pixels if scale == 1.0 else pixels.resize(
+            (max(1, round(pixels.width * scale)), max(1, round(pixels.height * scale))), Image.Resampling.LANCZOS)
+        data = _encode(image, q, extra)
+        if len(data) <= max_bytes:
+            if q != quality:
+                notes.append(f"JPEG quality lowered from {quality} to {q} to stay under {max_bytes / 1e6:g} MB")
+            if scale != 1.0:
+                notes.append(f"scaled to {image.width}x{image.height} ({scale:.0%}) to stay under "
+                             f"{max_bytes / 1e6:g} MB")
+            return data, q, scale, notes
+        if q > QUALITY_FLOOR:
+            q = max(QUALITY_FLOOR, q - 10)
+        else:
+            scale *= SCALE_STEP
+    raise ConversionError(f"even a small JPEG of it stays over {max_bytes / 1e6:g} MB")
+
+
+def _encode(image: Image.Image, quality: int, extra: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    options = {k: v for k, v in extra.items() if v}
+    image.save(out, "JPEG", quality=quality, optimize=True, subsampling="4:2:0" if quality < 90 else "4:4:4",
+               **options)
+    return out.getvalue()
+
+
+# EXIF Orientation → the turn that makes the stored pixels upright (as ImageOps.exif_transpose).
+_TURN = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+         5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+         8: Image.Transpose.ROTATE_90}
+
+
+def _upright(pixels: Image.Image, orientation: object) -> Image.Image:
+    turn = _TURN.get(orientation) if isinstance(orientation, int) else None
+    return pixels.transpose(turn) if turn is not None else pixels
+
+
+def _rgb(im: Image.Image) -> Image.Image:
+    """JPEG holds 8-bit RGB (or grey): HDR and alpha are flattened, as a viewer shows them."""
+    if im.mode in ("RGB", "L"):
+        return im.copy()
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return im.convert("RGB")
+
+
+def _xmp(raw: Optional[Any]) -> Optional[bytes]:
+    if not raw:
+        return None
+    return raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,73 @@
+"""Live Photos: an iPhone writes a still (`IMG_0001.HEIC` or `.JPG`) and its motion half
+(`IMG_0001.MOV`, a 2–3 s clip around the shutter) side by side. Sent as they are, the clip
+lands as a video of its own, beside the photo.
+
+A still and a clip are one Live Photo when they share a base name in the same directory
+(the case of the extension may differ) and were taken within PAIR_WINDOW_S of each other:
+the clip starts about 1.5 s before the still. (Apple's content identifier, kept in the
+HEIC's maker note and the MOV's `com.apple.quicktime.content.identifier`, would pair them
+even when renamed; it is not read yet: the README says so.) The folder's `live_photos`
+decides what is sent: "still" (default: the clip is skipped with the reason), "both" (each
+tagged with the pair's tag) or "video" (the still is skipped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+STILL_EXTS = (".heic", ".heif", ".jpg", ".jpeg")
+MOTION_EXTS = (".mov", ".mp4")
+PAIR_WINDOW_S = 2.0
+POLICIES = ("still", "both", "video")
+
+
+@dataclass(frozen=True)
+class Pair:
+    still: Path
+    motion: Path
+
+    @property
+    def tag(self) -> str:
+        """The tag both halves carry when both are sent: the same for both, whichever is read first."""
+        key = os.fsencode(self.still.parent / self.still.stem.lower())
+        return "live:" + hashlib.sha256(key).hexdigest()[:12]
+
+
+def half(path: Path) -> Optional[str]:
+    """"still" or "motion" when the name could be one half of a Live Photo, else None."""
+    ext = path.suffix.lower()
+    return "still" if ext in STILL_EXTS else "motion" if ext in MOTION_EXTS else None
+
+
+def partner_candidates(path: Path, names: list[str]) -> list[Path]:
+    """The files in `names` (the directory's) that could be `path`'s other half."""
+    mine = half(path)
+    if mine is None:
+        return []
+    wanted = MOTION_EXTS if mine == "still" else STILL_EXTS
+    stem = path.stem
+    return sorted(path.with_name(n) for n in names
+                  if n != path.name and os.path.splitext(n)[0] == stem and os.path.splitext(n)[1].lower() in wanted)
+
+
+def taken_together(a: Optional[datetime], b: Optional[datetime]) -> bool:
+    """Both capture instants known (aware) and within PAIR_WINDOW_S of each other."""
+    if a is None or b is None or a.tzinfo is None or b.tzinfo is None:
+        return False
+    return abs((a - b).total_seconds()) <= PAIR_WINDOW_S
+
+
+def skipped_half(policy: str, pair: Pair, path: Path) -> Optional[str]:
+    """Why `path` is not sent under `policy` (None: it is sent)."""
+    if policy == "both":
+        return None
+    if policy == "still" and path == pair.motion:
+        return f"the motion half of the Live Photo {pair.still.name} (live_photos = \"still\")"
+    if policy == "video" and path == pair.still:
+        return f"the still half of the Live Photo {pair.motion.name} (live_photos = \"video\")"
+    return None

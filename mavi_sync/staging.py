@@ -1,0 +1,66 @@
+"""The staging area: files made for upload from an original no endpoint takes (a HEIC photo
+made a JPEG), kept under the state directory only while they are being sent.
+
+The original stays the file's identity: its sha256 keys the ledger row, its paths are
+archived or deleted after confirmation. A staged file is named by the original's hash, is
+made again for each attempt (a conversion takes a fraction of a second; a stale one is
+never sent), removed when the attempt ends, and everything left here by a crash is removed
+at start. The area is bounded: past `max_bytes` a conversion waits for room.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mavi_sync.errors import StagingFull
+from mavi_sync.media.model import Converted
+from mavi_sync.media.prober import Converter
+
+STAGING_DIR = "staging"
+
+
+class Staging:
+    def __init__(self, root: Path, max_bytes: int, convert: Converter) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self.convert = convert
+
+    @classmethod
+    def beside(cls, ledger_path: Path, max_bytes: int, convert: Converter) -> "Staging":
+        """The staging area in the ledger's directory (the state directory)."""
+        return cls(ledger_path.parent / STAGING_DIR, max_bytes, convert)
+
+    def clean(self) -> int:
+        """Remove what an earlier run left (nothing is in flight at start); how many."""
+        removed = 0
+        if self.root.is_dir():
+            for entry in self.root.iterdir():
+                try:
+                    entry.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+        return removed
+
+    def used(self) -> int:
+        try:
+            return sum(e.stat().st_size for e in os.scandir(self.root) if e.is_file())
+        except OSError:
+            return 0
+
+    def to_jpeg(self, src: Path, sha256: str, quality: int, max_bytes: int) -> Converted:
+        """`src` as a JPEG of at most `max_bytes`, named by the original's hash. Raises
+        ConversionError (the file cannot be converted), StagingFull, or OSError."""
+        if self.used() + max_bytes > self.max_bytes:
+            raise StagingFull(f"the staging area holds {self.used() / 1e6:.0f} MB of its "
+                              f"{self.max_bytes / 1e6:.0f} MB: the conversion waits for room")
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.convert(os.fspath(src), os.fspath(self.root / f"{sha256}.jpg"), quality, max_bytes)
+
+    def release(self, staged: Converted) -> None:
+        """The attempt is over (sent, refused or failed): the staged file goes."""
+        try:
+            os.unlink(staged.path)
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,109 @@
+"""Photos no endpoint takes, made JPEGs that say what the original says: generated HEIC and
+AVIF files with every kind of metadata (pillow-heif and Pillow write them), the corpus's
+real phone and camera files where present, the size limit, and files that cannot be made."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageCms, ImageOps
+
+from mavi_sync.dev.samples import ImageSpec, write_image
+from mavi_sync.errors import ConversionError
+from mavi_sync.media.convert import to_jpeg
+from mavi_sync.media.probe import probe
+from tests.conftest import corpus_rows
+
+P3ISH = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()  # any profile that is not sRGB
+FULL = ImageSpec(make="Apple", model="iPhone 15 Pro", taken="2023:10:31 11:44:43", subsec="432", offset="+01:00",
+                 gps=(52.4596, 13.3218), orientation=6, keywords=["beach", "sunset"], size=(240, 160),
+                 icc=P3ISH, mark=True)
+
+
+def shown(path: Path) -> Image.Image:
+    """The picture as a viewer that honours EXIF Orientation shows it (HEIF: as decoded)."""
+    import pillow_heif
+    pillow_heif.register_heif_opener()
+    with Image.open(path) as im:
+        return ImageOps.exif_transpose(im.convert("RGB"))
+
+
+def same_picture(a: Image.Image, b: Image.Image) -> bool:
+    if a.size != b.size:
+        return False
+    small = (32, 32)
+    diff = ImageChops.difference(a.resize(small), b.resize(small)).getextrema()
+    return max(hi for _lo, hi in diff) < 40  # lossy on both sides; a turned picture differs by ~255
+
+
+@pytest.mark.parametrize("ext", [".heic", ".avif"])
+def test_the_jpeg_keeps_time_camera_gps_keywords_icc_and_shows_the_same_way_up(tmp_path: Path, ext: str) -> None:
+    original = write_image(tmp_path / f"IMG_0001{ext}", FULL)
+    made = to_jpeg(original, tmp_path / "out.jpg", quality=90)
+    before, after = probe(original), probe(made.path)
+    assert after.kind is not None and after.kind.format == "jpeg" and after.refusal is None
+    assert after.taken == before.taken and after.taken is not None and after.taken.when.microsecond == 432000
+    assert after.taken.when.utcoffset() is not None  # the offset came along
+    assert (after.make, after.model, after.position, after.keywords) == \
+        (before.make, before.model, before.position, before.keywords)
+    with Image.open(made.path) as jpeg:
+        assert jpeg.info.get("icc_profile") == P3ISH
+        assert jpeg.getexif().get(0x0112) == 1
+    assert same_picture(shown(Path(made.path)), shown(original))  # the PhotoPrism bug would turn it twice
+    assert made.sha256 == hashlib.sha256(Path(made.path).read_bytes()).hexdigest()
+    assert (made.quality, made.scale, made.notes) == (90, 1.0, ())
+
+
+def test_over_the_limit_the_quality_drops_first_then_the_size(tmp_path: Path) -> None:
+    noisy = tmp_path / "noisy.heic"
+    Image.effect_noise((800, 600), 90).convert("RGB").save(noisy.with_suffix(".png"))
+    import pillow_heif
+    pillow_heif.register_heif_opener()
+    with Image.open(noisy.with_suffix(".png")) as png:
+        png.save(noisy, quality=95)
+    full = to_jpeg(noisy, tmp_path / "full.jpg", quality=95, max_bytes=10**9)
+    lower = to_jpeg(noisy, tmp_path / "lower.jpg", quality=95, max_bytes=int(full.size * 0.7))
+    assert lower.size <= full.size * 0.7 and lower.quality < 95 and lower.scale == 1.0
+    assert "quality lowered from 95" in lower.notes[0]
+    tiny = to_jpeg(noisy, tmp_path / "tiny.jpg", quality=95, max_bytes=40_000)
+    assert tiny.size <= 40_000 and tiny.quality == 60 and tiny.scale < 1.0 and "scaled to" in tiny.notes[-1]
+    with Image.open(tiny.path) as small:
+        assert small.size == (tiny.width, tiny.height)
+
+
+def test_a_photo_that_cannot_be_decoded_is_a_conversion_error_with_a_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.heic"
+    bad.write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 200)
+    with pytest.raises(ConversionError, match="could not be decoded for conversion to JPEG"):
+        to_jpeg(bad, tmp_path / "out.jpg")
+    assert not (tmp_path / "out.jpg").exists() and not (tmp_path / "out.jpg.part").exists()
+
+
+PHOTOS = [r for r in corpus_rows() if r["category"] in ("images/heic", "images/other")
+          and r["file"].lower().endswith((".heic", ".avif", ".tif"))]
+
+
+@pytest.mark.parametrize("row", PHOTOS, ids=[r["file"] for r in PHOTOS])
+def test_real_phone_and_camera_photos(corpus: Path, tmp_path: Path, row: dict[str, str]) -> None:
+    """iPhones (one with its EXIF at the end of the file, one turned), Samsung, Xiaomi, a
+    Canon AVIF and TIFF: exiftool's reading of the original (MANIFEST.tsv) is the JPEG's."""
+    original = corpus / row["file"]
+    made = to_jpeg(original, tmp_path / "out.jpg")
+    after = probe(made.path)
+    assert after.refusal is None and after.taken is not None
+    assert after.taken.when.strftime("%Y:%m:%d %H:%M:%S") == row["datetime_original"][:19]
+    if row["subsec"]:
+        assert after.taken.when.microsecond == int(row["subsec"].ljust(6, "0")[:6])
+    if row["offset_original"]:
+        offset = after.taken.when.strftime("%z")
+        assert f"{offset[:3]}:{offset[3:]}" == row["offset_original"]
+    assert after.model is not None and row["model"] in after.model
+    if row["gps_lat"]:
+        assert after.position is not None and abs(after.position[0] - float(row["gps_lat"])) < 1e-5
+    with Image.open(original) as im:
+        icc = im.info.get("icc_profile")
+    with Image.open(made.path) as jpeg:
+        assert (jpeg.info.get("icc_profile") or None) == (icc or None)
+    assert same_picture(shown(Path(made.path)), shown(original))
