@@ -26,7 +26,7 @@ from mavi_sync.logs import configure, get_logger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import convert_here
 from mavi_sync.media.rules import LIMITS
-from mavi_sync.plan import FilePlan, plan_file
+from mavi_sync.plan import FilePlan, live_photo, plan_file
 from mavi_sync.report import (
     inspect_json,
     inspect_text,
@@ -167,10 +167,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             sha = None
         plans.append(plan_file(path.resolve(), _folder_for(path, config), sha256=sha, with_sha_tag=with_sha))
     converted = [_trial_conversion(p) for p in plans]
+    pairs = [live_photo(p) for p in plans]
     if args.json:
-        _print_json([inspect_json(p, c) for p, c in zip(plans, converted)])
+        _print_json([inspect_json(p, c, pair) for p, c, pair in zip(plans, converted, pairs)])
     else:
-        print("\n\n".join(inspect_text(p, c) for p, c in zip(plans, converted)))
+        print("\n\n".join(inspect_text(p, c, pair) for p, c, pair in zip(plans, converted, pairs)))
     return EXIT_OK
 
 

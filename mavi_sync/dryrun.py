@@ -11,7 +11,8 @@ from mavi_sync.config.schema import Config
 from mavi_sync.hashing import sha256_file
 from mavi_sync.intake.scanner import Found, walk_folder
 from mavi_sync.ledger import Ledger
-from mavi_sync.plan import plan_file
+from mavi_sync.media.pairs import skipped_half
+from mavi_sync.plan import live_photo, plan_file
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ def _dry_run_one(found: Found, ledger: Optional[Ledger], with_sha_tag: bool) -> 
     except OSError as exc:
         return ScanEntry(found.path, "skipped", folder.target, f"cannot read ({exc.strerror})")
     plan = plan_file(found.path, folder, sha256=sha, with_sha_tag=with_sha_tag)
+    pair = live_photo(plan)
+    skipped = skipped_half(folder.live_photos, pair, found.path) if pair else None
+    if skipped:
+        return ScanEntry(found.path, "skipped", plan.chosen.target, skipped)
     verdict = plan.chosen
     if not verdict.accepted:
         return ScanEntry(found.path, "refused", verdict.target, verdict.reason)
@@ -52,6 +57,11 @@ def _dry_run_one(found: Found, ledger: Optional[Ledger], with_sha_tag: bool) -> 
         return ScanEntry(found.path, "duplicate", verdict.target,
                          f"same content already in the ledger ({existing.state.value})")
     how = " via signed URL" if verdict.method == "signed" else ""
+    how += " as a JPEG" if verdict.convert == "jpeg" else ""
+    if pair is not None:
+        other = pair.motion if found.path == pair.still else pair.still
+        how += f"; Live Photo with {other.name} (tag {pair.tag})" if folder.live_photos == "both" else \
+            f"; Live Photo with {other.name}"
     return ScanEntry(found.path, "upload", verdict.target,
                      f"{plan.info.kind.format if plan.info.kind else '?'}, taken "
                      f"{plan.capture.local:%Y-%m-%d %H:%M:%S} ({plan.capture.source}){how}")

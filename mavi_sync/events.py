@@ -33,6 +33,8 @@ def attempt_logged(o: Outcome, seconds: float, now: float) -> None:
         log.warning("upload_retrying", error=o.detail, wait_s=round(r.next_attempt_at - now, 1), **fields)
     elif o.kind is Kind.VANISHED:
         log.info("file_vanished", path=str(o.path))
+    elif o.kind is Kind.SKIPPED:
+        log.info("file_skipped", path=str(o.path), reason=o.detail, sha256=r.sha256 if r else None)
     elif o.kind is Kind.UNFINISHED:
         log.info("file_unfinished", path=str(o.path), reason=o.detail,
                  hint="not refused yet: it settles again until incomplete_grace_s has passed")

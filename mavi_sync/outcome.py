@@ -34,6 +34,7 @@ class Kind(str, Enum):
     ACCOUNT = "account"  # the account cannot upload: every upload pauses
     CLAIM_LOST = "claim_lost"  # another worker or process is uploading it
     UNFINISHED = "unfinished"  # cannot be read as media yet and changed recently: settles again
+    SKIPPED = "skipped"  # not sent by the folder's choice (the other half of a Live Photo)
     VANISHED = "vanished"  # gone before it could be read
     UNREADABLE = "unreadable"  # there, but cannot be read: no content, no row
 
@@ -101,6 +102,8 @@ def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
 
 def _unsent(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> Optional[Change]:
     if attempt.kind is Kind.REFUSED and attempt.error is not None:  # by the server, or unconvertible
+        return Change(State.REJECTED, {"last_error": attempt.detail})
+    if attempt.kind is Kind.SKIPPED and r.state is not State.REJECTED:  # a row from before it was paired
         return Change(State.REJECTED, {"last_error": attempt.detail})
     if attempt.kind is Kind.ACCOUNT:  # nobody's file at fault: the attempt is given back
         return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": attempt.detail})

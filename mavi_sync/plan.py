@@ -6,7 +6,9 @@ pure media core (capture, rules, fields) around one probe.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Mapping, Optional
@@ -16,7 +18,8 @@ from mavi_sync.config.schema import TARGETS, FolderConfig
 from mavi_sync.media.capture import Capture, resolve_capture
 from mavi_sync.media.fields import UploadFields, build_fields, sha_tag
 from mavi_sync.media.model import MediaInfo
-from mavi_sync.media.prober import probe_here
+from mavi_sync.media.pairs import Pair, find_pair, half
+from mavi_sync.media.prober import Prober, probe_here
 from mavi_sync.media.rules import Verdict, check, choose_target
 
 MB = 1000 * 1000
@@ -77,6 +80,31 @@ def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
                                          info.kind.mime if info.kind else "application/octet-stream")
     chosen = choose_target(info, folder.target, max_bytes, folder.to_jpeg)
     return FilePlan(path, rel, folder, info, capture, chosen, targets, sha256)
+
+
+def live_photo(plan: FilePlan, probe: Prober = probe_here) -> Optional[Pair]:
+    """The Live Photo `plan`'s file is one half of, if its other half lies beside it and was
+    taken with it (media/pairs.py); the other half is probed with `probe`."""
+    if half(plan.path) is None:
+        return None
+
+    def read(other: Path) -> tuple[Optional[datetime], Optional[str]]:
+        info = probe(other)
+        if info.refusal is not None:
+            return None, None
+        try:
+            mtime = os.stat(other).st_mtime
+        except OSError:
+            return None, None
+        return resolve_capture(info.taken, other.name, mtime, plan.folder.timezone).instant, info.make
+
+    return find_pair(plan.path, plan.capture.instant, plan.info.make, read)
+
+
+def with_pair_tag(plan: FilePlan, pair: Pair, with_sha_tag: bool) -> FilePlan:
+    """The plan again, its fields carrying the pair's tag (live_photos = "both")."""
+    folder = dataclasses.replace(plan.folder, tags=(*plan.folder.tags, pair.tag))
+    return plan_file(plan.path, folder, sha256=plan.sha256, with_sha_tag=with_sha_tag, info=plan.info)
 
 
 def _as_jpeg(path: PurePath) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Optional
 from mavi_sync.snapshot import Snapshot
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.media.model import Converted
+from mavi_sync.media.pairs import Pair, skipped_half
 from mavi_sync.plan import FilePlan, metadata_record
 from mavi_sync.uploader import Outcome
 
@@ -41,8 +42,9 @@ def _content(plan: FilePlan) -> str:
     return ", ".join(parts)
 
 
-def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None) -> str:
-    """`converted`: the JPEG made from a photo no endpoint takes (or why it could not be)."""
+def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None, pair: Optional[Pair] = None) -> str:
+    """`converted`: the JPEG made from a photo no endpoint takes (or why it could not be);
+    `pair`: the Live Photo the file is one half of."""
     info, cap = plan.info, plan.capture
     offset = cap.instant.strftime("%z")
     lines = [str(plan.path), f"  content     {_content(plan)}"]
@@ -59,6 +61,8 @@ def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None) 
     if plan.sha256:
         lines.append(f"  sha256      {plan.sha256}")
     lines += [f"  note        {n}" for n in info.notes]
+    if pair is not None:
+        lines.append(f"  live photo  {_pair_text(plan, pair)}")
     chosen = plan.chosen
     lines.append(f"  folder      {plan.folder.path} (target {plan.folder.target}"
                  f"{' → ' + chosen.target if plan.folder.target == 'auto' else ''}): "
@@ -78,6 +82,14 @@ def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None) 
     return "\n".join(lines)
 
 
+def _pair_text(plan: FilePlan, pair: Pair) -> str:
+    other = pair.motion if plan.path == pair.still else pair.still
+    policy = plan.folder.live_photos
+    skipped = skipped_half(policy, pair, plan.path)
+    verdict = f"not sent: {skipped}" if skipped else (f"sent, tagged {pair.tag}" if policy == "both" else "sent")
+    return f"paired with {other.name} (live_photos = {policy!r}: this half is {verdict})"
+
+
 def _converted(converted: Optional["Converted | str"], quality: int) -> str:
     if converted is None:
         return f"to JPEG (quality {quality}) when sent"
@@ -87,8 +99,12 @@ def _converted(converted: Optional["Converted | str"], quality: int) -> str:
     return text + "".join(f"; {n}" for n in converted.notes)
 
 
-def inspect_json(plan: FilePlan, converted: Optional["Converted | str"] = None) -> dict[str, Any]:
+def inspect_json(plan: FilePlan, converted: Optional["Converted | str"] = None,
+                 pair: Optional[Pair] = None) -> dict[str, Any]:
     return {
+        "live_photo": None if pair is None else {
+            "still": str(pair.still), "motion": str(pair.motion), "tag": pair.tag, "policy": plan.folder.live_photos,
+            "skipped": skipped_half(plan.folder.live_photos, pair, plan.path)},
         "converted": (None if converted is None else {"error": converted} if isinstance(converted, str)
                       else {k: v for k, v in converted.to_wire().items() if k != "path"}),
         "path": str(plan.path),

@@ -31,7 +31,8 @@ from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import Prober, convert_here, probe_here
 from mavi_sync.media.rules import LIMITS
 from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, looks_unfinished
-from mavi_sync.plan import FilePlan, job_for, metadata_record, plan_file
+from mavi_sync.media.pairs import skipped_half
+from mavi_sync.plan import FilePlan, job_for, live_photo, metadata_record, plan_file, with_pair_tag
 from mavi_sync.staging import Staging
 from mavi_sync.stamp import last_change_s, signature
 from mavi_sync.states import State
@@ -99,13 +100,15 @@ def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, t
 
 
 def record_path_and_row(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, ledger: Ledger,
-           target: Optional[str] = None) -> FileRecord:
-    """Write the path and, for new content, its row (`ready` or `rejected`), in one write."""
+                        target: Optional[str] = None, skipped: Optional[str] = None) -> FileRecord:
+    """Write the path and, for new content, its row (`ready`, or `rejected` with the reason:
+    the target's refusal, or why the folder skips it), in one write."""
     assert plan.sha256 is not None
     sha = plan.sha256
     verdict = plan.targets[target].verdict if target else plan.chosen
+    refused = skipped or (None if verdict.accepted else verdict.reason)
     record = ledger.register(path, st, str(folder.path), sha, verdict.target, folder.unique_id,
-                             refused=None if verdict.accepted else verdict.reason, media_type=plan.info.family,
+                             refused=refused, media_type=plan.info.family,
                              metadata=metadata_record(plan), capture_time=plan.capture.local.isoformat())
     if record.state == State.DISCOVERED:  # a row from before registration was one write
         record = (ledger.transition(record.id, State.READY) if verdict.accepted else
@@ -162,7 +165,14 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
     if unattended and looks_unfinished(plan.info.refusal, last_change_s(signature(st)), clock(),
                                        folder.incomplete_grace_s):
         return Attempt(Kind.UNFINISHED, path, None, plan.info.refusal or "")  # no row: it may never be a file
-    record = record_path_and_row(path, plan, st, folder, ledger, target)
+    skipped = None
+    if unattended and (pair := live_photo(plan, probe)) is not None:  # by hand, a person's choice counts
+        skipped = skipped_half(folder.live_photos, pair, path)
+        if skipped is None and folder.live_photos == "both":
+            plan = with_pair_tag(plan, pair, config.uploads.video_sha_tag)
+    record = record_path_and_row(path, plan, st, folder, ledger, target, skipped)
+    if skipped is not None and record.state not in DONE_STATES:
+        return Attempt(Kind.SKIPPED, path, record, skipped)
     if record.state in DONE_STATES:
         return Attempt(Kind.KNOWN, path, record, f"already uploaded ({record.remote_id})")
     if record.state == State.REJECTED and not plan.targets[record.target].verdict.accepted:

@@ -128,6 +128,9 @@ class FolderConfig:
     # any of "heif" (HEIC, what phones write), "avif", "tiff". [] refuses them instead.
     to_jpeg: tuple[str, ...] = ("heif", "avif")
     jpeg_quality: int = 90
+    # An iPhone Live Photo (IMG_0001.HEIC + IMG_0001.MOV): "still" sends the photo and skips
+    # the clip, "both" sends both with a shared tag, "video" sends the clip only.
+    live_photos: str = "still"
     # Refuse files larger than this even when the target would take them; 0 = the target's limit.
     max_size_mb: float = 0.0
     unique_id: str = "default"

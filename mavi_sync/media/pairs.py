@@ -2,9 +2,11 @@
 (`IMG_0001.MOV`, a 2–3 s clip around the shutter) side by side. Sent as they are, the clip
 lands as a video of its own, beside the photo.
 
-A still and a clip are one Live Photo when they share a base name in the same directory
-(the case of the extension may differ) and were taken within PAIR_WINDOW_S of each other:
-the clip starts about 1.5 s before the still. (Apple's content identifier, kept in the
+A still and a QuickTime clip are one Live Photo when they share a base name in the same
+directory (the case of the extension may differ), were taken within PAIR_WINDOW_S of each
+other (the clip starts about 1.5 s before the still), and one of them says it was made by
+Apple. The last two keep an NVR's event clip and its snapshot (`clip.mp4`, `clip.jpg`,
+written together) from ever being taken for one: the clip must not be held back. (Apple's content identifier, kept in the
 HEIC's maker note and the MOV's `com.apple.quicktime.content.identifier`, would pair them
 even when renamed; it is not read yet: the README says so.) The folder's `live_photos`
 decides what is sent: "still" (default: the clip is skipped with the reason), "both" (each
@@ -18,10 +20,10 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 STILL_EXTS = (".heic", ".heif", ".jpg", ".jpeg")
-MOTION_EXTS = (".mov", ".mp4")
+MOTION_EXTS = (".mov",)  # iPhones write QuickTime; an .mp4 beside a photo is some other device's clip
 PAIR_WINDOW_S = 2.0
 POLICIES = ("still", "both", "video")
 
@@ -71,3 +73,22 @@ def skipped_half(policy: str, pair: Pair, path: Path) -> Optional[str]:
     if policy == "video" and path == pair.still:
         return f"the still half of the Live Photo {pair.motion.name} (live_photos = \"video\")"
     return None
+
+
+def find_pair(path: Path, instant: datetime, make: Optional[str],
+              read: Callable[[Path], tuple[Optional[datetime], Optional[str]]]) -> Optional[Pair]:
+    """`path`'s Live Photo pair, if its other half is beside it, was taken with it and one of
+    them is Apple's. `read` gives a candidate's capture instant and make (a probe: the caller's)."""
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return None
+    for other in partner_candidates(path, names):
+        when, other_make = read(other)
+        if taken_together(instant, when) and _apple(make, other_make):
+            return Pair(path, other) if half(path) == "still" else Pair(other, path)
+    return None
+
+
+def _apple(*makes: Optional[str]) -> bool:
+    return any(m is not None and m.strip().lower().startswith("apple") for m in makes)

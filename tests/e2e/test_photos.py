@@ -5,6 +5,8 @@ keyed in the ledger by the original's hash; the original is archived only once c
 from __future__ import annotations
 
 import hashlib
+import signal
+import time
 import json
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mavi_sync.dev.samples import ImageSpec, write_image
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.media.probe import probe
 from tests.e2e.rig import CLI, sha, until
@@ -79,4 +81,64 @@ def test_a_photo_that_cannot_be_converted_is_refused_with_a_reason_and_left_alon
     [row] = d.ledger_rows()
     assert "cannot be converted to JPEG" in row["error"] and bad.read_bytes() == bytes(data)
     assert admin.uploads() == []
+    assert d.stop() == 0
+
+
+def live_photo(folder: Path, stem: str, *, clip_offset_s: float = -1) -> tuple[Path, Path]:
+    """An iPhone Live Photo: the HEIC still and its MOV, the clip starting before the shutter."""
+    from datetime import datetime, timedelta
+    shutter = datetime(2024, 5, 1, 10, 0, 0)
+    clip = shutter + timedelta(seconds=clip_offset_s)
+    still = write_image(folder / f"{stem}.HEIC", ImageSpec(make="Apple", model="iPhone 13", offset="+02:00",
+                                                            taken=shutter.strftime("%Y:%m:%d %H:%M:%S")))
+    motion = write_video(folder / f"{stem}.MOV", VideoSpec(seconds=1, make="Apple", model="iPhone 13",
+                                                            apple_creationdate=clip.strftime("%Y-%m-%dT%H:%M:%S+0200")))
+    return still, motion
+
+
+@pytest.mark.parametrize("policy", ["still", "both", "video"])
+def test_live_photos_send_what_the_folder_chooses(spawn, emulator, admin: Admin, tmp_path: Path, policy: str) -> None:
+    d = spawn(emulator.url, live_photos=policy)
+    still, motion = live_photo(d.camera, "IMG_0001")
+    _lone_still, lone_clip = live_photo(d.camera, "IMG_0002", clip_offset_s=-30)  # same names, not taken together
+    (d.camera / "IMG_0002.HEIC").unlink()
+    plan = subprocess.run([*CLI, "scan", "--dry-run", "--json", "--config", str(d.config)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    scan = {Path(e["path"]).name: e for e in json.loads(plan.stdout)}
+    d.start()
+    until(lambda: d.count("confirmed") + d.count("uploaded") == (3 if policy == "both" else 2), 30)
+    time.sleep(1.5)
+    images, videos = admin.uploads("image"), admin.uploads("video")
+    sent = {u["filename"] for u in images + videos}
+    expected = {"IMG_0002.MOV"} | {"still": {"IMG_0001.jpg"}, "both": {"IMG_0001.jpg", "IMG_0001.MOV"},
+                                   "video": {"IMG_0001.MOV"}}[policy]
+    assert sent == expected
+    skipped_name = {"still": motion.name, "video": still.name}.get(policy)
+    if skipped_name:
+        [row] = [r for r in d.ledger_rows() if Path(r["path"]).name == skipped_name]
+        assert row["state"] == "rejected" and "half of the Live Photo" in row["error"]
+        assert scan[skipped_name]["status"] == "skipped" and "Live Photo" in scan[skipped_name]["detail"]
+    else:
+        tags = [u["tags"] for u in images + videos if u["filename"].startswith("IMG_0001")]
+        shared = set(tags[0]) & set(tags[1])
+        assert any(t.startswith("live:") for t in shared), tags
+    assert scan[lone_clip.name]["status"] == "upload"
+    assert d.stop() == 0
+
+
+def test_a_half_held_back_is_sent_by_retry_after_the_setting_changes(spawn, emulator, admin: Admin,
+                                                                   tmp_path: Path) -> None:
+    """README: after changing live_photos, `mavi-sync retry PATH` sends a half held back."""
+    d = spawn(emulator.url, live_photos="still")
+    _still, motion = live_photo(d.camera, "IMG_0003")
+    d.start()
+    until(lambda: d.count("confirmed") == 1 and d.count("rejected") == 1, 30)
+    d.write_config(emulator.url, live_photos="both")
+    assert d.proc is not None
+    d.proc.send_signal(signal.SIGHUP)
+    until(lambda: '"event": "config_reloaded"' in d.logs(), 10)
+    retried = subprocess.run([*CLI, "retry", "--config", str(d.config), str(motion)], capture_output=True,
+                             text=True, timeout=30)
+    assert retried.returncode == 0, retried.stderr
+    until(lambda: [u["filename"] for u in admin.uploads("video")] == ["IMG_0003.MOV"], 30)
     assert d.stop() == 0

@@ -1,0 +1,53 @@
+"""Live Photo pairing, pure: which names can pair, the time window, what each policy sends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mavi_sync.media.pairs import (PAIR_WINDOW_S, Pair, find_pair, half, partner_candidates, skipped_half,
+                                   taken_together)
+
+D = Path("/dcim/100APPLE")
+T = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone(timedelta(hours=2)))
+
+
+def test_a_still_and_a_clip_with_the_same_base_name_can_pair_whatever_the_case_of_the_extension() -> None:
+    names = ["IMG_0001.HEIC", "IMG_0001.MOV", "IMG_0001.mov.part", "IMG_00011.MOV", "IMG_0002.MOV", "IMG_0001.AAE"]
+    assert partner_candidates(D / "IMG_0001.HEIC", names) == [D / "IMG_0001.MOV"]
+    assert partner_candidates(D / "IMG_0001.MOV", names) == [D / "IMG_0001.HEIC"]
+    assert partner_candidates(D / "IMG_0001.AAE", names) == [] and half(D / "x.png") is None
+    assert partner_candidates(D / "IMG_0002.MOV", ["IMG_0002.MOV", "IMG_0002.jpg"]) == [D / "IMG_0002.jpg"]
+    assert partner_candidates(D / "IMG_0003.jpg", ["IMG_0003.jpg", "IMG_0003.mp4"]) == []
+
+
+def test_an_nvr_clip_and_its_snapshot_are_never_a_live_photo(tmp_path: Path) -> None:
+    """`clip.mp4` + `clip.jpg` written together by a recorder: not a pair (not QuickTime),
+    and a `.mov` + `.jpg` pair needs one of them to be Apple's."""
+    assert partner_candidates(tmp_path / "clip.jpg", ["clip.jpg", "clip.mp4"]) == []
+    (tmp_path / "clip.jpg").touch()
+    (tmp_path / "clip.mov").touch()
+    assert find_pair(tmp_path / "clip.jpg", T, "Reolink", lambda p: (T, None)) is None
+    assert find_pair(tmp_path / "clip.jpg", T, None, lambda p: (T, "Apple")) == \
+        Pair(tmp_path / "clip.jpg", tmp_path / "clip.mov")
+
+
+def test_only_halves_taken_together_pair() -> None:
+    assert taken_together(T, T - timedelta(seconds=1.5))  # the clip starts before the shutter
+    assert not taken_together(T, T + timedelta(seconds=PAIR_WINDOW_S + 0.1))
+    assert not taken_together(T, None) and not taken_together(T, T.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize("policy,still_sent,motion_sent", [("still", True, False), ("both", True, True),
+                                                          ("video", False, True)])
+def test_each_policy_sends_its_halves(policy: str, still_sent: bool, motion_sent: bool) -> None:
+    pair = Pair(D / "IMG_0001.HEIC", D / "IMG_0001.MOV")
+    assert (skipped_half(policy, pair, pair.still) is None) is still_sent
+    assert (skipped_half(policy, pair, pair.motion) is None) is motion_sent
+
+
+def test_both_halves_carry_the_same_tag() -> None:
+    assert Pair(D / "IMG_0001.HEIC", D / "IMG_0001.MOV").tag == Pair(D / "IMG_0001.heic", D / "IMG_0001.mov").tag
+    assert Pair(D / "IMG_0001.HEIC", D / "IMG_0001.MOV").tag != Pair(D / "IMG_0002.HEIC", D / "IMG_0002.MOV").tag
