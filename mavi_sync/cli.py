@@ -182,8 +182,8 @@ def _trial_conversion(plan: FilePlan) -> "Converted | str | None":
         return None
     with tempfile.TemporaryDirectory(prefix="mavi-inspect-") as tmp:
         try:
-            return convert_here(str(plan.path), os.path.join(tmp, "out.jpg"), plan.folder.jpeg_quality,
-                                LIMITS["image"].max_bytes)
+            return convert_here(str(plan.path), os.path.join(tmp, "out.jpg"), "jpeg",
+                                {"quality": plan.folder.jpeg_quality, "max_bytes": LIMITS["image"].max_bytes})
         except ConversionError as exc:
             return str(exc)
 

@@ -74,7 +74,9 @@ def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
         fields = build_fields(info, rel, folder, capture, target, sha256=sha256,
                               with_sha_tag=with_sha_tag) if verdict.accepted else None
         if verdict.convert == "jpeg":
-            targets[target] = TargetPlan(verdict, fields, _as_jpeg(path), "image/jpeg")
+            targets[target] = TargetPlan(verdict, fields, _renamed(path, ".jpg"), "image/jpeg")
+        elif verdict.convert == "mp4":
+            targets[target] = TargetPlan(verdict, fields, _renamed(path, ".mp4"), "video/mp4")
         else:
             targets[target] = TargetPlan(verdict, fields, upload_filename(path, info),
                                          info.kind.mime if info.kind else "application/octet-stream")
@@ -107,9 +109,10 @@ def with_pair_tag(plan: FilePlan, pair: Pair, with_sha_tag: bool) -> FilePlan:
     return plan_file(plan.path, folder, sha256=plan.sha256, with_sha_tag=with_sha_tag, info=plan.info)
 
 
-def _as_jpeg(path: PurePath) -> str:
-    """`IMG_0001.HEIC` is sent as `IMG_0001.jpg`: the bytes are a JPEG made from it."""
-    return upload_filename(path.with_suffix(".jpg"), _NO_KIND)
+def _renamed(path: PurePath, ext: str) -> str:
+    """`IMG_0001.HEIC` is sent as `IMG_0001.jpg`, `00001.MTS` as `00001.mp4`: the bytes are
+    made from it."""
+    return upload_filename(path.with_suffix(ext), _NO_KIND)
 
 
 _NO_KIND = MediaInfo(path="", size=0)

@@ -75,6 +75,8 @@ def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None, 
         lines.append(f"  {target:<10}  accepted{how} as {tp.filename} ({tp.mime})")
         if tp.verdict.convert == "jpeg":
             lines.append(f"      converted: {_converted(converted, plan.folder.jpeg_quality)}")
+        elif tp.verdict.convert == "mp4":
+            lines.append("      converted: remuxed into MP4 when sent (the streams copied, not re-encoded)")
         for key, value in (tp.fields.form.items() if tp.fields else ()):
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
             lines.append(f"      {key} = {shown}")

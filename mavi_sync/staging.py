@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 from mavi_sync.errors import StagingFull
 from mavi_sync.media.model import Converted
@@ -52,11 +53,21 @@ class Staging:
     def to_jpeg(self, src: Path, sha256: str, quality: int, max_bytes: int) -> Converted:
         """`src` as a JPEG of at most `max_bytes`, named by the original's hash. Raises
         ConversionError (the file cannot be converted), StagingFull, or OSError."""
-        if self.used() + max_bytes > self.max_bytes:
+        self._room_for(max_bytes)
+        return self.convert(os.fspath(src), os.fspath(self.root / f"{sha256}.jpg"), "jpeg",
+                            {"quality": quality, "max_bytes": max_bytes})
+
+    def to_mp4(self, src: Path, sha256: str, size: int, creation_time: Optional[str]) -> Converted:
+        """`src` (MPEG-TS, raw H.264) remuxed into MP4 without re-encoding: about `size` bytes."""
+        self._room_for(size + size // 20)  # MP4's index weighs a little more than TS's packets save
+        return self.convert(os.fspath(src), os.fspath(self.root / f"{sha256}.mp4"), "mp4",
+                            {"creation_time": creation_time})
+
+    def _room_for(self, size: int) -> None:
+        if self.used() + size > self.max_bytes:
             raise StagingFull(f"the staging area holds {self.used() / 1e6:.0f} MB of its "
                               f"{self.max_bytes / 1e6:.0f} MB: the conversion waits for room")
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return self.convert(os.fspath(src), os.fspath(self.root / f"{sha256}.jpg"), quality, max_bytes)
 
     def release(self, staged: Converted) -> None:
         """The attempt is over (sent, refused or failed): the staged file goes."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timezone
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -186,14 +187,16 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
     started = _Started(ledger, record.id, progress)
     staged: Optional[Converted] = None
     try:
-        if plan.targets[record.target].verdict.convert == "jpeg":
-            staged = _to_jpeg(path, plan, st, folder, staging)
+        convert = plan.targets[record.target].verdict.convert
+        if convert is not None:
+            staged = _staged(convert, path, plan, st, folder, staging)
         send_st = os.stat(staged.path) if staged else st
         job = job_for(plan, send_st, target=record.target, maybe_sent=record.maybe_sent,
                       send=Path(staged.path) if staged else None)
         result = client.upload(job, started)
     except ConversionError as exc:
-        return Attempt(Kind.REFUSED, path, record, f"cannot be converted to JPEG: {exc}", error=exc)
+        what = "JPEG" if convert == "jpeg" else "MP4"
+        return Attempt(Kind.REFUSED, path, record, f"cannot be converted to {what}: {exc}", error=exc)
     except StagingFull as exc:
         return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc)
     except AccountError as exc:
@@ -221,11 +224,16 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
                    sent_sha256=staged.sha256 if staged else None)
 
 
-def _to_jpeg(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, staging: Staging) -> Converted:
-    """The photo made a JPEG in the staging area; FileChanged when the original moved meanwhile
-    (the JPEG would show a version nobody keeps)."""
+def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig,
+            staging: Staging) -> Converted:
+    """What is sent, made from the file in the staging area: a photo's JPEG, a camera clip's
+    MP4; FileChanged when the original moved meanwhile (it would be a version nobody keeps)."""
     assert plan.sha256 is not None
-    staged = staging.to_jpeg(path, plan.sha256, folder.jpeg_quality, LIMITS["image"].max_bytes)
+    if convert == "jpeg":
+        staged = staging.to_jpeg(path, plan.sha256, folder.jpeg_quality, LIMITS["image"].max_bytes)
+    else:
+        when = plan.capture.instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        staged = staging.to_mp4(path, plan.sha256, st.st_size, when)
     now = os.stat(path)
     if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
         staging.release(staged)

@@ -1,5 +1,6 @@
-"""Turning a photo no memories.ai endpoint takes (HEIC/HEIF, AVIF, TIFF) into a JPEG that
-says what the original says. Runs where probing runs: the daemon's helper process.
+"""Turning what no memories.ai endpoint takes into what one does: a photo (HEIC/HEIF, AVIF,
+TIFF) into a JPEG that says what the original says, a camera's MPEG-TS or raw H.264 into an
+MP4 (`to_mp4`, at the end). Runs where probing runs: the daemon's helper process.
 
 What is kept, and why it is right:
 - the pixels as the original *shows*: pillow-heif applies HEIF's own rotation and mirror
@@ -126,3 +127,66 @@ def _xmp(raw: Optional[Any]) -> Optional[bytes]:
 def _why(exc: BaseException) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def to_mp4(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *,
+           creation_time: Optional[str] = None) -> Converted:
+    """`src` (MPEG-TS from a camcorder or NVR, or a raw H.264/HEVC stream) remuxed into MP4
+    without re-encoding: every packet copied as it is, as `ffmpeg -c copy` does (libavformat
+    adds what MP4 needs itself: AVC/HEVC parameter sets out of band, AAC without ADTS
+    headers). `creation_time` (ISO, UTC) goes into the MP4: MPEG-TS has no place for it."""
+    import av  # PyAV, as the prober uses it
+
+    tmp = f"{os.fspath(dest)}.part"
+    width = height = 0
+    try:
+        with av.open(os.fspath(src)) as source, av.open(tmp, "w", format="mp4") as out:
+            if creation_time:
+                out.metadata["creation_time"] = creation_time
+            mapping = {s.index: out.add_stream_from_template(s) for s in source.streams
+                       if s.type in ("video", "audio")}
+            video = next((s for s in source.streams.video if s.index in mapping), None)
+            if video is None:
+                raise ConversionError("no video stream to put in an MP4")
+            width, height = video.codec_context.width, video.codec_context.height
+            _copy_packets(source, mapping)
+    except (av.FFmpegError, ValueError) as exc:
+        _remove(tmp)
+        raise ConversionError(f"the video could not be rewritten as MP4 ({_why(exc)})") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    os.replace(tmp, dest)
+    digest = hashlib.sha256()
+    with open(dest, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return Converted(os.fspath(dest), os.path.getsize(dest), digest.hexdigest(), width, height, 0, 1.0,
+                     ("remuxed into MP4 without re-encoding",))
+
+
+def _copy_packets(source: Any, mapping: dict[int, Any]) -> None:
+    """Every packet into the output; a raw elementary stream's packets carry no timestamps,
+    so they are given the stream's frame rate's (90 kHz clock, as MPEG's)."""
+    from fractions import Fraction
+
+    counts: dict[int, int] = {}
+    for packet in source.demux(*[source.streams[i] for i in mapping]):
+        if packet.size == 0:
+            continue
+        stream = source.streams[packet.stream.index]
+        if packet.pts is None and packet.dts is None:
+            rate = stream.average_rate or stream.guessed_rate or 25
+            n = counts.get(stream.index, 0)
+            counts[stream.index] = n + 1
+            packet.time_base = Fraction(1, 90000)
+            packet.pts = packet.dts = int(n * 90000 / rate)
+        packet.stream = mapping[stream.index]
+        mapping[stream.index].container.mux(packet)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

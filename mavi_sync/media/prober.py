@@ -23,14 +23,15 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO, Any, Callable, Optional, Sequence
+from typing import IO, Any, Callable, Mapping, Optional, Sequence
 
 from mavi_sync.errors import ConversionError
 from mavi_sync.media.model import Converted, MediaInfo, info_from_wire, info_to_wire
 
 Prober = Callable[["str | os.PathLike[str]"], MediaInfo]
-# (source, destination, JPEG quality, byte limit) -> what was written; raises ConversionError.
-Converter = Callable[[str, str, int, int], Converted]
+# (source, destination, "jpeg" or "mp4", options) -> what was written; raises ConversionError.
+# Options: jpeg: quality, max_bytes; mp4: creation_time (ISO, UTC) or none.
+Converter = Callable[[str, str, str, Mapping[str, Any]], Converted]
 
 TIMEOUT_S = 120.0  # FFmpeg's own read bounds (container._OPEN_OPTIONS) end far sooner
 IDLE_S = 10.0  # a dump arriving faster than this keeps one helper; a trickle restarts it (0.15 s CPU)
@@ -48,10 +49,12 @@ def probe_here(path: "str | os.PathLike[str]") -> MediaInfo:
     return probe(path)
 
 
-def convert_here(src: str, dest: str, quality: int, max_bytes: int) -> Converted:
+def convert_here(src: str, dest: str, to: str, options: Mapping[str, Any]) -> Converted:
     """Convert in this process: for one-shot commands (`inspect`, `upload`)."""
-    from mavi_sync.media.convert import to_jpeg
-    return to_jpeg(src, dest, quality=quality, max_bytes=max_bytes)
+    from mavi_sync.media.convert import to_jpeg, to_mp4
+    if to == "mp4":
+        return to_mp4(src, dest, creation_time=options.get("creation_time"))
+    return to_jpeg(src, dest, quality=int(options["quality"]), max_bytes=int(options["max_bytes"]))
 
 
 class ProbeHelper:
@@ -90,12 +93,12 @@ class ProbeHelper:
                 answer = f"the probe helper answered nonsense ({exc.__class__.__name__})"
         return _refusal(text, answer, self.timeout_s)
 
-    def convert(self, src: str, dest: str, quality: int, max_bytes: int) -> Converted:
-        """`src` as a JPEG at `dest`, made in the helper (Pillow and libheif stay out of the
-        daemon). Raises ConversionError with a reason for a person; OSError when no helper
-        can be started at all."""
-        answer = self._request({"op": "convert", "path": os.path.abspath(src), "dest": os.path.abspath(dest),
-                                "quality": quality, "max_bytes": max_bytes})
+    def convert(self, src: str, dest: str, to: str, options: Mapping[str, Any]) -> Converted:
+        """`src` made a `to` ("jpeg", "mp4") at `dest`, in the helper (Pillow, libheif and
+        FFmpeg stay out of the daemon). Raises ConversionError with a reason for a person;
+        OSError when no helper can be started at all."""
+        answer = self._request({"op": "convert", "to": to, "path": os.path.abspath(src),
+                                "dest": os.path.abspath(dest), "options": dict(options)})
         if isinstance(answer, dict) and "converted" in answer:
             return Converted.from_wire(answer["converted"])
         if isinstance(answer, dict):
@@ -251,7 +254,7 @@ def _answer(question: dict[str, Any], probe: Callable[[str], MediaInfo]) -> dict
     if question.get("op") != "convert":
         return info_to_wire(probe(question["path"]))
     try:
-        done = convert_here(question["path"], question["dest"], int(question["quality"]), int(question["max_bytes"]))
+        done = convert_here(question["path"], question["dest"], str(question["to"]), question["options"])
     except ConversionError as exc:
         return {"failed": str(exc)}
     except OSError as exc:  # the destination could not be written: the staging disk

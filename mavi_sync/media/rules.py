@@ -6,10 +6,12 @@ understand a refusal; nothing here touches the disk or the network.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
 from mavi_sync.media.model import MediaInfo
+from mavi_sync.media.sniff import kind_by_name
 
 MB = 1000 * 1000
 GB = 1000 * MB
@@ -46,6 +48,14 @@ LIMITS: dict[str, Limits] = {
                              "image JPEG/PNG/GIF/WebP/BMP/TIFF; up to 5 GB"),
 }
 
+# Containers no endpoint takes whose streams the video endpoints do: camcorders' and NVRs'
+# MPEG-TS (.mts, .m2ts, .ts) and raw elementary streams. They are rewritten into MP4 without
+# re-encoding (media/convert.py `to_mp4`): seconds of I/O, no CPU to speak of.
+REMUXED = ("mpegts", "h264")
+REMUX_CODECS = ("h264", "hevc")
+REMUX_TARGETS = ("video", "security")
+MP4 = kind_by_name("mp4")
+
 # For `target = "auto"`: the preferred target per media family, then the fallbacks.
 AUTO_ORDER = {"image": ("image", "asset"), "video": ("video", "asset"), "audio": ("asset",)}
 
@@ -75,6 +85,9 @@ def check(info: MediaInfo, target: str, max_bytes: Optional[int] = None,
     if info.refusal:
         return Verdict(target, False, (info.refusal,))
     assert info.kind is not None  # a MediaInfo without refusal always has a kind
+    if target in REMUX_TARGETS and info.kind.format in REMUXED and info.video_codec in REMUX_CODECS:
+        remuxed = check(dataclasses.replace(info, kind=MP4), target, max_bytes)  # what is sent: an MP4
+        return dataclasses.replace(remuxed, convert="mp4") if remuxed.accepted else remuxed
     if target == "image" and info.kind.format in to_jpeg:
         # The JPEG is made to fit the endpoint's limit (lower quality, then smaller); only
         # the folder's own cap applies to the original.

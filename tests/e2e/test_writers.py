@@ -22,7 +22,7 @@ from mavi_sync.emulator.admin import Admin
 from tests.e2e.rig import sha, until
 
 SETTLE_S, PAUSE_S = 3.0, 2.0
-MEDIA = (".mkv", ".mp4", ".mov", ".jpg")  # (MPEG-TS: no endpoint takes it yet, issue 15)
+MEDIA = (".mkv", ".mp4", ".mov", ".jpg")  # (MPEG-TS is sent remuxed: its bytes are not the file's)
 
 
 def media_bytes(staging: Path, ext: str, i: int) -> bytes:

@@ -107,3 +107,37 @@ def test_real_phone_and_camera_photos(corpus: Path, tmp_path: Path, row: dict[st
     with Image.open(made.path) as jpeg:
         assert (jpeg.info.get("icc_profile") or None) == (icc or None)
     assert same_picture(shown(Path(made.path)), shown(original))
+
+
+@pytest.mark.parametrize("ext", [".ts", ".h264"])
+def test_a_camera_stream_is_remuxed_into_mp4_without_re_encoding(tmp_path: Path, ext: str) -> None:
+    """MPEG-TS (camcorders, NVRs) and raw H.264 (IP cameras' dumps): the same H.264 packets
+    in an MP4 the video endpoints take, with the capture time MPEG-TS had no place for."""
+    import av
+
+    from mavi_sync.dev.samples import VideoSpec, write_video
+    from mavi_sync.media.convert import to_mp4
+    source = write_video(tmp_path / f"clip{ext}", VideoSpec(seconds=2, fps=10))
+    made = to_mp4(source, tmp_path / "out.mp4", creation_time="2024-05-01T08:00:00.000000Z")
+    info = probe(made.path)
+    assert info.kind is not None and info.kind.format == "mp4" and info.video_codec == "h264"
+    assert info.taken is not None and info.taken.when.isoformat() == "2024-05-01T08:00:00+00:00"
+    assert info.duration_s is not None and abs(info.duration_s - 2.0) < 0.3
+    with av.open(str(source)) as a, av.open(made.path) as b:  # not re-encoded: the same coded frames
+        frames_a = [bytes(p) for p in a.demux(a.streams.video[0]) if p.size]
+        frames_b = [bytes(p) for p in b.demux(b.streams.video[0]) if p.size]
+    assert len(frames_a) == len(frames_b) == 20
+    assert [len(f) for f in frames_a[1:]] == [len(f) for f in frames_b[1:]]  # (the first: parameter sets moved out)
+
+
+CLIPS = [r for r in corpus_rows() if r["file"].lower().endswith((".mts", ".h264"))]
+
+
+@pytest.mark.parametrize("row", CLIPS, ids=[r["file"] for r in CLIPS])
+def test_real_camcorder_and_ip_camera_streams_are_remuxed(corpus: Path, tmp_path: Path, row: dict[str, str]) -> None:
+    from mavi_sync.media.convert import to_mp4
+    original = probe(corpus / row["file"])
+    made = probe(to_mp4(corpus / row["file"], tmp_path / "out.mp4").path)
+    assert made.refusal is None and made.kind is not None and made.kind.format == "mp4"
+    assert (made.video_codec, made.audio_codec, made.width, made.height) == \
+        (original.video_codec, original.audio_codec, original.width, original.height)

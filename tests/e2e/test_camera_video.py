@@ -1,0 +1,32 @@
+"""Camera video in containers the endpoints refuse: a camcorder's MPEG-TS clip reaches the
+video endpoint as an MP4 remuxed in the probe helper, keyed by the original's hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mavi_sync.dev.samples import VideoSpec, write_video
+from mavi_sync.emulator.admin import Admin
+from mavi_sync.media.probe import probe
+from tests.e2e.rig import sha, until
+
+
+def test_an_mts_clip_lands_as_an_mp4_and_is_archived_once_confirmed(spawn, emulator, admin: Admin,
+                                                                    tmp_path: Path) -> None:
+    d = spawn(emulator.url, target="video", after_upload="archive", archive_dir=str(tmp_path / "archive"))
+    d.start()
+    clip = write_video(tmp_path / "00001.MTS", VideoSpec(seconds=2))
+    original_sha = sha(clip)
+    (d.camera / clip.name).write_bytes(clip.read_bytes())
+    until(lambda: d.count("confirmed") == 1, 30)
+    [upload] = admin.uploads("video")
+    received = probe(Path(upload["blob"]))
+    assert upload["filename"] == "00001.mp4" and upload["content_type"] == "video/mp4"
+    assert received.kind is not None and received.kind.format == "mp4" and received.video_codec == "h264"
+    assert f"sha256:{original_sha}" in upload["tags"]  # the identity is the original's, on the server too
+    [row] = d.ledger_rows()
+    assert row["sha256"] == original_sha and row["sent_sha256"] == upload["sha256"] == sha(Path(upload["blob"]))
+    until(lambda: (tmp_path / "archive" / clip.name).exists(), 10)
+    assert sha(tmp_path / "archive" / clip.name) == original_sha
+    assert list((d.root / "staging").iterdir()) == []
+    assert d.stop() == 0
