@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test reliability bench profile demo check-config clean
+.PHONY: venv test reliability bench bench-tools profile demo check-config clean
 
 venv: $(STAMP)
 
@@ -35,8 +35,16 @@ reliability: $(STAMP)
 # the settle time, the emulator's rate limit), medians with min and max over 3 runs; about
 # 15 minutes on 2 cores. Writes bench/results.json. BENCH_ARGS="--quick" for a smoke run,
 # BENCH_ARGS="--only restart,idle" for some figures.
-bench: $(STAMP)
+bench: $(STAMP) bench-tools
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The reference tools the conversion figures compare against, from Debian's packages:
+# installed when missing and this is root; else those figures measure mavi-sync alone and say so.
+bench-tools:
+	@command -v heif-convert >/dev/null && command -v ffmpeg >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libheif-examples ffmpeg >/dev/null; } || \
+	  echo "bench: heif-convert or ffmpeg missing: the conversion figures measure mavi-sync alone"
 
 # The daemon under py-spy through one slow path: PROFILE=restart (default), first or upload.
 PROFILE ?= restart

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import latency, rate, upload, walk
+from bench import convert, latency, rate, upload, walk
 from bench.harness import KEY
 from mavi_sync import __version__
 from mavi_sync.emulator.app import Settings
@@ -40,16 +40,17 @@ class Sizes:
     idle_files: int
     idle_s: float
     rate_files: int
+    convert_files: int
 
 
 FULL = Sizes(runs=3, upload_bytes=GB, rss_sizes=(GB, 4 * GB), restart_files=100_000, restart_runs=7,
              first_start_files=(25_000, 50_000, 100_000), latency_files=20, idle_files=10_000, idle_s=60,
-             rate_files=150)
+             rate_files=150, convert_files=10)
 # The RSS sizes stay over 500 MB even here: below that the asset store takes a direct upload.
 QUICK = Sizes(runs=1, upload_bytes=GB // 10, rss_sizes=(GB * 6 // 10, GB * 12 // 10), restart_files=10_000,
               restart_runs=1,
               first_start_files=(2_500, 5_000, 10_000), latency_files=5, idle_files=1_000, idle_s=10,
-              rate_files=40)
+              rate_files=40, convert_files=3)
 
 
 def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -61,6 +62,7 @@ def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
         "latency": lambda: latency.measure(url, s.latency_files),
         "rate": lambda: rate.measure(per_minute=600, files=s.rate_files, runs=s.runs),
         "idle": lambda: latency.idle(url, s.idle_files, s.idle_s),
+        "convert": lambda: convert.measure(s.runs, s.convert_files),
     }
 
 
@@ -136,6 +138,21 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         i = results["idle"]
         rows.append((f"idle CPU, {i['files']:,} files, {i['seconds']:g} s", f"{i['share_of_one_core']:.3%}",
                      "one core", "< 0.5 %", _verdict(i["share_of_one_core"] < 0.005)))
+    if "convert" in results:
+        rows += _convert_rows(results["convert"])
+    return rows
+
+
+def _convert_rows(c: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    p, r, m = c["photos"], c["remux"], c["memory"]
+    rows = [(f"HEIC → JPEG, {p['megapixels']:g} MP (photos/s)", _m(p["ours_per_s"]),
+             ("heif-convert " + _m(p["reference_per_s"])) if "ratio" in p else p["reference"],
+             (f"report: {_m(p['ratio'], '{:.2f}')} × heif-convert") if "ratio" in p else "report", ""),
+            (f"MPEG-TS → MP4 remux, {r['mb']:g} MB (MB/s)", _m(r["ours_mb_per_s"]),
+             ("ffmpeg -c copy " + _m(r["reference_mb_per_s"])) if "ratio" in r else r["reference"],
+             (f"report: {_m(r['ratio'], '{:.2f}')} × ffmpeg") if "ratio" in r else "report", ""),
+            (f"probe helper peak converting a {m['megapixels']:g} MP HEIC (VmHWM, MB)", f"{m['helper_vmhwm_mb']:g}",
+             "—", "report", "")]
     return rows
 
 
@@ -168,7 +185,8 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, one run (a smoke test, not the figures)")
-    p.add_argument("--only", default="", help="comma-separated: upload,memory,restart,first_start,latency,rate,idle")
+    p.add_argument("--only", default="",
+                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert")
     p.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
     p.add_argument("--out", type=Path, help="where the JSON goes (default bench/results.json; "
                                              "bench/results-quick.json with --quick)")
