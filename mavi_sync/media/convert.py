@@ -49,18 +49,20 @@ def to_jpeg(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *, qu
         with Image.open(src) as im:
             im.load()
             exif = im.getexif()
+            # No copy of the pixels unless a mode or a turn needs one: at 24 MP each is 72 MB.
             pixels = _upright(_rgb(im), exif.get(ORIENTATION, 1))
             exif[ORIENTATION] = 1  # upright now (see the module's docstring)
             extra = {"exif": exif.tobytes(), "icc_profile": im.info.get("icc_profile") or None,
                      "xmp": _xmp(im.info.get("xmp"))}
+            data, used_quality, scale, notes = _fit(pixels, extra, quality, max_bytes)
+            size = pixels.size
     except (OSError, ValueError, SyntaxError) as exc:  # what Pillow and libheif raise on bad input
         raise ConversionError(f"the photo could not be decoded for conversion to JPEG ({_why(exc)})") from None
-    data, used_quality, scale, notes = _fit(pixels, extra, quality, max_bytes)
     tmp = f"{os.fspath(dest)}.part"
     with open(tmp, "wb") as fh:
         fh.write(data)
     os.replace(tmp, dest)
-    width, height = (round(pixels.width * scale), round(pixels.height * scale)) if scale != 1.0 else pixels.size
+    width, height = (round(size[0] * scale), round(size[1] * scale)) if scale != 1.0 else size
     return Converted(os.fspath(dest), len(data), hashlib.sha256(data).hexdigest(), width, height, used_quality,
                      scale, tuple(notes))
 
@@ -109,7 +111,7 @@ def _upright(pixels: Image.Image, orientation: object) -> Image.Image:
 def _rgb(im: Image.Image) -> Image.Image:
     """JPEG holds 8-bit RGB (or grey): HDR and alpha are flattened, as a viewer shows them."""
     if im.mode in ("RGB", "L"):
-        return im.copy()
+        return im
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
