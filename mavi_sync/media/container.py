@@ -13,6 +13,7 @@ from typing import Any, Optional
 import av
 import av.logging
 
+from mavi_sync.media import mdpm
 from mavi_sync.media.model import MediaInfo, Taken
 from mavi_sync.media.sniff import Kind
 from mavi_sync.media.values import clean_text, parse_datetime, parse_iso6709, parse_offset, valid_position
@@ -28,6 +29,7 @@ _LOCATION_KEYS = ("com.apple.quicktime.location.iso6709", "location", "location-
 _MAKE_KEYS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
 _MODEL_KEYS = ("com.apple.quicktime.model", "model", "com.android.model")
 _KEYWORD_KEYS = ("com.apple.quicktime.keywords", "keywords")
+_MDPM_PACKETS = 4  # AVCHD repeats its MDPM with every GOP; the first ones carry it
 
 
 def read_container(path: str, size: int, kind: Kind) -> MediaInfo:
@@ -39,9 +41,14 @@ def read_container(path: str, size: int, kind: Kind) -> MediaInfo:
         audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
         if video is None and audio is None:
             return MediaInfo(path=path, size=size, kind=kind, refusal="no audio or video stream found in the container")
-        refusal = _decode_check(container, video or audio)
+        # AVCHD keeps its time and camera in the H.264 stream (mdpm.py): the first packets,
+        # which the decode check reads anyway, are kept for it (Annex B streams only).
+        first: Optional[list[bytes]] = [] if video is not None and kind.format in ("mpegts", "h264") \
+            and video.codec_context.name == "h264" else None
+        refusal = _decode_check(container, video or audio, first)
         # Demuxing to the end for a missing duration comes last: raw streams can't seek back.
         duration = _duration(container) or (_demux_duration(container) if refusal is None else None)
+        avchd = mdpm.read(first) if first else None
         info = MediaInfo(
             path=path, size=size, kind=kind, refusal=refusal,
             width=video.codec_context.width if video else None,
@@ -49,8 +56,9 @@ def read_container(path: str, size: int, kind: Kind) -> MediaInfo:
             duration_s=duration,
             video_codec=video.codec_context.name if video else None,
             audio_codec=audio.codec_context.name if audio else None,
-            taken=_taken(tags, kind),
-            make=_first(tags, _MAKE_KEYS), model=_first(tags, _MODEL_KEYS),
+            taken=_taken(tags, kind) or _mdpm_taken(avchd),
+            make=_first(tags, _MAKE_KEYS) or (avchd.make if avchd else None),
+            model=_first(tags, _MODEL_KEYS) or (avchd.model if avchd else None),
             position=_position(tags, notes), keywords=_keywords(tags), notes=tuple(notes),
         )
     return info
@@ -87,12 +95,19 @@ def _demux_duration(container: Any) -> Optional[float]:
     return end
 
 
-def _decode_check(container: Any, stream: Any) -> Optional[str]:
-    """None when a first frame decodes; a reason otherwise."""
+def _mdpm_taken(avchd: Optional[mdpm.Mdpm]) -> Optional[Taken]:
+    return Taken(avchd.taken, "avchd") if avchd is not None and avchd.taken is not None else None
+
+
+def _decode_check(container: Any, stream: Any, first: Optional[list[bytes]] = None) -> Optional[str]:
+    """None when a first frame decodes; a reason otherwise. The packets read go to `first`
+    (a few), when given."""
     try:
         for i, packet in enumerate(container.demux(stream)):
             if i >= _MAX_DECODE_PACKETS:
                 break
+            if first is not None and len(first) < _MDPM_PACKETS:
+                first.append(bytes(packet))
             for _frame in packet.decode():
                 return None
         # Some decoders hold frames back until flushed.
