@@ -13,7 +13,7 @@ from typing import Any, Optional
 import av
 import av.logging
 
-from mavi_sync.media import mdpm
+from mavi_sync.media import gpmf, mdpm
 from mavi_sync.media.model import MediaInfo, Taken
 from mavi_sync.media.sniff import Kind
 from mavi_sync.media.values import clean_text, parse_datetime, parse_iso6709, parse_offset, valid_position
@@ -58,7 +58,7 @@ def read_container(path: str, size: int, kind: Kind) -> MediaInfo:
             audio_codec=audio.codec_context.name if audio else None,
             taken=_taken(tags, kind) or _mdpm_taken(avchd),
             make=_first(tags, _MAKE_KEYS) or (avchd.make if avchd else None),
-            model=_first(tags, _MODEL_KEYS) or (avchd.model if avchd else None),
+            model=_first(tags, _MODEL_KEYS) or (avchd.model if avchd else None) or _gopro(path, kind, tags),
             position=_position(tags, notes), keywords=_keywords(tags), notes=tuple(notes),
         )
     return info
@@ -93,6 +93,15 @@ def _demux_duration(container: Any) -> Optional[float]:
     except av.FFmpegError:
         pass
     return end
+
+
+def _gopro(path: str, kind: Kind, tags: dict[str, str]) -> Optional[str]:
+    """A GoPro's model from its GPMF (gpmf.py), for MP4s whose `firmware` tag is a GoPro's
+    (HERO and MAX firmware names start with H)."""
+    firmware = tags.get("firmware", "")
+    if kind.format not in ("mp4", "mov") or not firmware[:1] == "H":
+        return None
+    return gpmf.gopro_model(path)
 
 
 def _mdpm_taken(avchd: Optional[mdpm.Mdpm]) -> Optional[Taken]:

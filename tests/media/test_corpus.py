@@ -25,7 +25,6 @@ CORRUPT = [r for r in ROWS if r["file"].startswith("corrupt/")]
 # exposes, the prober falls back (to the file name or mtime) by design. Each is listed with why.
 NOT_READ = {
     ("images/jpeg/flir-vue-pro_gps-refs-S-W-but-zero.jpg", "date"): "FLIR keeps it in its proprietary FFF record",
-    ("video/gopro-max_heromode_gpmf.mp4", "camera"): "GoPro keeps the model in its GPMF/udta boxes",
 }
 # Where the prober reads more than exiftool: the value is checked against the original instead.
 READS_MORE = {
