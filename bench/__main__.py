@@ -153,6 +153,11 @@ def _convert_rows(c: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
              (f"report: {_m(r['ratio'], '{:.2f}')} × ffmpeg") if "ratio" in r else "report", ""),
             (f"probe helper peak converting a {m['megapixels']:g} MP HEIC (VmHWM, MB)", f"{m['helper_vmhwm_mb']:g}",
              "—", "report", "")]
+    t = c.get("transcode")
+    if t is not None:
+        rows.append((f"MPEG-4 Part 2 → H.264, {t['size']} (frames/s)", _m(t["ours_fps"]),
+                     ("ffmpeg " + _m(t["reference_fps"])) if "ratio" in t else t["reference"],
+                     (f"report: {_m(t['ratio'], '{:.2f}')} × ffmpeg") if "ratio" in t else "report", ""))
     return rows
 
 

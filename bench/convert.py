@@ -2,6 +2,8 @@
 - HEIC → JPEG photos per second: the daemon's probe helper (what an upload uses) against
   `heif-convert -q 90` (Debian's libheif-examples) on the same 12-megapixel HEIC;
 - MPEG-TS → MP4 remux MB/s: the helper against `ffmpeg -c copy` on the same clip;
+- MPEG-4 Part 2 → H.264 transcode frames/s: the niced transcode helper against the `ffmpeg`
+  CLI with the same encoder settings (libx264 veryfast, CRF 23, AAC);
 - the helper's peak memory (VmHWM) converting a 24-megapixel HEIC (6000x4000), the figure a
   small box must have room for. Not 48 MP, as the issue asks: pillow-heif writes a big photo
   as one HEVC image (phones write a grid of tiles), and its own decoder refuses the ones it
@@ -111,6 +113,33 @@ def remux(root: Path, runs: int) -> dict[str, Any]:
     return out
 
 
+def transcode(root: Path, runs: int) -> dict[str, Any]:
+    from mavi_sync.dev.samples import VideoSpec, write_video
+    from mavi_sync.media.convert import TRANSCODE_CRF, TRANSCODE_PRESET
+    seconds, fps = 10, 25
+    src = write_video(root / "clip.avi", VideoSpec(codec="mpeg4", seconds=seconds, fps=fps, size=(640, 480),
+                                                   audio=True))
+    frames = seconds * fps
+    helper = ProbeHelper(timeout_s=3600, nice=10)  # as the daemon's transcoder runs
+    try:
+        helper(src)
+        ours = [frames / _timed(lambda: helper.convert(str(src), str(root / "t.mp4"), "h264", {}))
+                for _ in range(runs)]
+    finally:
+        helper.close()
+    out: dict[str, Any] = {"frames": frames, "size": "640x480", "ours_fps": Spread.of(ours).as_json()}
+    tool = _tool("ffmpeg")
+    if tool is None:
+        out["reference"] = "ffmpeg not installed (Debian: ffmpeg)"
+        return out
+    command = [tool, "-v", "error", "-y", "-i", str(src), "-c:v", "libx264", "-preset", TRANSCODE_PRESET,
+               "-crf", TRANSCODE_CRF, "-pix_fmt", "yuv420p", "-c:a", "aac", str(root / "rt.mp4")]
+    ref = [frames / _timed(lambda: subprocess.run(command, check=True)) for _ in range(runs)]
+    out["reference_fps"] = Spread.of(ref).as_json()
+    out["ratio"] = Spread.of([a / b for a, b in zip(ours, ref)]).as_json()
+    return out
+
+
 def memory(root: Path) -> dict[str, Any]:
     src = _heic(root / "big.heic", (6000, 4000))
     helper = ProbeHelper()
@@ -130,4 +159,5 @@ def memory(root: Path) -> dict[str, Any]:
 def measure(runs: int, files: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mavi-bench-convert-") as tmp:
         root = Path(tmp)
-        return {"photos": photos(root, files, runs), "remux": remux(root, runs), "memory": memory(root)}
+        return {"photos": photos(root, files, runs), "remux": remux(root, runs), "transcode": transcode(root, runs),
+                "memory": memory(root)}

@@ -34,6 +34,8 @@ from mavi_sync.uploader import Outcome, rules_of, upload_path
 log = get_logger("mavi_sync.engine")
 
 LEDGER_PROBE_S = 10.0
+TRANSCODE_TIMEOUT_S = 6 * 3600.0  # a 2-hour MJPEG clip on a slow box; a hang still ends
+TRANSCODE_NICE = 10
 
 
 class Engine:
@@ -46,9 +48,15 @@ class Engine:
         self.clock = clock
         # Files are read in a helper process: FFmpeg stays out of the long-lived daemon (prober.py).
         self.probe: Prober = probe or ProbeHelper(idle_s=config.uploads.probe_idle_s)
-        # Conversions (HEIC → JPEG) run where probing runs: in the helper (staging.py).
+        # Conversions (HEIC → JPEG, TS → MP4) run where probing runs: in the helper (staging.py);
+        # transcodes, which take minutes of CPU, in a niced helper of their own, one at a time,
+        # so that probing the next files never waits behind one.
+        helper = isinstance(self.probe, ProbeHelper)
+        self.transcoder = ProbeHelper(timeout_s=TRANSCODE_TIMEOUT_S, idle_s=config.uploads.probe_idle_s,
+                                      nice=TRANSCODE_NICE) if helper else None
         self.staging = Staging.beside(ledger.path, int(config.uploads.staging_max_mb * 1e6),
-                                      self.probe.convert if isinstance(self.probe, ProbeHelper) else convert_here)
+                                      self.probe.convert if isinstance(self.probe, ProbeHelper) else convert_here,
+                                      self.transcoder.convert if self.transcoder else None)
         self.stop = stop  # the client's waits see it too (daemon.py hands both the same one)
         self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
         self.pause = Pause()
@@ -267,8 +275,9 @@ class Engine:
         self.stop.set()
         for thread in self._threads:
             thread.join(2.0)
-        if isinstance(self.probe, ProbeHelper):
-            self.probe.close()
+        for helper in (self.probe, self.transcoder):
+            if isinstance(helper, ProbeHelper):
+                helper.close()
         return finished
 
     def snapshot(self) -> Snapshot:
@@ -276,5 +285,6 @@ class Engine:
                            self.pause.reason if self.pause.paused else None)
 
     def summary(self) -> str:
-        """The one-line status for systemd and logs."""
-        return self.snapshot().summary()
+        """The one-line status for systemd and logs (a transcode's progress included)."""
+        progress = self.staging.progress()
+        return self.snapshot().summary() + (f"; {progress}" if progress else "")

@@ -70,17 +70,17 @@ def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
     max_bytes = int(folder.max_size_mb * MB) if folder.max_size_mb else None
     targets = {}
     for target in TARGETS:
-        verdict = check(info, target, max_bytes, folder.to_jpeg)
+        verdict = check(info, target, max_bytes, folder.to_jpeg, folder.transcode)
         fields = build_fields(info, rel, folder, capture, target, sha256=sha256,
                               with_sha_tag=with_sha_tag) if verdict.accepted else None
         if verdict.convert == "jpeg":
             targets[target] = TargetPlan(verdict, fields, _renamed(path, ".jpg"), "image/jpeg")
-        elif verdict.convert == "mp4":
+        elif verdict.convert in ("mp4", "h264"):
             targets[target] = TargetPlan(verdict, fields, _renamed(path, ".mp4"), "video/mp4")
         else:
             targets[target] = TargetPlan(verdict, fields, upload_filename(path, info),
                                          info.kind.mime if info.kind else "application/octet-stream")
-    chosen = choose_target(info, folder.target, max_bytes, folder.to_jpeg)
+    chosen = choose_target(info, folder.target, max_bytes, folder.to_jpeg, folder.transcode)
     return FilePlan(path, rel, folder, info, capture, chosen, targets, sha256)
 
 

@@ -77,6 +77,8 @@ def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None, 
             lines.append(f"      converted: {_converted(converted, plan.folder.jpeg_quality)}")
         elif tp.verdict.convert == "mp4":
             lines.append("      converted: remuxed into MP4 when sent (the streams copied, not re-encoded)")
+        elif tp.verdict.convert == "h264":
+            lines.append("      converted: re-encoded as H.264 in MP4 when sent (transcode = true; minutes of CPU)")
         for key, value in (tp.fields.form.items() if tp.fields else ()):
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
             lines.append(f"      {key} = {shown}")

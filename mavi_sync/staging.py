@@ -10,6 +10,7 @@ at start. The area is bounded: past `max_bytes` a conversion waits for room.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Optional
@@ -22,15 +23,17 @@ STAGING_DIR = "staging"
 
 
 class Staging:
-    def __init__(self, root: Path, max_bytes: int, convert: Converter) -> None:
+    def __init__(self, root: Path, max_bytes: int, convert: Converter, transcode: Optional[Converter] = None) -> None:
         self.root = root
         self.max_bytes = max_bytes
         self.convert = convert
+        self.transcode = transcode or convert  # the daemon's: a helper of its own, niced
 
     @classmethod
-    def beside(cls, ledger_path: Path, max_bytes: int, convert: Converter) -> "Staging":
+    def beside(cls, ledger_path: Path, max_bytes: int, convert: Converter,
+               transcode: Optional[Converter] = None) -> "Staging":
         """The staging area in the ledger's directory (the state directory)."""
-        return cls(ledger_path.parent / STAGING_DIR, max_bytes, convert)
+        return cls(ledger_path.parent / STAGING_DIR, max_bytes, convert, transcode)
 
     def clean(self) -> int:
         """Remove what an earlier run left (nothing is in flight at start); how many."""
@@ -62,6 +65,27 @@ class Staging:
         self._room_for(size + size // 20)  # MP4's index weighs a little more than TS's packets save
         return self.convert(os.fspath(src), os.fspath(self.root / f"{sha256}.mp4"), "mp4",
                             {"creation_time": creation_time})
+
+    def to_h264(self, src: Path, sha256: str, size: int, creation_time: Optional[str]) -> Converted:
+        """`src` re-encoded as H.264 in MP4 (transcode = true): about `size` bytes reserved."""
+        self._room_for(size)
+        dest = self.root / f"{sha256}.mp4"
+        return self.transcode(os.fspath(src), os.fspath(dest), "h264",
+                              {"creation_time": creation_time, "progress": f"{dest}.progress"})
+
+    def progress(self) -> Optional[str]:
+        """How far a transcode has got, for status lines ("42 % of 3 min"), or None."""
+        try:
+            reports = [p for p in self.root.iterdir() if p.name.endswith(".progress")]
+            if not reports:
+                return None
+            done = json.loads(reports[0].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        total = float(done.get("total_s") or 0)
+        share = f"{float(done.get('done_s', 0)) / total:.0%} of {total / 60:.0f} min" if total else \
+            f"{float(done.get('done_s', 0)):.0f} s"
+        return f"transcoding: {share}"
 
     def _room_for(self, size: int) -> None:
         if self.used() + size > self.max_bytes:

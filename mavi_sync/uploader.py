@@ -195,7 +195,7 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
                       send=Path(staged.path) if staged else None)
         result = client.upload(job, started)
     except ConversionError as exc:
-        what = "JPEG" if convert == "jpeg" else "MP4"
+        what = {"jpeg": "JPEG", "mp4": "MP4", "h264": "H.264"}.get(convert or "", "MP4")
         return Attempt(Kind.REFUSED, path, record, f"cannot be converted to {what}: {exc}", error=exc)
     except StagingFull as exc:
         return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc)
@@ -233,7 +233,8 @@ def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder
         staged = staging.to_jpeg(path, plan.sha256, folder.jpeg_quality, LIMITS["image"].max_bytes)
     else:
         when = plan.capture.instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-        staged = staging.to_mp4(path, plan.sha256, st.st_size, when)
+        make = staging.to_h264 if convert == "h264" else staging.to_mp4
+        staged = make(path, plan.sha256, st.st_size, when)
     now = os.stat(path)
     if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
         staging.release(staged)

@@ -241,6 +241,7 @@ def _folder(t: Table) -> FolderConfig:
         to_jpeg=_to_jpeg(t),
         jpeg_quality=t.number("jpeg_quality", d.jpeg_quality, minimum=50, maximum=100, integer=True),
         live_photos=t.string("live_photos", d.live_photos, choices=("still", "both", "video")),
+        transcode=t.boolean("transcode", d.transcode),
         max_size_mb=t.number("max_size_mb", d.max_size_mb, minimum=0),
         unique_id=t.string("unique_id", d.unique_id, max_len=100) or d.unique_id,
         tags=t.strings("tags", d.tags, max_len=MAX_TAG_LEN),

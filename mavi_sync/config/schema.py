@@ -131,6 +131,9 @@ class FolderConfig:
     # An iPhone Live Photo (IMG_0001.HEIC + IMG_0001.MOV): "still" sends the photo and skips
     # the clip, "both" sends both with a shared tag, "video" sends the clip only.
     live_photos: str = "still"
+    # Re-encode video whose codec the video endpoint refuses (MJPEG from trail and older
+    # cameras, MPEG-4 Part 2) as H.264. CPU-heavy on a small box: one at a time, niced.
+    transcode: bool = False
     # Refuse files larger than this even when the target would take them; 0 = the target's limit.
     max_size_mb: float = 0.0
     unique_id: str = "default"

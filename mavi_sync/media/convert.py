@@ -192,3 +192,81 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+TRANSCODE_PRESET, TRANSCODE_CRF = "veryfast", "23"  # bench/convert.py gives ffmpeg the same
+
+
+def to_h264(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *, creation_time: Optional[str] = None,
+            progress: Optional[str] = None) -> Converted:
+    """`src` re-encoded as H.264 (libx264, TRANSCODE_PRESET, CRF TRANSCODE_CRF) with AAC sound,
+    in MP4: for codecs no video endpoint takes (MJPEG from trail and older cameras, MPEG-4
+    Part 2). CPU-heavy: the daemon runs it in a helper of its own, niced, one at a time.
+    `progress`: a file rewritten about every second with how far it got (status shows it)."""
+    import av
+
+    tmp = f"{os.fspath(dest)}.part"
+    try:
+        with av.open(os.fspath(src)) as source, av.open(tmp, "w", format="mp4") as out:
+            if creation_time:
+                out.metadata["creation_time"] = creation_time
+            frames = _transcode(source, out, progress)
+    except (av.FFmpegError, ValueError, IndexError) as exc:
+        _remove(tmp)
+        raise ConversionError(f"the video could not be re-encoded as H.264 ({_why(exc)})") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    finally:
+        if progress:
+            _remove(progress)
+    os.replace(tmp, dest)
+    with av.open(os.fspath(dest)) as made:
+        width, height = made.streams.video[0].codec_context.width, made.streams.video[0].codec_context.height
+    digest = hashlib.sha256()
+    with open(dest, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return Converted(os.fspath(dest), os.path.getsize(dest), digest.hexdigest(), width, height, 0, 1.0,
+                     (f"re-encoded as H.264 ({frames} frames, libx264 {TRANSCODE_PRESET}, CRF {TRANSCODE_CRF})",))
+
+
+def _transcode(source: Any, out: Any, progress: Optional[str]) -> int:
+    import json
+    import time
+
+    import av
+
+    vin = source.streams.video[0]
+    vin.thread_type = "AUTO"  # decode on every core too, as the ffmpeg CLI does (x264 threads by itself)
+    ain = source.streams.audio[0] if source.streams.audio else None
+    vout = out.add_stream("libx264", rate=vin.average_rate or vin.guessed_rate or 25)
+    vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+    vout.options = {"preset": TRANSCODE_PRESET, "crf": TRANSCODE_CRF}
+    aout = resampler = None
+    if ain is not None:
+        aout = out.add_stream("aac", rate=ain.codec_context.sample_rate or 48000)
+        resampler = av.AudioResampler(format="fltp", layout=ain.codec_context.layout or "stereo",
+                                      rate=aout.codec_context.sample_rate)
+    total = float(source.duration / av.time_base) if source.duration else 0.0
+    frames, reported = 0, 0.0
+    for packet in source.demux(*[s for s in (vin, ain) if s is not None]):
+        for frame in packet.decode():
+            if packet.stream.type == "video":
+                frame = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+                frame.pts = None  # the encoder numbers them: camera video is constant-rate
+                out.mux(vout.encode(frame))
+                frames += 1
+                if progress and time.monotonic() - reported >= 1.0:
+                    reported = time.monotonic()
+                    done = float(frames / (vin.average_rate or 25))
+                    with open(progress, "w", encoding="utf-8") as fh:
+                        json.dump({"done_s": round(done, 1), "total_s": round(total, 1)}, fh)
+            elif resampler is not None and aout is not None:
+                for resampled in resampler.resample(frame):
+                    resampled.pts = None
+                    out.mux(aout.encode(resampled))
+    out.mux(vout.encode(None))
+    if aout is not None:
+        out.mux(aout.encode(None))
+    return frames

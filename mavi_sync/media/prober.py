@@ -30,7 +30,8 @@ from mavi_sync.media.model import Converted, MediaInfo, info_from_wire, info_to_
 
 Prober = Callable[["str | os.PathLike[str]"], MediaInfo]
 # (source, destination, "jpeg" or "mp4", options) -> what was written; raises ConversionError.
-# Options: jpeg: quality, max_bytes; mp4: creation_time (ISO, UTC) or none.
+# Options: jpeg: quality, max_bytes; mp4: creation_time (ISO, UTC) or none; h264: the same and
+# progress (a file the conversion rewrites with how far it got).
 Converter = Callable[[str, str, str, Mapping[str, Any]], Converted]
 
 TIMEOUT_S = 120.0  # FFmpeg's own read bounds (container._OPEN_OPTIONS) end far sooner
@@ -51,9 +52,11 @@ def probe_here(path: "str | os.PathLike[str]") -> MediaInfo:
 
 def convert_here(src: str, dest: str, to: str, options: Mapping[str, Any]) -> Converted:
     """Convert in this process: for one-shot commands (`inspect`, `upload`)."""
-    from mavi_sync.media.convert import to_jpeg, to_mp4
+    from mavi_sync.media.convert import to_h264, to_jpeg, to_mp4
     if to == "mp4":
         return to_mp4(src, dest, creation_time=options.get("creation_time"))
+    if to == "h264":
+        return to_h264(src, dest, creation_time=options.get("creation_time"), progress=options.get("progress"))
     return to_jpeg(src, dest, quality=int(options["quality"]), max_bytes=int(options["max_bytes"]))
 
 
@@ -64,8 +67,9 @@ class ProbeHelper:
     file is tried again later instead of being refused."""
 
     def __init__(self, *, timeout_s: float = TIMEOUT_S, idle_s: float = IDLE_S, max_probes: int = MAX_PROBES,
-                 command: Optional[Sequence[str]] = None) -> None:
+                 command: Optional[Sequence[str]] = None, nice: int = 0) -> None:
         self.timeout_s = timeout_s
+        self.nice = nice  # a helper for long CPU work (transcoding) yields to everything else
         self.idle_s = idle_s  # may be changed (config reload): the next helper started uses it
         self.max_probes = max_probes
         self._command = list(command) if command else None
@@ -75,7 +79,7 @@ class ProbeHelper:
 
     def command(self) -> list[str]:
         return self._command or [sys.executable, "-m", "mavi_sync.media.prober", f"--idle={self.idle_s:g}",
-                                 f"--max={self.max_probes}"]
+                                 f"--max={self.max_probes}", *([f"--nice={self.nice}"] if self.nice else [])]
 
     @property
     def pid(self) -> Optional[int]:
@@ -271,6 +275,8 @@ def _mute(stream: IO[bytes]) -> None:
 
 def _main(argv: Sequence[str]) -> int:
     options: dict[str, Any] = dict(arg.lstrip("-").split("=", 1) for arg in argv)
+    if int(options.get("nice", 0)):
+        os.nice(int(options["nice"]))
     return serve(float(options.get("idle", IDLE_S)), int(options.get("max", MAX_PROBES)))
 
 

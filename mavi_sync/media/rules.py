@@ -52,6 +52,10 @@ LIMITS: dict[str, Limits] = {
 # MPEG-TS (.mts, .m2ts, .ts) and raw elementary streams. They are rewritten into MP4 without
 # re-encoding (media/convert.py `to_mp4`): seconds of I/O, no CPU to speak of.
 REMUXED = ("mpegts", "h264")
+# Video codecs the video endpoint refuses that cameras still write, re-encoded as H.264 when
+# the folder says `transcode = true` (media/convert.py `to_h264`).
+TRANSCODED = ("mjpeg", "mpeg4", "msmpeg4v2", "msmpeg4v3", "h263", "mpeg2video", "mpeg1video", "wmv3", "vc1", "vp8",
+              "dvvideo", "theora")
 REMUX_CODECS = ("h264", "hevc")
 REMUX_TARGETS = ("video", "security")
 MP4 = kind_by_name("mp4")
@@ -78,13 +82,17 @@ def _size(n: int) -> str:
 
 
 def check(info: MediaInfo, target: str, max_bytes: Optional[int] = None,
-          to_jpeg: tuple[str, ...] = ()) -> Verdict:
+          to_jpeg: tuple[str, ...] = (), transcode: bool = False) -> Verdict:
     """Would `target` take this file? `max_bytes` is a folder's own, lower size cap;
-    `to_jpeg`, the photo formats the folder has converted to JPEG for the image target."""
+    `to_jpeg`, the photo formats the folder has converted to JPEG for the image target;
+    `transcode`, whether the folder has refused video codecs re-encoded as H.264."""
     limits = LIMITS[target]
     if info.refusal:
         return Verdict(target, False, (info.refusal,))
     assert info.kind is not None  # a MediaInfo without refusal always has a kind
+    if transcode and target == "video" and info.video_codec in TRANSCODED:
+        made = check(dataclasses.replace(info, kind=MP4, video_codec="h264"), target, max_bytes)
+        return dataclasses.replace(made, convert="h264") if made.accepted else made
     if target in REMUX_TARGETS and info.kind.format in REMUXED and info.video_codec in REMUX_CODECS:
         remuxed = check(dataclasses.replace(info, kind=MP4), target, max_bytes)  # what is sent: an MP4
         return dataclasses.replace(remuxed, convert="mp4") if remuxed.accepted else remuxed
@@ -104,7 +112,8 @@ def check(info: MediaInfo, target: str, max_bytes: Optional[int] = None,
         if info.video_codec is None:
             reasons.append("no video stream")
         elif info.video_codec not in limits.codecs:
-            reasons.append(f"video codec {info.video_codec} is not accepted (takes {', '.join(limits.codecs)})")
+            hint = "; transcode = true in the folder re-encodes it as H.264" if info.video_codec in TRANSCODED else ""
+            reasons.append(f"video codec {info.video_codec} is not accepted (takes {', '.join(limits.codecs)}){hint}")
     if info.size > limits.max_bytes:
         reasons.append(f"{_size(info.size)} is over the {_size(limits.max_bytes)} limit")
     if max_bytes and info.size > max_bytes:
@@ -125,11 +134,11 @@ def _convert_hint(info: MediaInfo, target: str) -> str:
 
 
 def choose_target(info: MediaInfo, folder_target: str, max_bytes: Optional[int] = None,
-                  to_jpeg: tuple[str, ...] = ()) -> Verdict:
+                  to_jpeg: tuple[str, ...] = (), transcode: bool = False) -> Verdict:
     """The verdict for the folder's target; for `auto`, the first target in AUTO_ORDER that
     accepts the file, else the preferred target's refusal."""
     if folder_target != "auto":
-        return check(info, folder_target, max_bytes, to_jpeg)
+        return check(info, folder_target, max_bytes, to_jpeg, transcode)
     order = AUTO_ORDER.get(info.family or "", ("asset",))
-    verdicts = [check(info, target, max_bytes, to_jpeg) for target in order]
+    verdicts = [check(info, target, max_bytes, to_jpeg, transcode) for target in order]
     return next((v for v in verdicts if v.accepted), verdicts[0])

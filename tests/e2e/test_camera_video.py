@@ -30,3 +30,27 @@ def test_an_mts_clip_lands_as_an_mp4_and_is_archived_once_confirmed(spawn, emula
     assert sha(tmp_path / "archive" / clip.name) == original_sha
     assert list((d.root / "staging").iterdir()) == []
     assert d.stop() == 0
+
+
+def test_mpeg4_part2_is_re_encoded_only_where_the_folder_says_transcode(spawn, emulator, admin: Admin,
+                                                                       tmp_path: Path) -> None:
+    """Without `transcode = true` the video target refuses it, naming the setting; with it,
+    the endpoint gets H.264 in MP4."""
+    clip = write_video(tmp_path / "MVI_0001.AVI", VideoSpec(codec="mpeg4", seconds=2, audio=True))
+    plain, transcoded = tmp_path / "plain", tmp_path / "transcoded"
+    plain.mkdir()
+    transcoded.mkdir()
+    folders = (f'[[folders]]\npath = "{plain}"\ntarget = "video"\nsettle_s = 1\n'
+               f'[[folders]]\npath = "{transcoded}"\ntarget = "video"\nsettle_s = 1\ntranscode = true\n')
+    d = spawn(emulator.url, folders=folders)
+    d.start()
+    (plain / clip.name).write_bytes(clip.read_bytes())
+    (transcoded / "MVI_0002.AVI").write_bytes(write_video(tmp_path / "b.avi", VideoSpec(
+        codec="mpeg4", seconds=2.5, audio=True)).read_bytes())
+    until(lambda: d.count("confirmed") == 1 and d.count("rejected") == 1, 60)
+    [upload] = admin.uploads("video")
+    received = probe(Path(upload["blob"]))
+    assert upload["filename"] == "MVI_0002.mp4" and (received.video_codec, received.audio_codec) == ("h264", "aac")
+    [refused] = [r for r in d.ledger_rows() if r["state"] == "rejected"]
+    assert Path(refused["path"]).name == clip.name and "transcode = true" in refused["error"]
+    assert d.stop() == 0

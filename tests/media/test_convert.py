@@ -141,3 +141,46 @@ def test_real_camcorder_and_ip_camera_streams_are_remuxed(corpus: Path, tmp_path
     assert made.refusal is None and made.kind is not None and made.kind.format == "mp4"
     assert (made.video_codec, made.audio_codec, made.width, made.height) == \
         (original.video_codec, original.audio_codec, original.width, original.height)
+
+
+def test_a_codec_the_endpoint_refuses_is_re_encoded_as_h264_with_its_sound(tmp_path: Path) -> None:
+    """MPEG-4 Part 2 in AVI (old compacts, trail cameras): H.264 + AAC in MP4, the same
+    length, the capture time written in, and the progress file gone once done."""
+    from mavi_sync.dev.samples import VideoSpec, write_video
+    from mavi_sync.media.convert import to_h264
+    source = write_video(tmp_path / "MVI_0001.AVI", VideoSpec(codec="mpeg4", seconds=2, audio=True))
+    made = to_h264(source, tmp_path / "out.mp4", creation_time="2012-09-10T18:52:00.000000Z",
+                   progress=str(tmp_path / "out.mp4.progress"))
+    info = probe(made.path)
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac") and info.kind is not None
+    assert info.duration_s is not None and abs(info.duration_s - 2.0) < 0.3
+    assert info.taken is not None and info.taken.when.isoformat() == "2012-09-10T18:52:00+00:00"
+    assert "re-encoded as H.264" in made.notes[0] and not (tmp_path / "out.mp4.progress").exists()
+
+
+def test_a_transcode_reports_how_far_it_got_for_status(tmp_path: Path) -> None:
+    from mavi_sync.media.model import Converted
+    from mavi_sync.staging import Staging
+    seen: list[str] = []
+
+    def slow(src: str, dest: str, to: str, options: dict) -> Converted:  # type: ignore[type-arg]
+        Path(options["progress"]).write_text('{"done_s": 90, "total_s": 180}')
+        seen.append(staging.progress() or "")
+        return Converted(dest, 0, "", 0, 0, 0, 1.0)
+
+    staging = Staging(tmp_path / "staging", 10**9, slow)
+    staging.to_h264(tmp_path / "x.avi", "a" * 64, 1000, None)
+    assert seen == ["transcoding: 50% of 3 min"]
+
+
+MJPEG = [r for r in corpus_rows() if r["category"] == "video" and r["file"].lower().endswith(".avi")]
+
+
+@pytest.mark.parametrize("row", MJPEG, ids=[r["file"] for r in MJPEG])
+def test_a_real_mjpeg_clip_is_re_encoded(corpus: Path, tmp_path: Path, row: dict[str, str]) -> None:
+    from mavi_sync.media.convert import to_h264
+    original = probe(corpus / row["file"])
+    made = probe(to_h264(corpus / row["file"], tmp_path / "out.mp4").path)
+    assert made.video_codec == "h264" and (made.width, made.height) == (original.width, original.height)
+    assert made.duration_s is not None and original.duration_s is not None
+    assert abs(made.duration_s - original.duration_s) < 0.2
