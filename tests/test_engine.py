@@ -65,3 +65,18 @@ def test_the_probe_helpers_idle_time_comes_from_the_config_and_follows_a_reload(
         assert "--idle=120" in engine.probe.command()
         engine.reconfigure(config(0.5))
         assert "--idle=0.5" in engine.probe.command() and engine.config.uploads.probe_idle_s == 0.5
+
+
+def test_a_transcode_runs_in_a_niced_helper_of_its_own_and_its_progress_is_in_the_status_line(
+        emulator, tmp_path: Path) -> None:
+    config = build_config({"api": api_table(emulator.url), "folders": [{"path": str(tmp_path), "transcode": True}]})
+    client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        engine = Engine(config, ledger, client, stop=client.stop)
+        assert engine.transcoder is not None and engine.transcoder is not engine.probe
+        assert "--nice=10" in engine.transcoder.command() and "--nice" not in " ".join(engine.probe.command())
+        assert "transcoding" not in engine.summary()
+        engine.staging.root.mkdir(parents=True)
+        (engine.staging.root / f"{'a' * 64}.mp4.progress").write_text('{"done_s": 60, "total_s": 240}')
+        assert engine.summary().endswith("; transcoding: 25% of 4 min")
+    client.close()
