@@ -127,11 +127,29 @@ def _xmp_packet(im: Image.Image) -> Optional[bytes]:
     raw = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
     if raw is None and im.format == "TIFF":
         raw = getattr(im, "tag_v2", {}).get(700)
+    if raw is None and im.format == "GIF":
+        raw = _gif_xmp(getattr(im, "filename", ""))
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "replace")
     if isinstance(raw, (bytes, bytearray)) and 0 < len(raw) <= _XMP_MAX:
         return bytes(raw)
     return None
+
+
+_GIF_XMP = b"\x21\xff\x0bXMP DataXMP"  # the application extension Adobe's XMP spec defines for GIF
+
+
+def _gif_xmp(path: str) -> Optional[bytes]:
+    """A GIF's XMP (Pillow does not read it). The spec stores the packet raw in the extension's
+    sub-blocks, so that the bytes from the header to `</x:xmpmeta>` are the XML itself."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4 * _XMP_MAX)
+    except (OSError, TypeError):
+        return None
+    start = head.find(_GIF_XMP)
+    end = head.find(b"</x:xmpmeta>", start)
+    return head[start + len(_GIF_XMP):end + 12] if start >= 0 and end > start else None
 
 
 def _xmp_fields(im: Image.Image, notes: list[str]) -> dict[str, Any]:

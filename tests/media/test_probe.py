@@ -121,3 +121,21 @@ def test_a_streamable_container_cut_in_half_still_reads_as_complete(tmp_path: Pa
     half = tmp_path / f"half{ext}"
     half.write_bytes(data[: len(data) // 2])
     assert probe(half).refusal is None
+
+
+def test_gif_xmp_keywords_are_read(tmp_path: Path) -> None:
+    """Pillow does not read a GIF's XMP; the prober does (Adobe's XMP application extension,
+    with its 258-byte "magic trailer"), as exiftool does."""
+    gif = write_image(tmp_path / "a.gif", ImageSpec())
+    packet = (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+              b"<rdf:Description xmlns:dc='http://purl.org/dc/elements/1.1/'><dc:subject><rdf:Bag>"
+              b"<rdf:li>trail</rdf:li><rdf:li>deer</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF>"
+              b"</x:xmpmeta>")
+    trailer = b"\x01" + bytes(range(255, -1, -1)) + b"\x00"
+    data = gif.read_bytes()
+    gif.write_bytes(data[:-1] + b"\x21\xff\x0bXMP DataXMP" + packet + trailer + data[-1:])
+    assert probe(gif).keywords == ("trail", "deer")
+
+
+def test_the_corpus_gif_keywords_agree_with_exiftool(corpus: Path) -> None:
+    assert probe(corpus / "images/other/photo.gif").keywords == ("foobarisawesome",)
