@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Mapping, Optional
@@ -18,7 +17,7 @@ from mavi_sync.config.schema import TARGETS, FolderConfig
 from mavi_sync.media.capture import Capture, resolve_capture
 from mavi_sync.media.fields import UploadFields, build_fields, sha_tag
 from mavi_sync.media.model import MediaInfo
-from mavi_sync.media.pairs import Pair, find_pair, half
+from mavi_sync.media.pairs import Half, Pair, find_pair, half
 from mavi_sync.media.prober import Prober, probe_here
 from mavi_sync.media.rules import Verdict, check, choose_target
 
@@ -90,17 +89,18 @@ def live_photo(plan: FilePlan, probe: Prober = probe_here) -> Optional[Pair]:
     if half(plan.path) is None:
         return None
 
-    def read(other: Path) -> tuple[Optional[datetime], Optional[str]]:
+    def read(other: Path) -> Half:
         info = probe(other)
-        if info.refusal is not None:
-            return None, None
         try:
             mtime = os.stat(other).st_mtime
         except OSError:
-            return None, None
-        return resolve_capture(info.taken, other.name, mtime, plan.folder.timezone).instant, info.make
+            return Half(None, None)
+        if info.refusal is not None:
+            return Half(None, None)
+        return Half(resolve_capture(info.taken, other.name, mtime, plan.folder.timezone).instant, info.make,
+                    info.content_id)
 
-    return find_pair(plan.path, plan.capture.instant, plan.info.make, read)
+    return find_pair(plan.path, Half(plan.capture.instant, plan.info.make, plan.info.content_id), read)
 
 
 def with_pair_tag(plan: FilePlan, pair: Pair, with_sha_tag: bool) -> FilePlan:

@@ -48,6 +48,7 @@ class ImageSpec:
     color: tuple[int, int, int] = (200, 120, 40)
     icc: Optional[bytes] = None  # an ICC profile to embed (phones: Display P3)
     mark: bool = False  # a blue block in the top-left corner: shows which way up it is
+    content_id: Optional[str] = None  # an Apple maker note with this Live Photo identifier
 
 
 def _exif(spec: ImageSpec) -> Image.Exif:
@@ -56,8 +57,11 @@ def _exif(spec: ImageSpec) -> Image.Exif:
     for tag, value in ((base.Make, spec.make), (base.Model, spec.model), (base.Orientation, spec.orientation)):
         if value:
             exif[tag] = value
-    sub = {tag: value for tag, value in ((base.DateTimeOriginal, spec.taken), (base.SubsecTimeOriginal, spec.subsec),
-                                         (base.OffsetTimeOriginal, spec.offset)) if value}
+    sub: dict[int, object] = {tag: value for tag, value in (
+        (base.DateTimeOriginal, spec.taken), (base.SubsecTimeOriginal, spec.subsec),
+        (base.OffsetTimeOriginal, spec.offset)) if value}
+    if spec.content_id:
+        sub[base.MakerNote] = apple_maker_note(spec.content_id)
     if sub:
         exif[ExifTags.IFD.Exif] = sub
     if spec.gps:
@@ -67,6 +71,15 @@ def _exif(spec: ImageSpec) -> Image.Exif:
             ExifTags.GPS.GPSLongitudeRef: "E" if lon >= 0 else "W", ExifTags.GPS.GPSLongitude: _dms(lon),
         }
     return exif
+
+
+def apple_maker_note(content_id: str) -> bytes:
+    """An Apple maker note as iPhones write it, holding only the Live Photo identifier (0x11)."""
+    text = content_id.encode("ascii") + b"\0"
+    head = b"Apple iOS\0" + b"\0\x01" + b"MM"
+    offset = len(head) + 2 + 12 + 4
+    entry = struct.pack(">HHII", 0x11, 2, len(text), offset)
+    return head + struct.pack(">H", 1) + entry + b"\0\0\0\0" + text
 
 
 def write_image(path: Path, spec: ImageSpec = ImageSpec(), *, fmt: Optional[str] = None) -> Path:
@@ -103,6 +116,7 @@ class VideoSpec:
     creation_time: Optional[str] = None  # ISO, UTC: "2025-10-20T09:00:00.000000Z"
     location: Optional[str] = None  # ISO 6709: "+52.5200+013.4050/"
     apple_creationdate: Optional[str] = None  # "2025-10-20T11:00:00+0200"
+    content_id: Optional[str] = None  # com.apple.quicktime.content.identifier (Live Photo)
     make: Optional[str] = None
     model: Optional[str] = None
     audio: bool = False
@@ -115,7 +129,8 @@ def _metadata(spec: VideoSpec, apple: bool) -> dict[str, str]:
     if apple:
         for key, value in (("com.apple.quicktime.location.ISO6709", spec.location),
                            ("com.apple.quicktime.creationdate", spec.apple_creationdate),
-                           ("com.apple.quicktime.make", spec.make), ("com.apple.quicktime.model", spec.model)):
+                           ("com.apple.quicktime.make", spec.make), ("com.apple.quicktime.model", spec.model),
+                           ("com.apple.quicktime.content.identifier", spec.content_id)):
             if value:
                 meta[key] = value
     elif spec.location:

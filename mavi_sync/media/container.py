@@ -60,6 +60,7 @@ def read_container(path: str, size: int, kind: Kind) -> MediaInfo:
             make=_first(tags, _MAKE_KEYS) or (avchd.make if avchd else None),
             model=_first(tags, _MODEL_KEYS) or (avchd.model if avchd else None) or _gopro(path, kind, tags),
             position=_position(tags, notes), keywords=_keywords(tags), notes=tuple(notes),
+            content_id=clean_text(tags.get("com.apple.quicktime.content.identifier")),
         )
     return info
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from PIL import ExifTags, Image, IptcImagePlugin, UnidentifiedImageError
 
+from mavi_sync.media.pairs import apple_content_id
 from mavi_sync.media.model import MediaInfo, Taken
 from mavi_sync.media.sniff import Kind
 from mavi_sync.media.values import clean_text, dms_to_degrees, parse_datetime, valid_position
@@ -65,6 +66,7 @@ def read_image(path: str, size: int, kind: Kind) -> MediaInfo:
         orientation=fields.get("orientation"), taken=taken,
         make=fields.get("make") or xmp.get("make"), model=fields.get("model") or xmp.get("model"),
         position=fields.get("position"), keywords=tuple(keywords), notes=tuple(notes),
+        content_id=fields.get("content_id"),
     )
 
 
@@ -107,6 +109,7 @@ def _exif_fields(im: Image.Image, notes: list[str]) -> dict[str, Any]:
             out["taken"] = Taken(when, "exif")
             break
     out["position"] = _gps(gps, notes)
+    out["content_id"] = apple_content_id(sub.get(T.MakerNote))
     return out
 
 

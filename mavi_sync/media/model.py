@@ -42,6 +42,7 @@ class MediaInfo:
     model: Optional[str] = None
     position: Optional[tuple[float, float]] = None
     keywords: tuple[str, ...] = ()
+    content_id: Optional[str] = None  # Apple's Live Photo identifier (media/pairs.py)
     # Non-fatal remarks for `inspect`, e.g. "GPS latitude 213.64 out of range: not sent".
     notes: tuple[str, ...] = field(default=())
 

@@ -2,13 +2,14 @@
 (`IMG_0001.MOV`, a 2–3 s clip around the shutter) side by side. Sent as they are, the clip
 lands as a video of its own, beside the photo.
 
-A still and a QuickTime clip are one Live Photo when they share a base name in the same
-directory (the case of the extension may differ), were taken within PAIR_WINDOW_S of each
-other (the clip starts about 1.5 s before the still), and one of them says it was made by
-Apple. The last two keep an NVR's event clip and its snapshot (`clip.mp4`, `clip.jpg`,
-written together) from ever being taken for one: the clip must not be held back. (Apple's content identifier, kept in the
-HEIC's maker note and the MOV's `com.apple.quicktime.content.identifier`, would pair them
-even when renamed; it is not read yet: the README says so.) The folder's `live_photos`
+A still and a QuickTime clip with the same base name in the same directory (the case of the
+extension may differ) are one Live Photo when both carry Apple's content identifier and it
+is the same (the still's maker note, tag 0x11; the clip's
+`com.apple.quicktime.content.identifier`), whatever their times; when either lacks one, when
+they were taken within PAIR_WINDOW_S of each other (the clip starts about 1.5 s before the
+still) and one of them says it was made by Apple. That keeps an NVR's event clip and its
+snapshot (`clip.mp4`, `clip.jpg`, written together) from ever being taken for one: the clip
+must not be held back. The folder's `live_photos`
 decides what is sent: "still" (default: the clip is skipped with the reason), "both" (each
 tagged with the pair's tag) or "video" (the still is skipped).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,20 +77,53 @@ def skipped_half(policy: str, pair: Pair, path: Path) -> Optional[str]:
     return None
 
 
-def find_pair(path: Path, instant: datetime, make: Optional[str],
-              read: Callable[[Path], tuple[Optional[datetime], Optional[str]]]) -> Optional[Pair]:
-    """`path`'s Live Photo pair, if its other half is beside it, was taken with it and one of
-    them is Apple's. `read` gives a candidate's capture instant and make (a probe: the caller's)."""
+@dataclass(frozen=True)
+class Half:
+    """What pairing needs to know of one file."""
+
+    instant: Optional[datetime]
+    make: Optional[str]
+    content_id: Optional[str] = None
+
+
+def find_pair(path: Path, mine: Half, read: Callable[[Path], Half]) -> Optional[Pair]:
+    """`path`'s Live Photo pair among the files beside it with its base name (see the module's
+    docstring). `read` probes a candidate (the caller's prober)."""
     try:
         names = os.listdir(path.parent)
     except OSError:
         return None
     for other in partner_candidates(path, names):
-        when, other_make = read(other)
-        if taken_together(instant, when) and _apple(make, other_make):
+        if one_live_photo(mine, read(other)):
             return Pair(path, other) if half(path) == "still" else Pair(other, path)
     return None
 
 
+def one_live_photo(a: Half, b: Half) -> bool:
+    if a.content_id and b.content_id:
+        return a.content_id == b.content_id
+    return taken_together(a.instant, b.instant) and _apple(a.make, b.make)
+
+
 def _apple(*makes: Optional[str]) -> bool:
     return any(m is not None and m.strip().lower().startswith("apple") for m in makes)
+
+
+def apple_content_id(maker_note: object) -> Optional[str]:
+    """The ContentIdentifier (tag 0x11) of an Apple maker note ("Apple iOS\\0", a version, a
+    byte order, then an IFD whose offsets count from the note's start), or None. Pure."""
+    if not isinstance(maker_note, (bytes, bytearray)) or not maker_note.startswith(b"Apple iOS\x00"):
+        return None
+    note = bytes(maker_note)
+    order = ">" if note[12:14] == b"MM" else "<"
+    try:
+        (count,) = struct.unpack_from(order + "H", note, 14)
+        for k in range(min(count, 200)):
+            tag, kind, length, value = struct.unpack_from(order + "HHII", note, 16 + 12 * k)
+            if tag == 0x11 and kind == 2:  # ASCII
+                raw = note[16 + 12 * k + 8:16 + 12 * k + 12] if length <= 4 else note[value:value + length]
+                text = raw.split(b"\x00")[0].decode("ascii", "replace").strip()
+                return text or None
+    except struct.error:
+        return None
+    return None

@@ -142,3 +142,16 @@ def test_a_half_held_back_is_sent_by_retry_after_the_setting_changes(spawn, emul
     assert retried.returncode == 0, retried.stderr
     until(lambda: [u["filename"] for u in admin.uploads("video")] == ["IMG_0003.MOV"], 30)
     assert d.stop() == 0
+
+
+def test_halves_with_the_same_content_identifier_pair_even_when_their_clocks_disagree(
+        spawn, emulator, admin: Admin, tmp_path: Path) -> None:
+    d = spawn(emulator.url)
+    write_image(d.camera / "IMG_0009.HEIC", ImageSpec(make="Apple", taken="2024:05:01 10:00:00", offset="+02:00",
+                                                      content_id="6F2A-LIVE"))
+    write_video(d.camera / "IMG_0009.MOV", VideoSpec(seconds=1, content_id="6F2A-LIVE",
+                                                     apple_creationdate="2024-05-01T10:00:40+0200"))
+    d.start()
+    until(lambda: d.count("confirmed") == 1 and d.count("rejected") == 1, 30)
+    assert [u["filename"] for u in admin.uploads()] == ["IMG_0009.jpg"]
+    assert d.stop() == 0

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mavi_sync.media.pairs import (PAIR_WINDOW_S, Pair, find_pair, half, partner_candidates, skipped_half,
-                                   taken_together)
+from mavi_sync.dev.samples import apple_maker_note
+from mavi_sync.media.pairs import (PAIR_WINDOW_S, Half, Pair, apple_content_id, find_pair, half, one_live_photo,
+                                   partner_candidates, skipped_half, taken_together)
 
 D = Path("/dcim/100APPLE")
 T = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -29,8 +30,8 @@ def test_an_nvr_clip_and_its_snapshot_are_never_a_live_photo(tmp_path: Path) -> 
     assert partner_candidates(tmp_path / "clip.jpg", ["clip.jpg", "clip.mp4"]) == []
     (tmp_path / "clip.jpg").touch()
     (tmp_path / "clip.mov").touch()
-    assert find_pair(tmp_path / "clip.jpg", T, "Reolink", lambda p: (T, None)) is None
-    assert find_pair(tmp_path / "clip.jpg", T, None, lambda p: (T, "Apple")) == \
+    assert find_pair(tmp_path / "clip.jpg", Half(T, "Reolink"), lambda p: Half(T, None)) is None
+    assert find_pair(tmp_path / "clip.jpg", Half(T, None), lambda p: Half(T, "Apple")) == \
         Pair(tmp_path / "clip.jpg", tmp_path / "clip.mov")
 
 
@@ -51,3 +52,28 @@ def test_each_policy_sends_its_halves(policy: str, still_sent: bool, motion_sent
 def test_both_halves_carry_the_same_tag() -> None:
     assert Pair(D / "IMG_0001.HEIC", D / "IMG_0001.MOV").tag == Pair(D / "IMG_0001.heic", D / "IMG_0001.mov").tag
     assert Pair(D / "IMG_0001.HEIC", D / "IMG_0001.MOV").tag != Pair(D / "IMG_0002.HEIC", D / "IMG_0002.MOV").tag
+
+
+def test_apples_content_identifier_decides_when_both_halves_carry_one() -> None:
+    later = T + timedelta(seconds=30)  # a clock that drifted, a clip trimmed on the phone
+    assert one_live_photo(Half(T, "Apple", "A-1"), Half(later, None, "A-1"))
+    assert not one_live_photo(Half(T, "Apple", "A-1"), Half(T, "Apple", "B-2"))  # two shots in the same second
+    assert one_live_photo(Half(T, "Apple", "A-1"), Half(T, "Apple"))  # one lacks it: time and make decide
+
+
+def test_the_identifier_is_read_from_an_apple_maker_note_in_either_byte_order() -> None:
+    note = apple_maker_note("570F1469-09C7-4E50-9875-05F21D5BD166")
+    assert apple_content_id(note) == "570F1469-09C7-4E50-9875-05F21D5BD166"
+    little = note[:12] + b"II" + note[14:16][::-1] + b"".join(
+        part[::-1] for part in (note[16:18], note[18:20], note[20:24], note[24:28])) + note[28:]
+    assert apple_content_id(little) == "570F1469-09C7-4E50-9875-05F21D5BD166"
+    assert apple_content_id(b"Nikon\0" + note[10:]) is None and apple_content_id(note[:20]) is None
+    assert apple_content_id(None) is None
+
+
+def test_a_real_iphone_heic_carries_its_live_photo_identifier(corpus: Path) -> None:
+    import re
+
+    from mavi_sync.media.probe import probe
+    found = probe(corpus / "images/heic/apple-iphone11promax_N-W.HEIC").content_id
+    assert found is not None and re.fullmatch(r"[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}", found)
