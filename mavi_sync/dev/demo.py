@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # mavi_sync/dev/demo.py → the repository
 WORK = REPO / ".demo"
 CORPUS = Path(os.environ.get("MAVI_MEDIA_CORPUS", REPO.parent / "shared" / "media"))
 KEY = "sk-mavi-demo-key-not-a-real-one"
