@@ -155,3 +155,14 @@ def test_halves_with_the_same_content_identifier_pair_even_when_their_clocks_dis
     until(lambda: d.count("confirmed") == 1 and d.count("rejected") == 1, 30)
     assert [u["filename"] for u in admin.uploads()] == ["IMG_0009.jpg"]
     assert d.stop() == 0
+
+
+def test_what_a_crash_left_is_removed_at_start(spawn, emulator, tmp_path: Path) -> None:
+    d = spawn(emulator.url)
+    left = d.root / "staging"
+    left.mkdir()
+    (left / f"{'c' * 64}.jpg").write_bytes(b"half a jpeg")
+    (left / f"{'d' * 64}.mp4.part").write_bytes(b"half a remux")
+    d.start()
+    assert list(left.iterdir()) == []
+    assert d.stop() == 0
