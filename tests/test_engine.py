@@ -80,3 +80,21 @@ def test_a_transcode_runs_in_a_niced_helper_of_its_own_and_its_progress_is_in_th
         (engine.staging.root / f"{'a' * 64}.mp4.progress").write_text('{"done_s": 60, "total_s": 240}')
         assert engine.summary().endswith("; transcoding: 25% of 4 min")
     client.close()
+
+
+def test_a_retry_that_is_due_goes_back_through_settling_not_straight_to_a_worker(emulator, tmp_path: Path) -> None:
+    """README: everything that reaches a worker has settled, retries included."""
+    cam = tmp_path / "cam"
+    cam.mkdir()
+    photo = write_image(cam / "a.jpg", ImageSpec())
+    config = build_config({"api": api_table(emulator.url), "folders": [{"path": str(cam)}]})
+    client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        row = ledger.register(photo, photo.stat(), str(cam), "e" * 64, "image", "default")
+        ledger.transition(row.id, State.READY, next_attempt_at=time.time() - 1)
+        engine = Engine(config, ledger, client, stop=client.stop)
+        settled: list[Path] = []
+        engine.resettle = lambda path, hold: settled.append(path)
+        engine.schedule_due()
+        assert settled == [photo] and engine.queue.qsize() == 0
+    client.close()

@@ -52,6 +52,9 @@ def test_a_phone_photo_lands_as_a_jpeg_with_its_metadata_and_is_archived_after(
     until(lambda: archived.exists(), 10)
     assert not staged.exists() and hashlib.sha256(archived.read_bytes()).hexdigest() == sha(original)
     assert list((d.root / "staging").iterdir()) == []  # the JPEG went once sent
+    assert d.proc is not None
+    maps = Path(f"/proc/{d.proc.pid}/maps").read_text()
+    assert "_imaging" not in maps and "heif" not in maps  # made in the probe helper, not the daemon
     assert d.stop() == 0
 
 
