@@ -139,7 +139,8 @@ class Engine:
     def process(self, path: Path) -> Optional[Outcome]:
         """One ready path: upload it (or not: known, waiting, refused), the outcome recorded."""
         folder = self.config.folder_for(path)
-        if folder is None:
+        if folder is None:  # its folder left the config (a reload): not watched, not retried every second
+            self.ledger.forget_path(path)
             return None
         started = time.monotonic()
         try:

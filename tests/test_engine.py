@@ -98,3 +98,19 @@ def test_a_retry_that_is_due_goes_back_through_settling_not_straight_to_a_worker
         engine.schedule_due()
         assert settled == [photo] and engine.queue.qsize() == 0
     client.close()
+
+
+def test_a_path_whose_folder_left_the_config_is_forgotten_not_retried_every_second(emulator, tmp_path: Path) -> None:
+    old, kept = tmp_path / "old", tmp_path / "kept"
+    old.mkdir()
+    kept.mkdir()
+    photo = write_image(old / "a.jpg", ImageSpec())
+    config = build_config({"api": api_table(emulator.url), "folders": [{"path": str(kept)}]})  # "old" was removed
+    client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.register(photo, photo.stat(), str(old), "f" * 64, "image", "default")
+        engine = Engine(config, ledger, client, stop=client.stop)
+        assert engine.process(photo) is None
+        assert ledger.lookup_path(photo) is None and ledger.due(State.READY, time.time()) == []
+        assert photo.exists()  # the file itself is never touched
+    client.close()
