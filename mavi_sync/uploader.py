@@ -92,14 +92,6 @@ def read(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
     return plan_file(path, folder, sha256=sha, with_sha_tag=config.uploads.video_sha_tag, info=probe(path)), st
 
 
-def register(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, target: Optional[str] = None,
-             probe: Prober = probe_here) -> tuple[FilePlan, os.stat_result, FileRecord]:
-    """Hash and plan the file; record the path and, for new content, its row (`ready`, or
-    `rejected` with the reason), in one write. Raises OSError."""
-    plan, st = read(path, folder, config, ledger, probe)
-    return plan, st, record_path_and_row(path, plan, st, folder, ledger, target)
-
-
 def record_path_and_row(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, ledger: Ledger,
                         target: Optional[str] = None, skipped: Optional[str] = None) -> FileRecord:
     """Write the path and, for new content, its row (`ready`, or `rejected` with the reason:
