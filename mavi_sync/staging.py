@@ -88,8 +88,9 @@ class Staging:
         return f"transcoding: {share}"
 
     def _room_for(self, size: int) -> None:
-        if self.used() + size > self.max_bytes:
-            raise StagingFull(f"the staging area holds {self.used() / 1e6:.0f} MB of its "
+        used = self.used()
+        if used + size > self.max_bytes:
+            raise StagingFull(f"the staging area holds {used / 1e6:.0f} MB of its "
                               f"{self.max_bytes / 1e6:.0f} MB: the conversion waits for room")
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
 

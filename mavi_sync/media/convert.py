@@ -27,6 +27,7 @@ from typing import Any, Optional
 from PIL import Image
 
 from mavi_sync.errors import ConversionError
+from mavi_sync.hashing import sha256_file
 from mavi_sync.media.model import Converted
 
 try:  # HEIC/HEIF through pillow-heif (a hard dependency); AVIF is Pillow's own
@@ -159,11 +160,7 @@ def to_mp4(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *,
         _remove(tmp)
         raise
     os.replace(tmp, dest)
-    digest = hashlib.sha256()
-    with open(dest, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return Converted(os.fspath(dest), os.path.getsize(dest), digest.hexdigest(), width, height, 0, 1.0,
+    return Converted(os.fspath(dest), os.path.getsize(dest), sha256_file(dest), width, height, 0, 1.0,
                      ("remuxed into MP4 without re-encoding",))
 
 
@@ -223,11 +220,7 @@ def to_h264(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *, cr
     os.replace(tmp, dest)
     with av.open(os.fspath(dest)) as made:
         width, height = made.streams.video[0].codec_context.width, made.streams.video[0].codec_context.height
-    digest = hashlib.sha256()
-    with open(dest, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return Converted(os.fspath(dest), os.path.getsize(dest), digest.hexdigest(), width, height, 0, 1.0,
+    return Converted(os.fspath(dest), os.path.getsize(dest), sha256_file(dest), width, height, 0, 1.0,
                      (f"re-encoded as H.264 ({frames} frames, libx264 {TRANSCODE_PRESET}, CRF {TRANSCODE_CRF})",))
 
 
