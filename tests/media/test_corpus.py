@@ -23,9 +23,7 @@ CORRUPT = [r for r in ROWS if r["file"].startswith("corrupt/")]
 
 # Where exiftool reads a value from a maker-specific block that no general-purpose library
 # exposes, the prober falls back (to the file name or mtime) by design. Each is listed with why.
-NOT_READ = {
-    ("images/jpeg/flir-vue-pro_gps-refs-S-W-but-zero.jpg", "date"): "FLIR keeps it in its proprietary FFF record",
-}
+NOT_READ: dict[tuple[str, str], str] = {}
 # Where the prober reads more than exiftool: the value is checked against the original instead.
 READS_MORE = {
     "video/apple-iphone6_remux.mkv": "FFmpeg copied the iPhone's Apple keys into Matroska tags; exiftool does "
