@@ -7,6 +7,7 @@ pure media core (capture, rules, fields) around one probe.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -68,18 +69,19 @@ def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
     capture = resolve_capture(info.taken, path.name, mtime, folder.timezone)
     max_bytes = int(folder.max_size_mb * MB) if folder.max_size_mb else None
     targets = {}
+    clip = folder.live_photos == "video"  # a motion photo's clip instead of its still
     for target in TARGETS:
-        verdict = check(info, target, max_bytes, folder.to_jpeg, folder.transcode)
+        verdict = check(info, target, max_bytes, folder.to_jpeg, folder.transcode, clip)
         fields = build_fields(info, rel, folder, capture, target, sha256=sha256,
                               with_sha_tag=with_sha_tag) if verdict.accepted else None
         if verdict.convert == "jpeg":
             targets[target] = TargetPlan(verdict, fields, _renamed(path, ".jpg"), "image/jpeg")
-        elif verdict.convert in ("mp4", "h264"):
+        elif verdict.convert in ("mp4", "h264", "clip"):
             targets[target] = TargetPlan(verdict, fields, _renamed(path, ".mp4"), "video/mp4")
         else:
             targets[target] = TargetPlan(verdict, fields, upload_filename(path, info),
                                          info.kind.mime if info.kind else "application/octet-stream")
-    chosen = choose_target(info, folder.target, max_bytes, folder.to_jpeg, folder.transcode)
+    chosen = choose_target(info, folder.target, max_bytes, folder.to_jpeg, folder.transcode, clip)
     return FilePlan(path, rel, folder, info, capture, chosen, targets, sha256)
 
 
@@ -90,17 +92,24 @@ def live_photo(plan: FilePlan, probe: Prober = probe_here) -> Optional[Pair]:
         return None
 
     def read(other: Path) -> Half:
-        info = probe(other)
         try:
-            mtime = os.stat(other).st_mtime
+            st = os.stat(other)
         except OSError:
             return Half(None, None)
-        if info.refusal is not None:
-            return Half(None, None)
-        return Half(resolve_capture(info.taken, other.name, mtime, plan.folder.timezone).instant, info.make,
-                    info.content_id)
+        return _half(probe, os.fspath(other), st.st_size, st.st_mtime_ns, plan.folder.timezone)
 
     return find_pair(plan.path, Half(plan.capture.instant, plan.info.make, plan.info.content_id), read)
+
+
+@functools.lru_cache(maxsize=4096)
+def _half(probe: Prober, path: str, size: int, mtime_ns: int, zone: Optional[str]) -> Half:
+    """What pairing needs of a file, probed once per version of it (size and mtime in the key):
+    a renamed Live Photo's still looks at every clip beside it (media/pairs.py)."""
+    info = probe(path)
+    if info.refusal is not None:
+        return Half(None, None)
+    return Half(resolve_capture(info.taken, os.path.basename(path), mtime_ns / 1e9, zone).instant, info.make,
+                info.content_id)
 
 
 def with_pair_tag(plan: FilePlan, pair: Pair, with_sha_tag: bool) -> FilePlan:

@@ -2,10 +2,10 @@
 (`IMG_0001.MOV`, a 2–3 s clip around the shutter) side by side. Sent as they are, the clip
 lands as a video of its own, beside the photo.
 
-A still and a QuickTime clip with the same base name in the same directory (the case of the
-extension may differ) are one Live Photo when both carry Apple's content identifier and it
-is the same (the still's maker note, tag 0x11; the clip's
-`com.apple.quicktime.content.identifier`), whatever their times; when either lacks one, when
+A still and a QuickTime clip in the same directory are one Live Photo when both carry
+Apple's content identifier and it is the same (the still's maker note, tag 0x11; the clip's
+`com.apple.quicktime.content.identifier`), whatever their names and times. With the same
+base name (the case of the extension may differ) and either lacking the identifier, when
 they were taken within PAIR_WINDOW_S of each other (the clip starts about 1.5 s before the
 still) and one of them says it was made by Apple. That keeps an NVR's event clip and its
 snapshot (`clip.mp4`, `clip.jpg`, written together) from ever being taken for one: the clip
@@ -16,6 +16,7 @@ tagged with the pair's tag) or "video" (the still is skipped).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import struct
@@ -87,15 +88,46 @@ class Half:
 
 
 def find_pair(path: Path, mine: Half, read: Callable[[Path], Half]) -> Optional[Pair]:
-    """`path`'s Live Photo pair among the files beside it with its base name (see the module's
-    docstring). `read` probes a candidate (the caller's prober)."""
+    """`path`'s Live Photo pair among the files beside it (see the module's docstring): the
+    other half with its base name; else, when `path` carries a content identifier, the other
+    half with the same identifier under any name (Photos exports and renaming tools give the
+    two halves different names). `read` probes a candidate (the caller's prober)."""
     # The names the other half could have, looked up one by one: listing the directory for
     # every photo of a 5,000-file DCIM folder made a first walk quadratic (24 s of listings).
     names = [n for n in _other_half_names(path) if os.path.lexists(path.with_name(n))]
     for other in partner_candidates(path, names):
         if one_live_photo(mine, read(other)):
-            return Pair(path, other) if half(path) == "still" else Pair(other, path)
+            return _pair(path, other)
+    if mine.content_id:
+        for other in _other_halves_beside(path):
+            if other.stem != path.stem and read(other).content_id == mine.content_id:
+                return _pair(path, other)
     return None
+
+
+def _pair(path: Path, other: Path) -> Pair:
+    return Pair(path, other) if half(path) == "still" else Pair(other, path)
+
+
+def _other_halves_beside(path: Path) -> list[Path]:
+    """The files in `path`'s directory that could be its other half, whatever their names."""
+    try:
+        mtime_ns = os.stat(path.parent).st_mtime_ns
+    except OSError:
+        return []
+    wanted = MOTION_EXTS if half(path) == "still" else STILL_EXTS
+    return [path.parent / n for n in _listing(os.fspath(path.parent), mtime_ns)
+            if os.path.splitext(n)[1].lower() in wanted]
+
+
+@functools.lru_cache(maxsize=32)
+def _listing(directory: str, mtime_ns: int) -> tuple[str, ...]:
+    """A directory's names, listed once per change of the directory (its mtime): every
+    iPhone photo of a folder asks."""
+    try:
+        return tuple(sorted(os.listdir(directory)))
+    except OSError:
+        return ()
 
 
 def _other_half_names(path: Path) -> list[str]:

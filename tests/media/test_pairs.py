@@ -77,3 +77,22 @@ def test_a_real_iphone_heic_carries_its_live_photo_identifier(corpus: Path) -> N
     from mavi_sync.media.probe import probe
     found = probe(corpus / "images/heic/apple-iphone11promax_N-W.HEIC").content_id
     assert found is not None and re.fullmatch(r"[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}", found)
+
+
+def test_halves_renamed_apart_pair_by_their_content_identifier(tmp_path: Path) -> None:
+    """A Photos export or a renaming tool gives the halves different names: Apple's identifier
+    still pairs them, and only the clip that carries the same one."""
+    from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
+    from mavi_sync.plan import live_photo, plan_file
+    from mavi_sync.config.schema import FolderConfig
+
+    still = write_image(tmp_path / "2024-05-01 Beach.HEIC", ImageSpec(make="Apple", taken="2024:05:01 10:00:00",
+                                                                       offset="+02:00", content_id="A1B2-C3"))
+    write_video(tmp_path / "decoy.MOV", VideoSpec(make="Apple", content_id="ZZZZ-99"))
+    clip = write_video(tmp_path / "2024-05-01 Beach (motion).MOV", VideoSpec(make="Apple", content_id="A1B2-C3"))
+    write_image(tmp_path / "other.jpg", ImageSpec(make="Apple", taken="2024:05:01 10:00:00", offset="+02:00"))
+    folder = FolderConfig(path=tmp_path)
+    assert live_photo(plan_file(still, folder)) == Pair(still, clip)
+    assert live_photo(plan_file(clip, folder)) == Pair(still, clip)
+    assert live_photo(plan_file(tmp_path / "decoy.MOV", folder)) is None
+    assert live_photo(plan_file(tmp_path / "other.jpg", folder)) is None  # no identifier: names must match
