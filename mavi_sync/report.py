@@ -63,6 +63,8 @@ def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None, 
     lines += [f"  note        {n}" for n in info.notes]
     if pair is not None:
         lines.append(f"  live photo  {_pair_text(plan, pair)}")
+    if info.motion_size:
+        lines.append(f"  motion      {_motion_text(plan)}")
     chosen = plan.chosen
     lines.append(f"  folder      {plan.folder.path} (target {plan.folder.target}"
                  f"{' → ' + chosen.target if plan.folder.target == 'auto' else ''}): "
@@ -77,6 +79,8 @@ def inspect_text(plan: FilePlan, converted: Optional["Converted | str"] = None, 
             lines.append(f"      converted: {_converted(converted, plan.folder.jpeg_quality)}")
         elif tp.verdict.convert == "mp4":
             lines.append("      converted: remuxed into MP4 when sent (the streams copied, not re-encoded)")
+        elif tp.verdict.convert == "clip":
+            lines.append("      converted: the motion photo's own MP4, copied out of the JPEG when sent")
         elif tp.verdict.convert == "h264":
             lines.append("      converted: re-encoded as H.264 in MP4 when sent (transcode = true; minutes of CPU)")
         for key, value in (tp.fields.form.items() if tp.fields else ()):
@@ -94,6 +98,16 @@ def _pair_text(plan: FilePlan, pair: Pair) -> str:
     return f"paired with {other.name} (live_photos = {policy!r}: this half is {verdict})"
 
 
+def _motion_text(plan: FilePlan) -> str:
+    info = plan.info
+    clip = f"a {_size(info.motion_size or 0)} {info.motion_codec or 'unknown-codec'} clip"
+    if info.motion_duration_s:
+        clip += f" of {info.motion_duration_s:.1f} s"
+    sent = ("the clip is sent" if plan.chosen.convert == "clip" else
+            "the still is sent; the clip stays inside it")
+    return f"{clip} inside (live_photos = {plan.folder.live_photos!r}: {sent})"
+
+
 def _converted(converted: Optional["Converted | str"], quality: int) -> str:
     if converted is None:
         return f"to JPEG (quality {quality}) when sent"
@@ -109,6 +123,10 @@ def inspect_json(plan: FilePlan, converted: Optional["Converted | str"] = None,
         "live_photo": None if pair is None else {
             "still": str(pair.still), "motion": str(pair.motion), "tag": pair.tag, "policy": plan.folder.live_photos,
             "skipped": skipped_half(plan.folder.live_photos, pair, plan.path)},
+        "motion_photo": None if not plan.info.motion_size else {
+            "offset": plan.info.motion_offset, "size": plan.info.motion_size, "codec": plan.info.motion_codec,
+            "duration_s": plan.info.motion_duration_s, "policy": plan.folder.live_photos,
+            "sent": "clip" if plan.chosen.convert == "clip" else "still"},
         "converted": (None if converted is None else {"error": converted} if isinstance(converted, str)
                       else {k: v for k, v in converted.to_wire().items() if k != "path"}),
         "path": str(plan.path),

@@ -187,7 +187,7 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
                       send=Path(staged.path) if staged else None)
         result = client.upload(job, started)
     except ConversionError as exc:
-        what = {"jpeg": "JPEG", "mp4": "MP4", "h264": "H.264"}.get(convert or "", "MP4")
+        what = {"jpeg": "JPEG", "mp4": "MP4", "h264": "H.264", "clip": "a video"}.get(convert or "", "MP4")
         return Attempt(Kind.REFUSED, path, record, f"cannot be converted to {what}: {exc}", error=exc)
     except StagingFull as exc:
         return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc)
@@ -223,6 +223,9 @@ def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder
     assert plan.sha256 is not None
     if convert == "jpeg":
         staged = staging.to_jpeg(path, plan.sha256, folder.jpeg_quality, LIMITS["image"].max_bytes)
+    elif convert == "clip":
+        assert plan.info.motion_offset is not None and plan.info.motion_size is not None
+        staged = staging.clip(path, plan.sha256, plan.info.motion_offset, plan.info.motion_size)
     else:
         when = plan.capture.instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
         make = staging.to_h264 if convert == "h264" else staging.to_mp4

@@ -189,3 +189,43 @@ def grown_video(path: Path, size: int, marker: str) -> Path:
         fh.write(marker.encode())
         fh.truncate(size)
     return path
+
+
+_MOTION_XMP = (
+    '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description xmlns:GCamera="http://ns.google.com/photos/1.0/camera/" '
+    'xmlns:Container="http://ns.google.com/photos/1.0/container/" '
+    'xmlns:Item="http://ns.google.com/photos/1.0/container/item/" {flags}>'
+    '<Container:Directory><rdf:Seq>'
+    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary" '
+    'Item:Length="0" Item:Padding="0"/></rdf:li>'
+    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto" '
+    'Item:Length="{length}" Item:Padding="0"/></rdf:li>'
+    '</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+)
+MOTION_STYLES = ("google", "microvideo", "samsung")
+
+
+def write_motion_photo(path: Path, spec: ImageSpec = ImageSpec(), *, style: str = "google",
+                       clip: VideoSpec = VideoSpec(seconds=1)) -> tuple[Path, bytes]:
+    """An Android motion photo: a JPEG with an MP4 appended, announced the way `style`'s phones
+    do (Google's MotionPhoto XMP, its older MicroVideo XMP, or Samsung's marker and SEFT
+    trailer). Returns the path and the clip's bytes."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        movie = write_video(Path(tmp) / "clip.mp4", clip).read_bytes()
+    write_image(path, spec, fmt="JPEG")
+    still = path.read_bytes()
+    if style == "samsung":
+        trailer = b"MotionPhoto_Data" + movie + b"\x00\x00" + b"SEFH" + struct.pack("<I", 0) + b"SEFT"
+        path.write_bytes(still + trailer)
+        return path, movie
+    flags = ('GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1"' if style == "google" else
+             f'GCamera:MicroVideo="1" GCamera:MicroVideoVersion="1" GCamera:MicroVideoOffset="{len(movie)}"')
+    xmp = _MOTION_XMP.format(flags=flags, length=len(movie)).encode()
+    with Image.open(path) as im:
+        exif, pixels = im.getexif(), im.copy()
+    pixels.save(path, "JPEG", exif=exif, xmp=xmp, quality=95)
+    path.write_bytes(path.read_bytes() + movie)
+    return path, movie

@@ -263,3 +263,23 @@ def _transcode(source: Any, out: Any, progress: Optional[str]) -> int:
     if aout is not None:
         out.mux(aout.encode(None))
     return frames
+
+
+def clip_out(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *, offset: int, size: int) -> Converted:
+    """A motion photo's clip (media/motion.py) as a file of its own: its bytes as they are."""
+    from mavi_sync.media.motion import Clip, extract, mp4_end
+
+    with open(src, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(min(size, 1 << 16))
+    if not head[4:8] == b"ftyp" or size <= 0:
+        raise ConversionError("the motion photo's clip is not where the photo says")
+    try:
+        extract(os.fspath(src), os.fspath(dest), Clip(offset, size))
+    except OSError as exc:
+        raise ConversionError(f"the motion photo's clip cannot be read ({exc.strerror or exc})") from None
+    with open(dest, "rb") as fh:
+        if mp4_end(fh.read(), 0) is None:
+            _remove(os.fspath(dest))
+            raise ConversionError("the motion photo's clip is not a whole MP4")
+    return Converted(os.fspath(dest), size, sha256_file(dest), 0, 0, 0, 1.0, ("the motion photo's own clip",))

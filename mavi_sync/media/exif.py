@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 from PIL import ExifTags, Image, IptcImagePlugin, UnidentifiedImageError
 
+from mavi_sync.media import flir
+from mavi_sync.media.motion import find_clip, probe_clip
 from mavi_sync.media.pairs import apple_content_id
 from mavi_sync.media.model import MediaInfo, Taken
 from mavi_sync.media.sniff import Kind
@@ -58,16 +60,33 @@ def read_image(path: str, size: int, kind: Kind) -> MediaInfo:
             width, height = im.size
             refusal = _decode_check(im)
             fields = _exif_fields(im, notes)
-            xmp = _xmp_fields(im, notes)
+            packet = _xmp_packet(im)
+            xmp = _xmp_fields(packet, notes)
             keywords = _dedupe(xmp.pop("keywords", []) + _iptc_keywords(im))
-    taken = fields.get("taken") or xmp.get("taken")
+            vendor = flir.taken(getattr(im, "applist", ())) if im.format == "JPEG" else None
+    taken = fields.get("taken") or xmp.get("taken") or vendor
+    motion = _motion(path, size, packet, notes) if kind.format == "jpeg" and refusal is None else {}
     return MediaInfo(
         path=path, size=size, kind=kind, refusal=refusal, width=width, height=height,
         orientation=fields.get("orientation"), taken=taken,
         make=fields.get("make") or xmp.get("make"), model=fields.get("model") or xmp.get("model"),
         position=fields.get("position"), keywords=tuple(keywords), notes=tuple(notes),
-        content_id=fields.get("content_id"),
+        content_id=fields.get("content_id"), **motion,
     )
+
+
+def _motion(path: str, size: int, packet: Optional[bytes], notes: list[str]) -> dict[str, Any]:
+    """An Android motion photo's clip, as MediaInfo fields (media/motion.py)."""
+    try:
+        clip = find_clip(path, size, packet)
+        if clip is None:
+            return {}
+        about = probe_clip(path, clip)
+    except Exception as exc:  # noqa: BLE001 - a clip that cannot be read leaves the still as it is
+        notes.append(f"a motion photo whose clip cannot be read ({exc.__class__.__name__}): the still is sent")
+        return {}
+    return {"motion_offset": clip.offset, "motion_size": clip.size, "motion_codec": about.codec,
+            "motion_duration_s": about.duration_s}
 
 
 def _decode_check(im: Image.Image) -> Optional[str]:
@@ -155,8 +174,7 @@ def _gif_xmp(path: str) -> Optional[bytes]:
     return head[start + len(_GIF_XMP):end + 12] if start >= 0 and end > start else None
 
 
-def _xmp_fields(im: Image.Image, notes: list[str]) -> dict[str, Any]:
-    packet = _xmp_packet(im)
+def _xmp_fields(packet: Optional[bytes], notes: list[str]) -> dict[str, Any]:
     if packet is None:
         return {}
     start, end = packet.find(b"<x:xmpmeta"), packet.rfind(b"</x:xmpmeta>")

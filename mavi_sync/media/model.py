@@ -43,6 +43,11 @@ class MediaInfo:
     position: Optional[tuple[float, float]] = None
     keywords: tuple[str, ...] = ()
     content_id: Optional[str] = None  # Apple's Live Photo identifier (media/pairs.py)
+    # An Android motion photo's clip, inside this JPEG (media/motion.py): where, and what it is.
+    motion_offset: Optional[int] = None
+    motion_size: Optional[int] = None
+    motion_codec: Optional[str] = None
+    motion_duration_s: Optional[float] = None
     # Non-fatal remarks for `inspect`, e.g. "GPS latitude 213.64 out of range: not sent".
     notes: tuple[str, ...] = field(default=())
 

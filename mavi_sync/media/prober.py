@@ -52,11 +52,13 @@ def probe_here(path: "str | os.PathLike[str]") -> MediaInfo:
 
 def convert_here(src: str, dest: str, to: str, options: Mapping[str, Any]) -> Converted:
     """Convert in this process: for one-shot commands (`inspect`, `upload`)."""
-    from mavi_sync.media.convert import to_h264, to_jpeg, to_mp4
+    from mavi_sync.media.convert import clip_out, to_h264, to_jpeg, to_mp4
     if to == "mp4":
         return to_mp4(src, dest, creation_time=options.get("creation_time"))
     if to == "h264":
         return to_h264(src, dest, creation_time=options.get("creation_time"), progress=options.get("progress"))
+    if to == "clip":
+        return clip_out(src, dest, offset=int(options["offset"]), size=int(options["size"]))
     return to_jpeg(src, dest, quality=int(options["quality"]), max_bytes=int(options["max_bytes"]))
 
 

@@ -70,7 +70,9 @@ class Verdict:
     accepted: bool
     reasons: tuple[str, ...] = ()
     method: str = "direct"  # "signed" for assets above the direct-upload limit
-    convert: Optional[str] = None  # "jpeg": what is sent is a JPEG made from the file (media/convert.py)
+    # What is sent is made from the file: "jpeg", "mp4" (remuxed), "h264" (re-encoded) in
+    # media/convert.py; "clip", a motion photo's own MP4 (media/motion.py).
+    convert: Optional[str] = None
 
     @property
     def reason(self) -> str:
@@ -82,14 +84,20 @@ def _size(n: int) -> str:
 
 
 def check(info: MediaInfo, target: str, max_bytes: Optional[int] = None,
-          to_jpeg: tuple[str, ...] = (), transcode: bool = False) -> Verdict:
+          to_jpeg: tuple[str, ...] = (), transcode: bool = False, motion_clip: bool = False) -> Verdict:
     """Would `target` take this file? `max_bytes` is a folder's own, lower size cap;
     `to_jpeg`, the photo formats the folder has converted to JPEG for the image target;
-    `transcode`, whether the folder has refused video codecs re-encoded as H.264."""
+    `transcode`, whether the folder has refused video codecs re-encoded as H.264;
+    `motion_clip`, whether a motion photo's clip is what the video targets are sent."""
     limits = LIMITS[target]
     if info.refusal:
         return Verdict(target, False, (info.refusal,))
     assert info.kind is not None  # a MediaInfo without refusal always has a kind
+    if motion_clip and target in REMUX_TARGETS and info.motion_size:
+        clip = dataclasses.replace(info, kind=MP4, size=info.motion_size, video_codec=info.motion_codec,
+                                   duration_s=info.motion_duration_s)
+        made = check(clip, target, max_bytes)  # what is sent: the clip's own bytes, an MP4
+        return dataclasses.replace(made, convert="clip") if made.accepted else made
     if transcode and target == "video" and info.video_codec in TRANSCODED:
         made = check(dataclasses.replace(info, kind=MP4, video_codec="h264"), target, max_bytes)
         return dataclasses.replace(made, convert="h264") if made.accepted else made
@@ -134,11 +142,14 @@ def _convert_hint(info: MediaInfo, target: str) -> str:
 
 
 def choose_target(info: MediaInfo, folder_target: str, max_bytes: Optional[int] = None,
-                  to_jpeg: tuple[str, ...] = (), transcode: bool = False) -> Verdict:
+                  to_jpeg: tuple[str, ...] = (), transcode: bool = False, motion_clip: bool = False) -> Verdict:
     """The verdict for the folder's target; for `auto`, the first target in AUTO_ORDER that
-    accepts the file, else the preferred target's refusal."""
+    accepts the file, else the preferred target's refusal. A motion photo whose clip is
+    wanted (`motion_clip`) goes to the video endpoint, else its still as any photo."""
     if folder_target != "auto":
-        return check(info, folder_target, max_bytes, to_jpeg, transcode)
+        return check(info, folder_target, max_bytes, to_jpeg, transcode, motion_clip)
     order = AUTO_ORDER.get(info.family or "", ("asset",))
-    verdicts = [check(info, target, max_bytes, to_jpeg, transcode) for target in order]
+    if motion_clip and info.motion_size:
+        order = ("video", *order)
+    verdicts = [check(info, target, max_bytes, to_jpeg, transcode, motion_clip) for target in order]
     return next((v for v in verdicts if v.accepted), verdicts[0])

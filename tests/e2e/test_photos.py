@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
+from mavi_sync.dev.samples import MOTION_STYLES, ImageSpec, VideoSpec, write_image, write_motion_photo, write_video
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.media.probe import probe
 from tests.e2e.rig import CLI, sha, until
@@ -169,3 +169,55 @@ def test_what_a_crash_left_is_removed_at_start(spawn, emulator, tmp_path: Path) 
     d.start()
     assert list(left.iterdir()) == []
     assert d.stop() == 0
+
+
+PIXEL = ImageSpec(make="Google", model="Pixel 8", taken="2024:05:01 10:00:00", offset="+02:00", gps=(48.85, 2.35))
+
+
+@pytest.mark.parametrize("style", MOTION_STYLES)
+@pytest.mark.parametrize("policy", ["still", "video"])
+def test_a_motion_photo_sends_what_the_folder_chooses(spawn, emulator, admin: Admin, tmp_path: Path,
+                                                       style: str, policy: str) -> None:
+    """An Android motion photo is one JPEG with its clip appended: "still" sends the JPEG as
+    it is, "video" the clip, as an MP4 with the still's capture time, camera and place."""
+    d = spawn(emulator.url, live_photos=policy, after_upload="archive", archive_dir=str(tmp_path / "archive"))
+    original, movie = write_motion_photo(tmp_path / "PXL_20240501_080000000.MP.jpg", PIXEL, style=style)
+    plan = subprocess.run([*CLI, "scan", "--dry-run", "--json", "--config", str(d.config)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert plan.stdout.strip() == "[]"  # the folder is still empty
+    d.start()
+    (d.camera / original.name).write_bytes(original.read_bytes())
+    until(lambda: d.count("confirmed") == 1, 30)
+    [upload] = admin.uploads()
+    received = Path(upload["blob"]).read_bytes()
+    if policy == "still":
+        assert upload["kind"] == "image" and received == original.read_bytes()
+        assert upload["filename"] == original.name
+    else:
+        assert upload["kind"] == "video" and received == movie
+        assert upload["filename"] == "PXL_20240501_080000000.MP.mp4" and upload["content_type"] == "video/mp4"
+        assert probe(Path(upload["blob"])).video_codec == "h264"
+    assert upload["fields"]["datetime_taken"] == ["2024-05-01 10:00:00"]
+    assert upload["fields"]["camera_model"] == ["Google Pixel 8"]
+    assert float(upload["fields"]["latitude"][0]) == pytest.approx(48.85, abs=1e-4)
+    [row] = d.ledger_rows("--state", "confirmed")
+    assert row["sha256"] == sha(original)  # the photo is the identity, whatever was sent
+    until(lambda: (tmp_path / "archive" / original.name).exists(), 10)
+    staging = d.root / "staging"
+    assert not staging.exists() or list(staging.iterdir()) == []
+    assert d.stop() == 0
+
+
+def test_inspect_and_the_dry_run_show_a_motion_photo(spawn, emulator, tmp_path: Path) -> None:
+    d = spawn(emulator.url, live_photos="video")
+    original, movie = write_motion_photo(d.camera / "PXL_1.MP.jpg", PIXEL)
+    [seen] = json.loads(subprocess.run([*CLI, "inspect", "--json", "--config", str(d.config), str(original)],
+                                       capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert seen["motion_photo"]["size"] == len(movie) and seen["motion_photo"]["sent"] == "clip"
+    assert seen["chosen_target"] == "video"
+    text = subprocess.run([*CLI, "inspect", "--config", str(d.config), str(original)], capture_output=True,
+                          text=True, timeout=60, check=True).stdout
+    assert "motion" in text and "the clip is sent" in text
+    [entry] = json.loads(subprocess.run([*CLI, "scan", "--dry-run", "--json", "--config", str(d.config)],
+                                        capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert entry["status"] == "upload" and "motion photo's clip" in entry["detail"]
