@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -16,12 +17,12 @@ from typing import Any, Optional, Sequence
 from mavi_sync import __version__, daemon
 from mavi_sync.api.client import Client
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
-from mavi_sync.config.schema import TARGETS
+from mavi_sync.config.schema import TARGETS, KeySource
 from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
 from mavi_sync.config.secrets import resolve_key
 from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
 from mavi_sync.hashing import sha256_file
-from mavi_sync.ledger import Ledger, default_ledger_path
+from mavi_sync.ledger import Ledger, ledger_path_for
 from mavi_sync.logs import configure, get_logger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import convert_here
@@ -35,6 +36,7 @@ from mavi_sync.report import (
     outcome_line,
     scan_summary,
     skipped_rows,
+    empty_status,
     status_json,
     status_text,
 )
@@ -132,13 +134,14 @@ def _config(path: Optional[Path]) -> Config:
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _config(args.path)
     print(f"{config.source}: OK")
-    print(f"  ledger      {config.ledger.path or default_ledger_path()}")
-    for name, source in (("api key", config.api.key), ("security key", config.api.security_key)):
+    print(f"  ledger      {_ledger_path(config)}")
+    missing = []
+    for name, source, needed in _keys_needed(config):
         try:
             print(f"  {name:<11} found ({resolve_key(source, name).origin})")
         except MaviSyncError as exc:
-            needed = name == "api key" or any(f.target == "security" for f in config.folders)
             print(f"  {name:<11} {'MISSING' if needed else 'not set'}: {exc}")
+            missing += [name] if needed else []
     u = config.uploads
     print(f"  uploads     {u.concurrency} workers, {u.rate_limit_per_minute:g} requests/min, "
           f"{u.max_attempts} attempts")
@@ -148,7 +151,18 @@ def cmd_check_config(args: argparse.Namespace) -> int:
               + (f" to {folder.archive_dir}" if folder.after_upload == "archive" else ""))
     for warning in config.warnings:
         print(f"  WARNING     {warning}")
+    if missing:
+        print(f"not ready: no {' and no '.join(missing)} for the folders that need it "
+              "(the daemon would pause until there is)", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
+
+
+def _keys_needed(config: Config) -> list[tuple[str, KeySource, bool]]:
+    """Each key, and whether a folder's target needs it (security: its own key; the rest: the API key)."""
+    targets = {f.target for f in config.folders}
+    return [("api key", config.api.key, bool(targets - {"security"})),
+            ("security key", config.api.security_key, "security" in targets)]
 
 
 def _folder_for(path: Path, config: Optional[Config]) -> FolderConfig:
@@ -190,7 +204,7 @@ def _trial_conversion(plan: FilePlan) -> "Converted | str | None":
 
 def cmd_scan(args: argparse.Namespace) -> int:
     config = _config(args.config)
-    ledger_path = config.ledger.path or default_ledger_path()
+    ledger_path = _ledger_path(config)
     ledger = Ledger(ledger_path) if ledger_path.exists() else None
     try:
         entries = list(dry_run(config, ledger))
@@ -217,7 +231,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             raise MaviSyncError(f"{path} is not inside a configured folder",
                                 hint="Upload files from a [[folders]] path: its settings decide the fields.")
         folders.append(folder)
-    ledger = Ledger(config.ledger.path or default_ledger_path())
+    ledger = Ledger(_ledger_path(config))
     client = Client.from_config(config)
     try:
         outcomes = [_upload_one(path.resolve(), folder, config, ledger, client, args)
@@ -274,14 +288,28 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK if stuck == 0 else EXIT_ERROR
 
 
+def _ledger_path(config: Config) -> Path:
+    return ledger_path_for(config.ledger.path, config.source)
+
+
 def _ledger(config: Config) -> Ledger:
-    return Ledger(config.ledger.path or default_ledger_path())
+    return Ledger(_ledger_path(config))
+
+
+def _existing_ledger(config: Config) -> "Ledger | contextlib.AbstractContextManager[None]":
+    """The config's ledger for a command that only reads it; None (said on stderr) when there
+    is none yet: a read must not leave an empty ledger where the daemon will look."""
+    path = _ledger_path(config)
+    if path.exists():
+        return Ledger(path)
+    print(f"no ledger at {path} yet: nothing has run with this config", file=sys.stderr)
+    return contextlib.nullcontext()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args.config)
-    with _ledger(config) as ledger:
-        report = status_json(ledger, time.time())
+    with _existing_ledger(config) as ledger:
+        report = status_json(ledger, time.time()) if ledger is not None else empty_status()
     if args.json:
         _print_json(report)
     else:
@@ -314,10 +342,12 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     config = _config(args.config)
-    with _ledger(config) as ledger:
-        if args.skipped:
+    skipped: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    with _existing_ledger(config) as ledger:
+        if ledger is not None and args.skipped:
             skipped = skipped_rows(ledger, args.limit)
-        else:
+        elif ledger is not None:
             state = State(args.state) if args.state else None
             rows = ledger_rows(ledger, ledger.files(state=state, target=args.target, limit=args.limit))
     if args.skipped:

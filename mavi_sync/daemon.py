@@ -24,7 +24,7 @@ from mavi_sync.engine import Engine
 from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.intake import Intake
 from mavi_sync.intake.watcher import Watcher
-from mavi_sync.ledger import Ledger, default_ledger_path
+from mavi_sync.ledger import Ledger, ledger_path_for
 from mavi_sync.logs import get_logger
 from mavi_sync.notify import Notifier
 from mavi_sync.report import progress_line
@@ -82,7 +82,7 @@ class Daemon:
         self.config = config
         self.config_path = config_path
         self.notifier = notifier or Notifier()
-        self.ledger = Ledger(config.ledger.path or default_ledger_path())
+        self.ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
         parts = assemble(config, self.ledger)
         self.client, self.engine, self.intake = parts.client, parts.engine, parts.intake
         self.metrics: Optional["Metrics"] = _metrics(parts) if config.metrics.port else None
@@ -193,6 +193,7 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.stop()
         self.config = new
+        self.client.keys.forget()  # a key file corrected before the reload is read again
         self.engine.reconfigure(new)
         self.intake.reconfigure(new)
         self._start_watching()
@@ -239,7 +240,7 @@ def run(config_path: Path) -> int:
 def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[str], None]] = None) -> Engine:
     """One pass: walk, upload everything that settles, follow statuses until final or
     `timeout_s`; returns the engine (its ledger holds the outcome)."""
-    ledger = Ledger(config.ledger.path or default_ledger_path())
+    ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
     parts = assemble(config, ledger)
     engine, intake = parts.engine, parts.intake
     engine.staging.clean()

@@ -226,6 +226,8 @@ class Engine:
             self.on_ledger_back()
             return
         reason = self.pause.reason
+        if reason != "outage":  # an account problem: a key corrected meanwhile is read again
+            self.client.keys.forget()
         self.schedule_due()  # the trial needs work in the queue to try with
         if self.pause.trial(self.clock()):
             if reason == "outage":

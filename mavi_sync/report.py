@@ -218,6 +218,13 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
     }
 
 
+def empty_status() -> dict[str, Any]:
+    """`status` where no ledger exists yet: the shape of status_json, nothing in it."""
+    return {"counts": {}, "total": 0, "running": False, "pid": None, "heartbeat_age_s": None, "summary": None,
+            "paused": None, "paused_detail": None, "outage": None, "outage_since": None, "last_errors": [],
+            "skipped": 0, "oldest_pending": None}
+
+
 def _path(ledger: Ledger, file_id: int) -> Optional[str]:
     raw = ledger.path_of(file_id)
     return os.fsdecode(raw) if raw else None

@@ -20,7 +20,8 @@ from mavi_sync.api.transport import Timeouts, Transport
 from mavi_sync.config.schema import ApiConfig, Config, KeySource, UploadsConfig
 from mavi_sync.config.secrets import Secret, resolve_key
 from mavi_sync.logs import get_logger
-from mavi_sync.errors import ApiError, FileChanged, MaviSyncError, PermanentError, TransientError, UnknownOutcome
+from mavi_sync.errors import (AccountError, ApiError, FileChanged, MaviSyncError, PermanentError, SecretError,
+                              TransientError, UnknownOutcome)
 from mavi_sync.api.ratelimit import RateLimiter
 
 ImageOutcome = Union[UploadResult, MaviSyncError]
@@ -52,11 +53,22 @@ class KeyRing:
         return ring
 
     def get(self, name: str) -> Secret:
-        """The key; raises SecretError naming where it looked."""
+        """The key. A key that cannot be found is the account's problem, not the file's:
+        AccountError("no_key") naming where it looked (the daemon pauses, no attempt counted)."""
         with self._lock:
             if name not in self._keys:
-                self._keys[name] = resolve_key(self._sources[name], name, self._environ)
+                try:
+                    self._keys[name] = resolve_key(self._sources[name], name, self._environ)
+                except SecretError as exc:
+                    raise AccountError(str(exc), reason="no_key", hint=exc.hint) from None
             return self._keys[name]
+
+    def forget(self) -> None:
+        """Resolve every key again when next needed: a corrected key file is read at the next
+        pause trial or reload, not only after a restart. Keys given as values stay."""
+        with self._lock:
+            if any(source != KeySource() for source in self._sources.values()):
+                self._keys.clear()
 
     def __repr__(self) -> str:
         return f"KeyRing({', '.join(self._keys)}: ***)"

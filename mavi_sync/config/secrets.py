@@ -46,7 +46,7 @@ def resolve_key(source: KeySource, name: str, environ: Optional[Mapping[str, str
     if source.credential and creds_dir:
         path = Path(creds_dir) / source.credential
         looked.append(f"credential {path}")
-        if path.is_file():
+        if path.is_file() and not _unit_fallback(path):
             return Secret(_read_key_file(path, name), f"credential {source.credential}")
     if source.file is not None:
         looked.append(f"file {source.file}")
@@ -63,6 +63,18 @@ def resolve_key(source: KeySource, name: str, environ: Optional[Mapping[str, str
         f"no {name} found (looked in: {', '.join(looked) or 'nowhere: no source configured'})",
         hint=f"Set {source.env or 'the environment variable'} or point [api.{_table(name)}] file at a key file.",
     )
+
+
+# What the units' `SetCredential=ID:-` puts in the credential when the key file that
+# `LoadCredential=` names is not there (systemd refuses an empty value there).
+UNIT_FALLBACK = "-"
+
+
+def _unit_fallback(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= 2 and path.read_text(encoding="utf-8").strip() in ("", UNIT_FALLBACK)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _table(name: str) -> str:

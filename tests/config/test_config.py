@@ -147,7 +147,8 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def test_check_config_cli_exit_codes(write_config, tmp_path: Path) -> None:
-    ok = run_cli("check-config", str(REPO / "config.example.toml"))
+    ok = run_cli("check-config", str(REPO / "config.example.toml"),
+                 env={"MAVI_API_KEY": "sk-mavi-x", "MAVI_SECURITY_KEY": "sk-mavi-y"})
     assert ok.returncode == 0, ok.stderr
     assert "OK" in ok.stdout
     bad = run_cli("check-config", str(write_config('[[folders]]\npath = "nowhere"\ntimezone = "Nope/Nope"\n')))
@@ -165,6 +166,23 @@ def test_check_config_reports_where_the_key_came_from_never_the_key(write_config
     assert result.returncode == 0
     assert "found (env MAVI_API_KEY)" in result.stdout
     assert key not in result.stdout + result.stderr
+
+
+def test_check_config_fails_when_a_folders_target_has_no_key(write_config, tmp_path: Path) -> None:
+    """A folder whose target needs a key nobody gave is not ready: exit 1, the key named; a key
+    no folder needs is only "not set"."""
+    bare = {k: v for k, v in os.environ.items() if k not in ("MAVI_API_KEY", "MAVI_SECURITY_KEY")}
+    image = write_config(f'[[folders]]\npath = "{tmp_path}"\ntarget = "image"\n', name="image.toml")
+    result = subprocess.run([sys.executable, "-m", "mavi_sync", "check-config", str(image)], capture_output=True,
+                            text=True, env=bare, timeout=60)
+    assert result.returncode == 1 and "api key     MISSING" in result.stdout and "not ready" in result.stderr
+    assert "security key not set" in result.stdout
+    with_key = run_cli("check-config", str(image), env={"MAVI_API_KEY": "sk-mavi-x"})
+    assert with_key.returncode == 0, with_key.stdout + with_key.stderr
+    nvr = write_config(f'[[folders]]\npath = "{tmp_path}"\ntarget = "security"\n', name="nvr.toml")
+    result = subprocess.run([sys.executable, "-m", "mavi_sync", "check-config", str(nvr)], capture_output=True,
+                            text=True, env={**bare, "MAVI_API_KEY": "sk-mavi-x"}, timeout=60)
+    assert result.returncode == 1 and "security key MISSING" in result.stdout
 
 
 def test_metrics_are_off_by_default_and_the_port_is_checked(tmp_path: Path) -> None:
