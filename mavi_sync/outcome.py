@@ -103,6 +103,8 @@ def decide(attempt: Attempt, rules: RetryRules, now: float) -> Optional[Change]:
 def _unsent(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> Optional[Change]:
     if attempt.kind is Kind.REFUSED and attempt.error is not None:  # by the server, or unconvertible
         return Change(State.REJECTED, {"last_error": attempt.detail})
+    if attempt.kind is Kind.REFUSED and r.state is not State.REJECTED:  # put back by `retry`, refused again
+        return Change(State.REJECTED, {"last_error": attempt.detail})
     if attempt.kind is Kind.SKIPPED and r.state is not State.REJECTED:  # a row from before it was paired
         return Change(State.REJECTED, {"last_error": attempt.detail})
     if attempt.kind is Kind.ACCOUNT:  # nobody's file at fault: the attempt is given back

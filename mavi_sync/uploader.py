@@ -168,8 +168,9 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
         return Attempt(Kind.SKIPPED, path, record, skipped)
     if record.state in DONE_STATES:
         return Attempt(Kind.KNOWN, path, record, f"already uploaded ({record.remote_id})")
-    if record.state == State.REJECTED and not plan.targets[record.target].verdict.accepted:
-        return Attempt(Kind.REFUSED, path, record, record.last_error or "refused")
+    verdict = plan.targets[record.target].verdict
+    if not verdict.accepted:  # rejected before, or put back by `retry` and still refused by the rules
+        return Attempt(Kind.REFUSED, path, record, verdict.reason or record.last_error or "refused")
     if unattended and _not_now(record, clock()):
         return Attempt(Kind.WAITING, path, record, record.last_error or "waiting for its next attempt")
     try:  # the claim: only one worker or process moves this row on from what it read

@@ -68,3 +68,17 @@ def test_scan_dry_run_lists_and_summarises(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run("scan", "--config", str(tmp_path / "x.toml")).returncode == 2  # --dry-run is required
     assert run("frobnicate").returncode == 2
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    """Issue 16: `mavi-sync COMMAND --help` explains every option and argument."""
+    import argparse
+
+    from mavi_sync.cli import _parser
+
+    parser = _parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = [f"{name} {action.dest}" for name, command in sub.choices.items() for action in command._actions
+               if not action.help and not isinstance(action, argparse._HelpAction)]
+    missing += [a.dest for a in parser._actions if not a.help and not isinstance(a, argparse._SubParsersAction)]
+    assert missing == [], missing

@@ -19,16 +19,18 @@ from mavi_sync.errors import MaviSyncError
 
 
 def add_emulator_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     p.add_argument("--data-dir", type=Path, help="where uploads are kept (default: a new temporary dir)")
     p.add_argument("--api-key-env", default="MAVI_API_KEY",
                    help="environment variable holding the key to accept (default MAVI_API_KEY)")
-    p.add_argument("--security-key-env", default="MAVI_SECURITY_KEY")
+    p.add_argument("--security-key-env", default="MAVI_SECURITY_KEY",
+                   help="environment variable holding the security key to accept (default MAVI_SECURITY_KEY)")
     p.add_argument("--parse-delay", type=float, default=2.0, help="seconds a video stays UNPARSE (default 2)")
     p.add_argument("--visible-delay", type=float, default=0.0,
                    help="seconds get_metadata answers data:null after an upload (default 0)")
-    p.add_argument("--signed-url-ttl", type=float, default=3600.0)
+    p.add_argument("--signed-url-ttl", type=float, default=3600.0,
+                   help="seconds a v2 signed upload URL stays valid (default 3600)")
     p.add_argument("--discard-bytes", action="store_true", help="hash uploads but do not keep their bytes")
     p.add_argument("--seed", type=int, help="seed for the random faults (repeatable runs)")
     names = ", ".join(f.name for f in fields(Faults))
