@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import convert, latency, rate, upload, walk
+from bench import batching, convert, latency, rate, upload, walk
 from bench.harness import KEY
 from mavi_sync import __version__
 from mavi_sync.emulator.app import Settings
@@ -41,16 +41,17 @@ class Sizes:
     idle_s: float
     rate_files: int
     convert_files: int
+    batch_files: int
 
 
 FULL = Sizes(runs=3, upload_bytes=GB, rss_sizes=(GB, 4 * GB), restart_files=100_000, restart_runs=7,
              first_start_files=(25_000, 50_000, 100_000), latency_files=20, idle_files=10_000, idle_s=60,
-             rate_files=150, convert_files=10)
+             rate_files=150, convert_files=10, batch_files=40)
 # The RSS sizes stay over 500 MB even here: below that the asset store takes a direct upload.
 QUICK = Sizes(runs=1, upload_bytes=GB // 10, rss_sizes=(GB * 6 // 10, GB * 12 // 10), restart_files=10_000,
               restart_runs=1,
               first_start_files=(2_500, 5_000, 10_000), latency_files=5, idle_files=1_000, idle_s=10,
-              rate_files=40, convert_files=3)
+              rate_files=40, convert_files=3, batch_files=20)
 
 
 def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -63,6 +64,7 @@ def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
         "rate": lambda: rate.measure(per_minute=600, files=s.rate_files, runs=s.runs),
         "idle": lambda: latency.idle(url, s.idle_files, s.idle_s),
         "convert": lambda: convert.measure(s.runs, s.convert_files),
+        "batching": lambda: batching.measure(s.batch_files, s.runs),
     }
 
 
@@ -140,6 +142,13 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      "one core", "< 0.5 %", _verdict(i["share_of_one_core"] < 0.005)))
     if "convert" in results:
         rows += _convert_rows(results["convert"])
+    if "batching" in results:
+        b = results["batching"]
+        rows.append((f"image backlog, {b['files']} photos with identical fields (upload requests)",
+                     _m(b["requests"], "{:.0f}"), "one per request " + _m(b["reference_requests"], "{:.0f}"),
+                     f"≤ files / {b['batch']} + workers", _verdict(b["requests"]["max"] <= b["files"] / b["batch"] + 4)))
+        rows.append((f"  time to the last one confirmed, {b['limit_per_minute']:g} uploads/min (s)", _m(b["seconds"]),
+                     _m(b["reference_seconds"]), f"report: {_m(b['time_ratio'], '{:.2f}')} ×", ""))
     return rows
 
 
@@ -191,7 +200,7 @@ def main(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, one run (a smoke test, not the figures)")
     p.add_argument("--only", default="",
-                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert")
+                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching")
     p.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
     p.add_argument("--out", type=Path, help="where the JSON goes (default bench/results.json; "
                                              "bench/results-quick.json with --quick)")

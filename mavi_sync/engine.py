@@ -29,7 +29,9 @@ from mavi_sync.pause import Outage, Pause
 from mavi_sync.snapshot import Counters, Snapshot
 from mavi_sync.staging import Staging
 from mavi_sync.states import State
-from mavi_sync.uploader import Outcome, rules_of, upload_path
+from mavi_sync.api.image import batch_key as image_batch_key
+from mavi_sync.outcome import Attempt
+from mavi_sync.uploader import Outcome, Ready, apply, prepare, rules_of, send, send_images
 
 log = get_logger("mavi_sync.engine")
 
@@ -115,12 +117,8 @@ class Engine:
                 path = self.queue.get(timeout=0.5)
             except queue.Empty:
                 continue
-            with self._lock:
-                self._queued.discard(path)
-                if self.draining.is_set():
-                    break
-                self._active.add(path)
-                self.counters.in_flight += 1
+            if not self._take(path):
+                break
             try:
                 self.process(path)
             except LedgerError as exc:  # a full or read-only disk: stop intake, not the daemon
@@ -128,27 +126,98 @@ class Engine:
             except MaviSyncError as exc:  # never let one file stop a worker
                 log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
             finally:
-                with self._lock:  # += on a shared int is not atomic across threads
-                    self.counters.in_flight -= 1
-                    self._active.discard(path)
-                    again = path in self._again
-                    self._again.discard(path)
-                if again:
-                    self.enqueue(path)
+                self._done(path)
+
+    def _take(self, path: Path) -> bool:
+        """`path`, taken off the queue, is this worker's now (False: draining, leave it)."""
+        with self._lock:
+            self._queued.discard(path)
+            if self.draining.is_set():
+                return False
+            self._active.add(path)
+            self.counters.in_flight += 1
+            return True
+
+    def _done(self, path: Path) -> None:
+        with self._lock:  # += on a shared int is not atomic across threads
+            self.counters.in_flight -= 1
+            self._active.discard(path)
+            again = path in self._again
+            self._again.discard(path)
+        if again:
+            self.enqueue(path)
 
     def process(self, path: Path) -> Optional[Outcome]:
-        """One ready path: upload it (or not: known, waiting, refused), the outcome recorded."""
+        """One ready path: upload it (or not: known, waiting, refused), the outcome recorded.
+        An image ready to leave takes the queued files behind it that are images with the
+        same fields into its request (up to `image_batch_files`)."""
+        started = time.monotonic()
+        ready = self._prepare(path)
+        if not isinstance(ready, Ready):
+            return self._record(ready, started)
+        if ready.job.target != "image" or self.config.uploads.image_batch_files < 2:
+            return self._record(send(ready, self.client, self.ledger, self.staging), started)
+        batch, extra, taken = self._images_behind(ready)
+        try:
+            attempts = send_images(batch, self.client, self.ledger, self.staging)
+            attempts += [send(r, self.client, self.ledger, self.staging) if isinstance(r, Ready) else r
+                         for r in extra]
+            outcomes = [self._record(a, started) for a in attempts]
+        finally:
+            for other in taken:
+                self._done(other)
+        return outcomes[0]
+
+    def _prepare(self, path: Path) -> "Ready | Attempt | None":
         folder = self.config.folder_for(path)
         if folder is None:  # its folder left the config (a reload): not watched, not retried every second
             self.ledger.forget_path(path)
             return None
-        started = time.monotonic()
-        try:
-            outcome = upload_path(path, folder, self.config, self.ledger, self.client, clock=self.clock,
-                                  unattended=True, probe=self.probe, staging=self.staging,
-                                  is_outage=lambda exc: self.outage.failed(exc, self.clock()))
-        except AccountError as exc:  # recorded (attempt given back); everyone waits
-            self._account_failed(exc)
+        return prepare(path, folder, self.config, self.ledger, target=None, progress=None, clock=self.clock,
+                       unattended=True, probe=self.probe, staging=self.staging,
+                       is_outage=lambda exc: self.outage.failed(exc, self.clock()))
+
+    def _images_behind(self, first: Ready) -> "tuple[list[Ready], list[Ready | Attempt], list[Path]]":
+        """The images with `first`'s fields queued behind it, taken while the queue holds
+        them; what else was taken on the way (at most one file that is not such an image,
+        so a video never waits behind more than one batch) is handed back to be sent alone."""
+        key = image_batch_key(first.job)
+        batch: list[Ready] = [first]
+        extra: list["Ready | Attempt"] = []
+        taken: list[Path] = []
+        while len(batch) < self.config.uploads.image_batch_files and not self.stop.is_set():
+            try:
+                path = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if not self._take(path):
+                self.queue.put(path)
+                break
+            taken.append(path)
+            try:
+                ready = self._prepare(path)
+            except LedgerError as exc:
+                self._ledger_failed(exc)
+                break
+            except MaviSyncError as exc:
+                log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
+                continue
+            if isinstance(ready, Ready) and ready.job.target == "image" and image_batch_key(ready.job) == key:
+                batch.append(ready)
+            elif ready is not None:
+                extra.append(ready)
+                if isinstance(ready, Ready):
+                    break
+        return batch, extra, taken
+
+    def _record(self, attempt: "Attempt | None", started: float) -> Optional[Outcome]:
+        """Write the attempt's decision and act on it; an account problem pauses everyone."""
+        if attempt is None:
+            return None
+        outcome = apply(self.ledger, attempt, rules_of(self.config), self.clock())
+        if outcome.kind is Kind.ACCOUNT:  # recorded (attempt given back); everyone waits
+            assert isinstance(outcome.error, AccountError)
+            self._account_failed(outcome.error)
             return None
         self._note(outcome, time.monotonic() - started)
         return outcome

@@ -21,7 +21,7 @@ from typing import Callable, Optional
 from mavi_sync.api.body import Progress
 from mavi_sync.api.client import Client
 from mavi_sync.api.follow import PollPolicy
-from mavi_sync.api.model import UploadResult
+from mavi_sync.api.model import UploadJob, UploadResult
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.errors import (AccountError, ClaimLost, ConversionError, FileChanged, LedgerError, PermanentError,
                               StagingFull, TransientError, Unreachable)
@@ -144,10 +144,32 @@ def _no_row_state(kind: Kind) -> State:
     return State.VANISHED if kind is Kind.VANISHED else State.FAILED
 
 
+@dataclass
+class Ready:
+    """A file claimed and made ready to leave: its job (and what was staged for it)."""
+
+    path: Path
+    record: FileRecord
+    job: UploadJob
+    started: "_Started"
+    staged: Optional[Converted]
+    is_outage: IsOutage
+
+
 def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
                target: Optional[str], progress: Optional[Progress], clock: Callable[[], float],
                unattended: bool, probe: Prober, is_outage: IsOutage, staging: Staging) -> Attempt:
     """Register, claim and send; what happened, not yet decided upon."""
+    ready = prepare(path, folder, config, ledger, target=target, progress=progress, clock=clock,
+                    unattended=unattended, probe=probe, is_outage=is_outage, staging=staging)
+    return ready if isinstance(ready, Attempt) else send(ready, client, ledger, staging)
+
+
+def prepare(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, *,
+            target: Optional[str], progress: Optional[Progress], clock: Callable[[], float],
+            unattended: bool, probe: Prober, is_outage: IsOutage, staging: Staging) -> "Ready | Attempt":
+    """Register and claim the file and make what is sent (staged, if converted): Ready to
+    send, or the Attempt that ends here (known, refused, waiting, unfinished…)."""
     try:
         plan, st = read(path, folder, config, ledger, probe)
     except FileNotFoundError:
@@ -177,44 +199,84 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
         record = ledger.claim(record.id, expect=(record.state, record.attempts))
     except ClaimLost:
         return Attempt(Kind.CLAIM_LOST, path, ledger.get_by_id(record.id) or record, "taken by another worker")
-    started = _Started(ledger, record.id, progress)
     staged: Optional[Converted] = None
     try:
-        convert = plan.targets[record.target].verdict.convert
-        if convert is not None:
-            staged = _staged(convert, path, plan, st, folder, staging)
+        if verdict.convert is not None:
+            staged = _staged(verdict.convert, path, plan, st, folder, staging)
         send_st = os.stat(staged.path) if staged else st
         job = job_for(plan, send_st, target=record.target, maybe_sent=record.maybe_sent,
                       send=Path(staged.path) if staged else None)
-        result = client.upload(job, started)
-    except ConversionError as exc:
-        what = {"jpeg": "JPEG", "mp4": "MP4", "h264": "H.264", "clip": "a video"}.get(convert or "", "MP4")
-        return Attempt(Kind.REFUSED, path, record, f"cannot be converted to {what}: {exc}", error=exc)
-    except StagingFull as exc:
-        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc)
-    except AccountError as exc:
-        return Attempt(Kind.ACCOUNT, path, record, str(exc), error=exc, body_left=started.left)
-    except PermanentError as exc:
-        return Attempt(Kind.REFUSED, path, record, str(exc), error=exc, body_left=started.left)
-    except (FileChanged, TransientError) as exc:
-        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc, outage=is_outage(exc),
-                       body_left=started.left)
-    except LedgerError:  # the ledger could not note the start: the caller pauses intake
-        raise
-    except OSError as exc:  # no helper process to be had, or the staging disk: not the file's fault
-        error = TransientError(f"cannot prepare {path.name} for upload now ({exc.strerror or exc})")
-        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(error), error=error)
-    except Exception as exc:  # a bug or an unforeseen OS error: never leave the row claimed
-        log.error("upload_crashed", path=str(path), error=repr(exc), error_type=exc.__class__.__name__,
-                  hint="This is a bug in mavi-sync; the file is tried again later. Please report it.")
-        return Attempt(Kind.CRASHED, path, ledger.get_by_id(record.id) or record,
-                       f"unexpected error: {exc.__class__.__name__}", error=exc)
-    finally:
+    except BaseException as exc:
         if staged is not None:
             staging.release(staged)
-    current = ledger.get_by_id(record.id) or record
-    return Attempt(Kind.SENT, path, current, "adopted an earlier upload" if result.adopted else "", result,
-                   sent_sha256=staged.sha256 if staged else None)
+        return _unsent(exc, path, record, ledger, verdict.convert, is_outage)
+    return Ready(path, record, job, _Started(ledger, record.id, progress), staged, is_outage)
+
+
+def send(ready: Ready, client: Client, ledger: Ledger, staging: Staging) -> Attempt:
+    """Send one ready file and say what happened."""
+    try:
+        result = client.upload(ready.job, ready.started)
+    except BaseException as exc:
+        return _unsent(exc, ready.path, ready.record, ledger, None, ready.is_outage, ready.started.left)
+    finally:
+        if ready.staged is not None:
+            staging.release(ready.staged)
+    return _sent(ready, ledger, result)
+
+
+def send_images(readies: list[Ready], client: Client, ledger: Ledger, staging: Staging) -> list[Attempt]:
+    """Send images together, in as few requests as their fields allow (the client groups
+    them); each gets its own outcome: one the server refuses never costs the others theirs."""
+    def progress(sent: int, total: int) -> None:
+        for ready in readies:
+            ready.started(sent, total)
+
+    try:
+        outcomes: list["UploadResult | BaseException"] = list(client.upload_images([r.job for r in readies],
+                                                                                   progress))
+    except AccountError as exc:  # concerns every image
+        outcomes = [exc] * len(readies)
+    finally:
+        for ready in readies:
+            if ready.staged is not None:
+                staging.release(ready.staged)
+    return [_unsent(o, r.path, r.record, ledger, None, r.is_outage, r.started.left)
+            if isinstance(o, BaseException) else _sent(r, ledger, o) for r, o in zip(readies, outcomes)]
+
+
+def _sent(ready: Ready, ledger: Ledger, result: UploadResult) -> Attempt:
+    current = ledger.get_by_id(ready.record.id) or ready.record
+    return Attempt(Kind.SENT, ready.path, current, "adopted an earlier upload" if result.adopted else "", result,
+                   sent_sha256=ready.staged.sha256 if ready.staged else None)
+
+
+def _unsent(exc: BaseException, path: Path, record: FileRecord, ledger: Ledger, convert: Optional[str],
+            is_outage: IsOutage, left: bool = False) -> Attempt:
+    """The attempt an error ended, before or while sending (`left`: the body started leaving)."""
+    if isinstance(exc, ConversionError):
+        what = {"jpeg": "JPEG", "mp4": "MP4", "h264": "H.264", "clip": "a video"}.get(convert or "", "MP4")
+        return Attempt(Kind.REFUSED, path, record, f"cannot be converted to {what}: {exc}", error=exc)
+    if isinstance(exc, StagingFull):
+        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc)
+    if isinstance(exc, AccountError):
+        return Attempt(Kind.ACCOUNT, path, record, str(exc), error=exc, body_left=left)
+    if isinstance(exc, PermanentError):
+        return Attempt(Kind.REFUSED, path, record, str(exc), error=exc, body_left=left)
+    if isinstance(exc, (FileChanged, TransientError)):
+        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc, outage=is_outage(exc), body_left=left)
+    if isinstance(exc, LedgerError):  # the ledger could not note the start: the caller pauses intake
+        raise exc
+    if isinstance(exc, OSError):  # no helper process to be had, or the staging disk: not the file's fault
+        error = TransientError(f"cannot prepare {path.name} for upload now ({exc.strerror or exc})")
+        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(error), error=error)
+    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not an attempt's outcome
+        raise exc
+    # A bug or an unforeseen error: never leave the row claimed.
+    log.error("upload_crashed", path=str(path), error=repr(exc), error_type=exc.__class__.__name__,
+              hint="This is a bug in mavi-sync; the file is tried again later. Please report it.")
+    return Attempt(Kind.CRASHED, path, ledger.get_by_id(record.id) or record,
+                   f"unexpected error: {exc.__class__.__name__}", error=exc)
 
 
 def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig,

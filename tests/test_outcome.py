@@ -55,9 +55,16 @@ def test_a_server_refusal_rejects_with_its_reason_and_keeps_the_lookup_duty() ->
     assert change is not None and change.state is State.REJECTED and change.fields == {"last_error": "too long"}
 
 
-@pytest.mark.parametrize("kind", [Kind.KNOWN, Kind.WAITING, Kind.CLAIM_LOST, Kind.REFUSED])
+@pytest.mark.parametrize("kind", [Kind.KNOWN, Kind.WAITING, Kind.CLAIM_LOST])
 def test_attempts_that_sent_nothing_change_nothing(kind: Kind) -> None:
-    assert decide(attempt(kind), RULES, NOW) is None  # (REFUSED here: by mavi-sync's own checks)
+    assert decide(attempt(kind), RULES, NOW) is None
+
+
+def test_a_row_the_rules_refuse_is_rejected_once() -> None:
+    """A rejected row refused again changes nothing; one `retry` made ready is rejected again."""
+    assert decide(attempt(Kind.REFUSED, row(State.REJECTED)), RULES, NOW) is None
+    again = decide(attempt(Kind.REFUSED, row(State.READY)), RULES, NOW)
+    assert again is not None and again.state is State.REJECTED
 
 
 @pytest.mark.parametrize("kind", [Kind.VANISHED, Kind.UNREADABLE])

@@ -1,0 +1,41 @@
+"""Images ready together with identical fields share a request (README, `image_batch_files`):
+a backlog of photos with the same fields goes up in a few requests, each file with its own
+id and ledger row; photos whose fields differ go in requests of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mavi_sync.dev.samples import ImageSpec, write_image
+from mavi_sync.emulator.admin import Admin
+from tests.e2e.rig import until
+
+SAME = dict(make="Canon", model="EOS R6", taken="2024:05:01 10:00:00", offset="+02:00")
+
+
+def test_a_backlog_of_photos_with_identical_fields_shares_requests(spawn, emulator, admin: Admin) -> None:
+    d = spawn(emulator.url, uploads="concurrency = 2\nimage_batch_files = 10\n")
+    for i in range(24):  # same fields, different pictures
+        write_image(d.camera / f"IMG_{i:04d}.jpg", ImageSpec(**SAME, color=(i * 10, 80, 120)))
+    for i in range(3):  # each with its own time: fields differ
+        write_image(d.camera / f"OTHER_{i}.jpg", ImageSpec(make="Nikon", taken=f"2024:05:0{i + 2} 09:00:00"))
+    d.start()
+    until(lambda: d.count("confirmed") == 27, 60)
+    requests = admin.stats()["requests"].get("/serve/api/v1/upload_img", 0)
+    # 24 in requests of at most 10 (one short one per worker at the end), the 3 others alone:
+    # 7 here, against 27 one by one
+    assert 3 + 3 <= requests <= 3 + 3 + 2, requests
+    ids = {r["remote_id"] for r in d.ledger_rows("--state", "confirmed")}
+    assert len(ids) == 27  # each file its own id
+    assert d.events("upload_crashed") == []
+    assert d.stop() == 0
+
+
+def test_batching_off_sends_each_photo_alone(spawn, emulator, admin: Admin) -> None:
+    d = spawn(emulator.url, uploads="image_batch_files = 1\n")
+    for i in range(4):
+        write_image(d.camera / f"IMG_{i:04d}.jpg", ImageSpec(**SAME, color=(i * 10, 80, 120)))
+    d.start()
+    until(lambda: d.count("confirmed") == 4, 30)
+    assert admin.stats()["requests"].get("/serve/api/v1/upload_img", 0) == 4
+    assert d.stop() == 0
