@@ -118,9 +118,12 @@ class Unreachable(TransientError):
     hint = "mavi-sync pauses uploads and probes the API with a growing interval until it answers."
 
 
-class AmbiguousRefusal(TransientError):
+class AmbiguousRefusal(RateLimited):
     """An answer that means either "too fast" or "invalid" (v2 400 "Request has exceeded
-    the limit.", v1 `0001`): retried a bounded number of times, then treated as permanent."""
+    the limit.", v1 `0001`). The file passed mavi-sync's own checks for the endpoint, so it
+    is taken for a rate limit (the pace slows down; the file backs off like any failed
+    attempt) until `max_attempts` attempts got nothing else: then it is refused, the reason
+    saying so (outcome.py)."""
 
 
 class Interrupted(TransientError):

@@ -17,7 +17,8 @@ from typing import Any, Mapping, Optional
 from mavi_sync.api.follow import PollPolicy, next_poll_s
 from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
-from mavi_sync.errors import AccountError, FileChanged, Interrupted, PermanentError, RateLimited, StagingFull
+from mavi_sync.errors import (AccountError, AmbiguousRefusal, FileChanged, Interrupted, PermanentError, RateLimited,
+                              StagingFull)
 from mavi_sync.ledger import FileRecord
 from mavi_sync.states import State
 
@@ -150,6 +151,11 @@ def _failed(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> C
     if attempt.outage:
         return Change(State.READY, {"attempts": max(0, r.attempts - 1), "last_error": error,
                                     "next_attempt_at": now + wait})
+    if r.attempts >= rules.max_attempts and isinstance(attempt.error, AmbiguousRefusal):
+        return Change(State.REJECTED, {"last_error": (
+            f"{error}: the same answer on all {r.attempts} attempts, spread over the retry back-off. The "
+            "server gives it for rate limits and for requests it refuses; after that long it is taken as a "
+            "refusal (`mavi-sync retry PATH` tries again)")})
     if r.attempts >= rules.max_attempts:
         return Change(State.FAILED, {"last_error": error, "next_attempt_at": rules.cooldown_at(now)})
     return Change(State.READY, {"last_error": error, "next_attempt_at": now + wait})

@@ -193,3 +193,15 @@ def test_the_lookup_duty_ends_when_this_attempts_own_body_was_refused_or_cut_sho
     for kind, error in kept:
         change = decide(replace(attempt(kind, maybe, error), body_left=True), RULES, NOW)
         assert change is not None and change.fields.get("lookup_due", 1) == 1, (kind, error)
+
+
+def test_an_ambiguous_v2_limit_backs_off_like_a_failure_then_is_refused_saying_why() -> None:
+    """Issue 16: v2's 400 "Request has exceeded the limit." on a file that passed the checks:
+    the per-file back-off across max_attempts, then a refusal whose reason says why."""
+    from mavi_sync.errors import AmbiguousRefusal
+    limit = AmbiguousRefusal("asset upload of a.mp4: HTTP 400 Request has exceeded the limit.", status=400)
+    early = decide(attempt(Kind.ATTEMPT_FAILED, row(attempts=1), limit), RULES, NOW)
+    assert early is not None and early.state is State.READY and early.fields["next_attempt_at"] > NOW
+    last = decide(attempt(Kind.ATTEMPT_FAILED, row(attempts=RULES.max_attempts), limit), RULES, NOW)
+    assert last is not None and last.state is State.REJECTED
+    assert f"all {RULES.max_attempts} attempts" in last.fields["last_error"] and "rate limits" in last.fields["last_error"]

@@ -15,7 +15,7 @@ from typing import Callable, Optional, TypeVar
 
 import tenacity
 
-from mavi_sync.errors import AmbiguousRefusal, ApiError, PermanentError, RateLimited, TransientError
+from mavi_sync.errors import ApiError, RateLimited, TransientError
 
 T = TypeVar("T")
 
@@ -54,7 +54,8 @@ def wait_s(policy: RetryPolicy, attempt: int, exc: Optional[BaseException]) -> f
 def call(fn: Callable[[], T], policy: RetryPolicy, *, stop: Optional[threading.Event] = None,
          on_retry: Optional[Callable[[int, float, BaseException], None]] = None) -> T:
     """Run `fn`, retrying transient errors per `policy`; raise the last error when tries run out
-    or `stop` is set. An ambiguous refusal that outlives the tries becomes a PermanentError."""
+    or `stop` is set. An ambiguous refusal is a rate limit here; the file's attempts decide
+    when it is one no longer (outcome.py)."""
     stop = stop or threading.Event()
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -70,8 +71,4 @@ def call(fn: Callable[[], T], policy: RetryPolicy, *, stop: Optional[threading.E
         before_sleep=before_sleep,
         reraise=True,
     )
-    try:
-        return retrying(fn)
-    except AmbiguousRefusal as exc:
-        raise PermanentError(f"{exc} (same answer {policy.attempts} times: treated as a refusal)",
-                             status=exc.status, code=exc.code, server_message=exc.server_message) from None
+    return retrying(fn)

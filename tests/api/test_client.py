@@ -17,7 +17,7 @@ from mavi_sync.config.parse import build_config
 from mavi_sync.config.schema import Config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.errors import AccountError, FileChanged, PermanentError, TransientError
+from mavi_sync.errors import AmbiguousRefusal, AccountError, FileChanged, PermanentError, TransientError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.media.fields import sha_tag
 from mavi_sync.plan import job_for, plan_file
@@ -380,7 +380,7 @@ def test_the_ambiguous_v2_400_is_retried_a_bounded_number_of_times(setup, admin,
     admin.script({"path": "/serve/api/v2/upload", "action": "rate_limit", "count": 1})
     client.upload(job(config, a_video(folder), target="asset"))  # once: a rate limit, passes on retry
     admin.script({"path": "/serve/api/v2/upload", "action": "rate_limit", "count": 10})
-    with pytest.raises(PermanentError, match="treated as a refusal"):
+    with pytest.raises(AmbiguousRefusal, match="exceeded the limit"):  # a rate limit, for the file's back-off
         client.upload(job(config, a_video(folder, "b.mp4"), target="asset"))
     assert requests_to(admin, "/serve/api/v2/upload") == 2 + 3
 

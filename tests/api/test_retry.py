@@ -64,11 +64,12 @@ def test_account_permanent_and_unexpected_errors_are_not_retried(error: BaseExce
     assert fn.calls == 1
 
 
-def test_an_ambiguous_refusal_that_persists_becomes_permanent() -> None:
+def test_an_ambiguous_refusal_that_persists_stays_a_rate_limit_for_the_file_to_back_off() -> None:
+    """Issue 16: refused only after the file's own attempts (outcome.py), never within one."""
     fn = Flaky(*[AmbiguousRefusal("HTTP 400 Request has exceeded the limit.", status=400) for _ in range(5)])
-    with pytest.raises(PermanentError, match="treated as a refusal") as info:
+    with pytest.raises(AmbiguousRefusal) as info:
         call(fn, QUICK)
-    assert fn.calls == 4 and info.value.status == 400
+    assert fn.calls == 4 and info.value.status == 400 and isinstance(info.value, RateLimited)
 
 
 def test_an_ambiguous_refusal_that_clears_is_just_a_rate_limit() -> None:

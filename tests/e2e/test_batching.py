@@ -4,7 +4,6 @@ id and ledger row; photos whose fields differ go in requests of their own."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from mavi_sync.dev.samples import ImageSpec, write_image
 from mavi_sync.emulator.admin import Admin
