@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import shutil
 import sys
@@ -22,7 +20,7 @@ from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
 from mavi_sync.config.secrets import resolve_key
 from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
 from mavi_sync.hashing import sha256_file
-from mavi_sync.ledger import Ledger, ledger_path_for
+from mavi_sync.ledger import Ledger
 from mavi_sync.logs import configure, get_logger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import convert_here
@@ -31,30 +29,22 @@ from mavi_sync.plan import FilePlan, live_photo, plan_file
 from mavi_sync.report import (
     inspect_json,
     inspect_text,
-    ledger_rows,
     outcome_json,
     outcome_line,
     scan_summary,
-    skipped_rows,
-    empty_status,
     status_json,
     status_text,
 )
 from mavi_sync.dryrun import dry_run
+from mavi_sync.views import (EXIT_ERROR, EXIT_OK, EXIT_USAGE, cmd_captions, cmd_ledger, cmd_status, config_at,
+                             ledger_of, ledger_path, print_json, when)
+from mavi_sync.receiver import with_callbacks
 from mavi_sync.states import State
 from mavi_sync.follower import Follower
 from mavi_sync.uploader import Outcome, rules_of, upload_path
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-
-def _print_json(data: object) -> None:
-    """JSON on stdout as valid UTF-8: non-ASCII text stays readable, and the bytes of a
-    non-UTF-8 file name (kept as surrogates) become \\udcXX escapes instead of raw bytes
-    that would make the whole document unreadable to a JSON parser."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    print(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mavi-sync", description=__doc__)
@@ -108,6 +98,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--skipped", action="store_true", help="list paths with nothing to upload, and why")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    p = sub.add_parser("captions", help="what the security service said about each clip (time, path, text)")
+    p.add_argument("--config", type=Path, metavar="PATH", help="config file (default: see README)")
+    p.add_argument("--folder", type=Path, metavar="DIR", help="only clips under this directory")
+    p.add_argument("--since", type=when, metavar="TIME", help="only clips taken at or after (2024-05-01 or 2024-05-01T08:00)")
+    p.add_argument("--until", type=when, metavar="TIME", help="only clips taken at or before")
+    p.add_argument("--search", default="", metavar="TEXT", help="only captions containing TEXT (any case)")
+    p.add_argument("--limit", type=int, default=100, help="at most this many, newest first (default 100)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
     add_emulator_arguments(p)
     return parser
@@ -128,14 +127,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
 
 
-def _config(path: Optional[Path]) -> Config:
-    return load_config(path or default_config_path())
-
-
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = _config(args.path)
+    config = config_at(args.path)
     print(f"{config.source}: OK")
-    print(f"  ledger      {_ledger_path(config)}")
+    print(f"  ledger      {ledger_path(config)}")
     missing = []
     for name, source, needed in _keys_needed(config):
         try:
@@ -184,7 +179,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     converted = [_trial_conversion(p) for p in plans]
     pairs = [live_photo(p) for p in plans]
     if args.json:
-        _print_json([inspect_json(p, c, pair) for p, c, pair in zip(plans, converted, pairs)])
+        print_json([inspect_json(p, c, pair) for p, c, pair in zip(plans, converted, pairs)])
     else:
         print("\n\n".join(inspect_text(p, c, pair) for p, c, pair in zip(plans, converted, pairs)))
     return EXIT_OK
@@ -204,9 +199,9 @@ def _trial_conversion(plan: FilePlan) -> "Converted | str | None":
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    config = _config(args.config)
-    ledger_path = _ledger_path(config)
-    ledger = Ledger(ledger_path) if ledger_path.exists() else None
+    config = config_at(args.config)
+    where = ledger_path(config)
+    ledger = Ledger(where) if where.exists() else None
     try:
         entries = list(dry_run(config, ledger))
     finally:
@@ -215,7 +210,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.json:
         rows: list[dict[str, Any]] = [{"path": str(e.path), "status": e.status, "target": e.target,
                                        "detail": e.detail} for e in entries]
-        _print_json(rows)
+        print_json(rows)
     else:
         for e in entries:
             print(f"{e.status:<10} {e.target:<8} {e.path}  {e.detail}")
@@ -224,7 +219,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    config = _config(args.config)
+    config = config_at(args.config)
     folders = []
     for path in args.files:
         folder = config.folder_for(path.resolve())
@@ -232,7 +227,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
             raise MaviSyncError(f"{path} is not inside a configured folder",
                                 hint="Upload files from a [[folders]] path: its settings decide the fields.")
         folders.append(folder)
-    ledger = Ledger(_ledger_path(config))
+    ledger = Ledger(ledger_path(config))
+    config = with_callbacks(config, ledger)  # async security: the receiver's URL
+    folders = [config.folder_for(path.resolve()) or folder for path, folder in zip(args.files, folders)]
     client = Client.from_config(config)
     try:
         outcomes = [_upload_one(path.resolve(), folder, config, ledger, client, args)
@@ -241,7 +238,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         client.close()
         ledger.close()
     if args.json:
-        _print_json([outcome_json(o) for o in outcomes])
+        print_json([outcome_json(o) for o in outcomes])
     else:
         for o in outcomes:
             print(outcome_line(o))
@@ -272,7 +269,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    config = _config(args.config)
+    config = config_at(args.config)
     _log_setup(config)
     tty = sys.stderr.isatty()
     # On a terminal, one line redrawn in place; in a pipe or the journal, nothing (logs say it all).
@@ -289,41 +286,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK if stuck == 0 else EXIT_ERROR
 
 
-def _ledger_path(config: Config) -> Path:
-    return ledger_path_for(config.ledger.path, config.source)
-
-
-def _ledger(config: Config) -> Ledger:
-    return Ledger(_ledger_path(config))
-
-
-def _existing_ledger(config: Config) -> "Ledger | contextlib.AbstractContextManager[None]":
-    """The config's ledger for a command that only reads it; None (said on stderr) when there
-    is none yet: a read must not leave an empty ledger where the daemon will look."""
-    path = _ledger_path(config)
-    if path.exists():
-        return Ledger(path)
-    print(f"no ledger at {path} yet: nothing has run with this config", file=sys.stderr)
-    return contextlib.nullcontext()
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    config = _config(args.config)
-    with _existing_ledger(config) as ledger:
-        report = status_json(ledger, time.time()) if ledger is not None else empty_status()
-    if args.json:
-        _print_json(report)
-    else:
-        print(status_text(report))
-    return EXIT_OK
-
-
 def cmd_retry(args: argparse.Namespace) -> int:
     if not args.all_failed and not args.paths:
         raise MaviSyncError("nothing to retry", hint="name files, or use --all-failed")
-    config = _config(args.config)
+    config = config_at(args.config)
     retried = 0
-    with _ledger(config) as ledger:
+    with ledger_of(config) as ledger:
         records = ledger.files(state=State.FAILED, limit=1_000_000) if args.all_failed else []
         for path in args.paths:
             known = ledger.lookup_path(path.resolve())
@@ -341,38 +309,12 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_ledger(args: argparse.Namespace) -> int:
-    config = _config(args.config)
-    skipped: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    with _existing_ledger(config) as ledger:
-        if ledger is not None and args.skipped:
-            skipped = skipped_rows(ledger, args.limit)
-        elif ledger is not None:
-            state = State(args.state) if args.state else None
-            rows = ledger_rows(ledger, ledger.files(state=state, target=args.target, limit=args.limit))
-    if args.skipped:
-        if args.json:
-            _print_json(skipped)
-        else:
-            for r in skipped:
-                print(f"{r['path']}: {r['reason']}")
-        return EXIT_OK
-    if args.json:
-        _print_json(rows)
-    else:
-        for r in rows:
-            print(f"{r['state']:<10} {r['target']:<8} {(r['remote_id'] or '-'):<22} {r['path']}"
-                  + (f"  {r['error']}" if r["error"] else ""))
-    return EXIT_OK
-
-
 def cmd_emulator(args: argparse.Namespace) -> int:
     return run_emulator(args)
 
 
 _COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
-             "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger,
+             "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger, "captions": cmd_captions,
              "emulator": cmd_emulator}
 
 

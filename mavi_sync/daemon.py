@@ -25,6 +25,7 @@ from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.intake import Intake
 from mavi_sync.intake.watcher import Watcher
 from mavi_sync.ledger import Ledger, ledger_path_for
+from mavi_sync.receiver import Receiver, with_callbacks
 from mavi_sync.logs import get_logger
 from mavi_sync.notify import Notifier
 from mavi_sync.report import progress_line
@@ -79,13 +80,14 @@ def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
 
 class Daemon:
     def __init__(self, config: Config, config_path: Optional[Path], *, notifier: Optional[Notifier] = None) -> None:
-        self.config = config
         self.config_path = config_path
         self.notifier = notifier or Notifier()
         self.ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
+        self.config = config = with_callbacks(config, self.ledger)
         parts = assemble(config, self.ledger)
         self.client, self.engine, self.intake = parts.client, parts.engine, parts.intake
         self.metrics: Optional["Metrics"] = _metrics(parts) if config.metrics.port else None
+        self.receiver = _receiver(config, self.ledger, self.engine) if config.receiver.listen else None
         self.watcher: Optional[Watcher] = None
         # Ping systemd's watchdog at half its timeout (WatchdogSec=), at least every 5 s.
         watchdog = self.notifier.watchdog_s
@@ -122,6 +124,9 @@ class Daemon:
         self.ledger.set_daemon(pid=str(os.getpid()), started_at=str(time.time()), paused=None, paused_detail=None)
         if self.metrics is not None:
             self.metrics.start(self.config.metrics.address, self.config.metrics.port)
+        if self.receiver is not None:
+            self.receiver.start()
+            log.info("receiver_listening", address="%s:%d" % self.receiver.address)  # (the URL's secret: never)
         self._start_watching()
         self.intake.walk_in_background(self._walk, "startup-walk")
         self.engine.start(self.config.uploads.concurrency)
@@ -179,14 +184,15 @@ class Daemon:
         if self.config_path is None:
             return
         try:
-            new = load_config(self.config_path)
+            new = with_callbacks(load_config(self.config_path), self.ledger)
         except ConfigError as exc:
             log.error("config_reload_failed", error=str(exc), hint="the previous config stays in force")
             return
         later = [f"uploads.{key}" for key in UPLOADS_FIXED_AT_START
                  if getattr(new.uploads, key) != getattr(self.config.uploads, key)]
         later += [name for name, old, now in (("[api]", self.config.api, new.api),
-                                               ("[ledger]", self.config.ledger, new.ledger)) if old != now]
+                                               ("[ledger]", self.config.ledger, new.ledger),
+                                               ("[receiver]", self.config.receiver, new.receiver)) if old != now]
         if later:
             log.warning("config_reload_partial", after_restart=later,
                         hint="these changes take effect after a restart; the rest applies now")
@@ -212,11 +218,21 @@ class Daemon:
             log.warning("uploads_cut_off", hint="they are resumed (and looked up first) on the next start")
         if self.metrics is not None:
             self.metrics.stop()
+        if self.receiver is not None:
+            self.receiver.stop()
         self.client.close()
         self.ledger.set_daemon(pid=None, heartbeat=None)
         self.ledger.close()
         log.info("daemon_stopped")
         return 0
+
+
+def _receiver(config: Config, ledger: Ledger, engine: Engine) -> Receiver:
+    try:
+        return Receiver(config.receiver.listen, ledger, engine.caption_arrived)
+    except OSError as exc:
+        raise MaviSyncError(f"[receiver] listen = {config.receiver.listen!r}: cannot listen there "
+                            f"({exc.strerror or exc})", hint="Choose a free port, or leave listen empty.") from None
 
 
 def _metrics(parts: Parts) -> "Metrics":
@@ -241,7 +257,7 @@ def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[
     """One pass: walk, upload everything that settles, follow statuses until final or
     `timeout_s`; returns the engine (its ledger holds the outcome)."""
     ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
-    parts = assemble(config, ledger)
+    parts = assemble(with_callbacks(config, ledger), ledger)
     engine, intake = parts.engine, parts.intake
     engine.staging.clean()
     started = time.monotonic()

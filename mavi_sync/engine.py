@@ -30,6 +30,7 @@ from mavi_sync.snapshot import Counters, Snapshot
 from mavi_sync.staging import Staging
 from mavi_sync.states import State
 from mavi_sync.api.image import batch_key as image_batch_key
+from mavi_sync.captions import write_sidecar
 from mavi_sync.outcome import Attempt
 from mavi_sync.uploader import Outcome, Ready, apply, prepare, rules_of, send, send_images
 
@@ -231,6 +232,8 @@ class Engine:
                 self.counters.bytes_sent += o.result.bytes_sent
             self.on_upload(seconds)
             self._api_ok()
+        if o.kind is Kind.SENT and o.result is not None and o.record is not None and o.result.details.get("text"):
+            self.caption_arrived(o.record.id, str(o.result.details["text"]), o.path, via="upload")
         if o.state is State.CONFIRMED and o.record is not None and o.kind in (Kind.SENT, Kind.KNOWN):
             self._after(o.record)  # (KNOWN: a copy or rename of confirmed content: the folder's action applies)
         if o.kind is Kind.UNREADABLE and self.ledger.skip(o.path, o.detail):  # no content to key a row by
@@ -239,6 +242,22 @@ class Engine:
             self.resettle(o.path, True)  # still being written, or paused: it settles again
         if o.outage:
             self._api_unreachable(o)
+
+    def caption_arrived(self, file_id: int, text: str, path: Optional[Path] = None, *, via: str = "callback") -> None:
+        """A clip's caption is known (a sync answer, or the receiver's callback): written to
+        the folder's sidecar file if it wants one, and logged."""
+        if path is None:
+            raw = self.ledger.path_of(file_id)
+            path = Path(os.fsdecode(raw)) if raw is not None else None
+        folder = self.config.folder_for(path) if path is not None else None
+        written = error = None
+        if folder is not None and path is not None:
+            try:
+                dest = write_sidecar(folder, path, text)
+                written = str(dest) if dest else None
+            except OSError as exc:
+                error = f"{exc.strerror or exc} ({exc.filename or ''})"
+        events.caption_logged(str(path) if path else None, text, via=via, written=written, error=error)
 
     def _after(self, record: FileRecord) -> None:
         for done in after.apply(self.config, self.ledger, record.id):

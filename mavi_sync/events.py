@@ -22,8 +22,9 @@ def attempt_logged(o: Outcome, seconds: float, now: float) -> None:
     """Log what one attempt came to (nothing for known, waiting or lost claims)."""
     r, fields = o.record, _fields(str(o.path), o.record)
     if o.kind is Kind.SENT and o.result is not None:
+        caption = o.result.details.get("text") if o.result.details else None  # security, sync
         log.info("upload_succeeded", remote_id=o.result.remote_id, adopted=o.result.adopted,
-                 duration_ms=int(seconds * 1000), **fields)
+                 duration_ms=int(seconds * 1000), **fields, **({"caption": caption} if caption else {}))
     elif o.kind is Kind.REFUSED:
         log.warning("media_rejected", reason=o.detail, **fields)
     elif o.kind in (Kind.ATTEMPT_FAILED, Kind.CRASHED) and o.state.value == "failed":
@@ -53,3 +54,15 @@ def status_logged(path: Optional[str], before: FileRecord, after: FileRecord, ra
 
 def skipped_logged(path: str, reason: str) -> None:
     log.warning("file_skipped", path=path, reason=reason)
+
+
+def caption_logged(path: Optional[str], text: str, *, via: str, written: Optional[str] = None,
+                   error: Optional[str] = None) -> None:
+    """A caption that arrived later (`via` "callback"), or was written to a sidecar file."""
+    if error is not None:
+        log.warning("caption_write_failed", path=path, error=error, hint="the caption stays in the ledger "
+                    "(mavi-sync captions); check the folder's caption_sidecar and its permissions")
+    elif via == "callback":
+        log.info("caption_received", path=path, caption=text, sidecar=written)
+    elif written is not None:
+        log.info("caption_written", path=path, sidecar=written)

@@ -578,6 +578,17 @@ class Ledger:
                           (state.value, now, limit))
         return [_file(r) for r in rows]
 
+    def set_result(self, target: str, remote_id: str, result: dict[str, Any], remote_status: str) -> Optional[int]:
+        """Record what the server said later about an upload (an async security caption, by
+        its task id) without moving its state; the row's id, or None when no row has that id."""
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM files WHERE target = ? AND remote_id = ?", (target, remote_id)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE files SET result = ?, remote_status = ?, updated_at = ? WHERE id = ?",
+                       (json.dumps(result, ensure_ascii=False), remote_status, self._clock(), row[0]))
+            return int(row[0])
+
     def path_of(self, file_id: int) -> Optional[bytes]:
         """The most recently seen path that holds this file's content, or None."""
         rows = self._read("SELECT path FROM paths WHERE file_id = ? ORDER BY seen_at DESC LIMIT 1", (file_id,))

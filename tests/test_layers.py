@@ -13,11 +13,11 @@ PACKAGE = REPO / "mavi_sync"
 
 # Higher imports lower (or its own level); never the other way.
 LEVELS: list[tuple[int, tuple[str, ...]]] = [
-    (7, ("cli", "__main__", "dev")),
+    (7, ("cli", "views", "__main__", "dev")),
     (6, ("daemon",)),
     (5, ("engine", "metrics", "report")),
     (4, ("intake", "follower", "uploader", "dryrun", "after", "events")),
-    (3, ("outcome", "pause", "plan", "staging")),
+    (3, ("outcome", "pause", "plan", "staging", "captions", "receiver")),
     (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator")),
     (1, ("config", "errors", "logs", "states", "__init__")),
 ]

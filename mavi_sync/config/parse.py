@@ -25,6 +25,7 @@ from mavi_sync.config.schema import (
     LedgerConfig,
     MetricsConfig,
     Person,
+    ReceiverConfig,
     SecurityConfig,
     UploadsConfig,
 )
@@ -51,9 +52,17 @@ def build_config(data: Any, *, base_dir: Path = Path("."), source: Optional[Path
         ledger=_ledger(root.table("ledger")),
         metrics=_metrics(root.table("metrics")),
         folders=tuple(_folder(t) for t in root.tables("folders")),
+        receiver=_receiver(root.table("receiver")),
         log_level=root.string("log_level", "info", choices=LOG_LEVELS),
         source=source,
     )
+    for i, folder in enumerate(config.folders):
+        sec = folder.security
+        if folder.target in ("security", "auto") and sec.mode == "async" and not sec.callback \
+                and not config.receiver.listen:
+            problems.append(Problem(f"folders[{i}].security.callback", "",
+                                    "a callback URL, or a [receiver] to take the results: the async security "
+                                    "endpoint requires one (or mode = 'sync')"))
     root.finish()
     if not config.folders and not problems:
         problems.append(Problem("folders", [], "at least one [[folders]] table"))
@@ -214,12 +223,31 @@ def _security(t: Table) -> SecurityConfig:
                                   choices=("",) + tuple(str(i) for i in range(1, 11))),
         persons=_persons(t),
     )
-    if sec.mode == "async" and not sec.callback:
-        t.problem("callback", "", "a callback URL: the async security endpoint requires one (or mode = 'sync')")
     if not sec.user_prompt.strip() or not sec.system_prompt.strip():
         t.problem("user_prompt", sec.user_prompt, "non-empty user_prompt and system_prompt (both required by the API)")
     t.finish()
     return sec
+
+
+def _sidecar(t: Table) -> str:
+    value = t.string("caption_sidecar", "")
+    if value in ("", "beside"):
+        return value
+    where = t.path("caption_sidecar", None)
+    return str(where) if where is not None else ""
+
+
+def _receiver(t: Table) -> ReceiverConfig:
+    listen = t.string("listen", "")
+    public_url = _optional_url(t, "public_url", max_len=200)
+    if listen:
+        host, sep, port = listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            t.problem("listen", listen, "HOST:PORT to listen on, e.g. \"127.0.0.1:8788\"")
+        if not public_url:
+            t.problem("public_url", "", "the public http(s) URL that reaches the listener (memories.ai posts there)")
+    t.finish()
+    return ReceiverConfig(listen, public_url)
 
 
 def _folder(t: Table) -> FolderConfig:
@@ -260,6 +288,7 @@ def _folder(t: Table) -> FolderConfig:
         watch=t.string("watch", d.watch, choices=WATCH_MODES),
         follow_symlinks=t.boolean("follow_symlinks", d.follow_symlinks),
         security=_security(t.table("security")),
+        caption_sidecar=_sidecar(t),
     )
     if t.has("latitude") != t.has("longitude"):  # what was written, not what parsed
         t.problem("longitude" if t.has("latitude") else "latitude", None,

@@ -154,10 +154,22 @@ class FolderConfig:
     watch: str = "auto"
     follow_symlinks: bool = False
     security: SecurityConfig = SecurityConfig()
+    # Security captions written to a file too: "" (no), "beside" (CLIP.caption.txt next to
+    # the clip) or a directory (the folder's tree mirrored there).
+    caption_sidecar: str = ""
 
     @property
     def name(self) -> str:
         return self.path.name or str(self.path)
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """The callback receiver for async security results (receiver.py): where it listens and
+    the public URL that reaches it (a reverse proxy, a tunnel). Off when `listen` is empty."""
+
+    listen: str = ""  # "HOST:PORT"
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,7 @@ class Config:
     ledger: LedgerConfig = LedgerConfig()
     metrics: MetricsConfig = MetricsConfig()
     folders: tuple[FolderConfig, ...] = ()
+    receiver: ReceiverConfig = ReceiverConfig()
     log_level: str = "info"
     # Where the config came from (for messages); None when built from a dict.
     source: Optional[Path] = None

@@ -191,3 +191,16 @@ def test_metrics_are_off_by_default_and_the_port_is_checked(tmp_path: Path) -> N
     assert (config.metrics.port, config.metrics.address) == (9464, "127.0.0.1")
     problems = problems_of({"metrics": {"port": 70000}, "folders": [{"path": str(tmp_path)}]})
     assert any(p.startswith("metrics.port = 70000") for p in problems)
+
+
+def test_the_receiver_needs_an_address_and_a_public_url_and_async_needs_a_way_back(tmp_path: Path) -> None:
+    folder = {"path": str(tmp_path), "target": "security", "security": {"mode": "async"}}
+    problems = problems_of({"folders": [folder]})
+    assert any(p.startswith("folders[0].security.callback") and "[receiver]" in p for p in problems)
+    build_config({"folders": [folder], "receiver": {"listen": "127.0.0.1:8788", "public_url": "https://x.example/m"}})
+    bad = problems_of({"folders": [{"path": str(tmp_path)}], "receiver": {"listen": "8788"}})
+    assert any(p.startswith("receiver.listen = '8788'") for p in bad)
+    assert any(p.startswith("receiver.public_url") for p in bad)
+    sidecar = build_config({"folders": [{"path": str(tmp_path), "caption_sidecar": "results"}]},
+                           base_dir=tmp_path).folders[0].caption_sidecar
+    assert sidecar == str(tmp_path / "results")

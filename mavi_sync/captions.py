@@ -1,0 +1,93 @@
+"""Security captions: what the video-understanding service said about each clip, which is
+why an NVR owner sends clips there. Kept in the ledger row's `result` (sync answers at once;
+async ones arrive at the callback receiver, receiver.py), listed by `mavi-sync captions`,
+and written, when the folder asks, to a text file beside the clip or in a results folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from mavi_sync.config.schema import FolderConfig
+from mavi_sync.ledger import FileRecord, Ledger
+
+SIDECAR_SUFFIX = ".caption.txt"  # never taken for media by intake (intake/filters.py)
+
+
+def caption_of(record: FileRecord) -> Optional[str]:
+    """The caption a security row holds, or None (not one yet, or not a security row)."""
+    result = record.result or {}
+    text = result.get("text")
+    return text if record.target == "security" and isinstance(text, str) else None
+
+
+@dataclass(frozen=True)
+class Caption:
+    when: Optional[str]  # the clip's capture time, local ISO
+    path: Optional[str]
+    text: str
+    remote_id: Optional[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"time": self.when, "path": self.path, "text": self.text, "remote_id": self.remote_id}
+
+
+def captions(ledger: Ledger, *, folder: Optional[Path] = None, since: Optional[datetime] = None,
+             until: Optional[datetime] = None, search: str = "", limit: int = 1000) -> list[Caption]:
+    """Clips with a caption, newest capture first, filtered by folder (a path prefix), capture
+    time (naive local times compare with the clip's local time) and text (case-insensitive)."""
+    found = []
+    for record in ledger.files(target="security", limit=1_000_000):
+        text = caption_of(record)
+        if text is None or (search and search.lower() not in text.lower()):
+            continue
+        raw = ledger.path_of(record.id)
+        path = os.fsdecode(raw) if raw is not None else None
+        if folder is not None and (path is None or not _within(Path(path), folder)):
+            continue
+        when = record.capture_time
+        local = datetime.fromisoformat(when).replace(tzinfo=None) if when else None
+        if (since and (local is None or local < since)) or (until and (local is None or local > until)):
+            continue
+        found.append(Caption(when, path, text, record.remote_id))
+    found.sort(key=lambda c: c.when or "", reverse=True)
+    return found[:limit]
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def sidecar_path(folder: FolderConfig, clip: Path) -> Optional[Path]:
+    """Where the folder wants the clip's caption written, or None (`caption_sidecar`)."""
+    where = folder.caption_sidecar
+    if not where:
+        return None
+    if where == "beside":
+        return clip.with_name(clip.name + SIDECAR_SUFFIX)
+    try:
+        rel = clip.relative_to(folder.path)
+    except ValueError:
+        rel = Path(clip.name)
+    return Path(where) / rel.parent / (rel.name + SIDECAR_SUFFIX)
+
+
+def write_sidecar(folder: FolderConfig, clip: Path, text: str) -> Optional[Path]:
+    """Write the caption where the folder wants it (atomically); the path, or None when the
+    folder wants none. Raises OSError (the caller logs it: the caption stays in the ledger)."""
+    dest = sidecar_path(folder, clip)
+    if dest is None:
+        return None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    os.replace(tmp, dest)
+    return dest

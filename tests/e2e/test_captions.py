@@ -1,0 +1,92 @@
+"""Security captions can be read: in the `upload_succeeded` event, with `mavi-sync captions`
+(filters, --json), in a sidecar file beside the clip or in a results folder; async results
+through the callback receiver, which only takes posts carrying its secret."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import requests
+
+from mavi_sync.dev.samples import VideoSpec, write_video
+from mavi_sync.emulator.admin import Admin
+from tests.e2e.rig import CLI, Daemon, until
+
+
+def security_folder(d: Daemon, extra: str = "", security: str = "") -> str:
+    return (f'[[folders]]\npath = "{d.camera}"\ntarget = "security"\nsettle_s = 1\nincomplete_grace_s = 2\n{extra}'
+            f'[folders.security]\nuser_prompt = "Who is there?"\n{security}')
+
+
+def captions(d: Daemon, *args: str) -> list[dict]:
+    out = subprocess.run([*CLI, "captions", "--config", str(d.config), "--json", *args], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return list(json.loads(out.stdout))
+
+
+def test_a_sync_caption_is_logged_listed_and_written_beside_the_clip(spawn, emulator, admin: Admin) -> None:
+    d = spawn(emulator.url)
+    d.write_config(emulator.url, folders=security_folder(d, 'caption_sidecar = "beside"\n'))
+    d.start()
+    clip = write_video(d.camera / "cam1" / "2024-05-01_0800.mp4",
+                       VideoSpec(seconds=1, creation_time="2024-05-01T08:00:00.000000Z"))
+    until(lambda: d.count("confirmed") == 1, 30)
+    [event] = d.events("upload_succeeded")
+    assert "Emulated understanding of 2024-05-01_0800.mp4" in event["caption"]
+    sidecar = clip.with_name(clip.name + ".caption.txt")
+    until(lambda: sidecar.exists(), 10)
+    assert sidecar.read_text().strip() == event["caption"]
+    [listed] = captions(d)
+    assert listed["path"] == str(clip) and listed["text"] == event["caption"] and listed["time"].startswith("2024-05-0")
+    assert captions(d, "--search", "EMULATED UNDERSTANDING") == [listed]
+    assert captions(d, "--search", "vehicle") == []
+    assert captions(d, "--folder", str(d.camera / "cam1")) == [listed]
+    assert captions(d, "--folder", str(d.camera / "cam2")) == []
+    assert captions(d, "--since", "2024-04-30", "--until", "2024-05-02") == [listed]
+    assert captions(d, "--since", "2024-05-02") == []
+    text = subprocess.run([*CLI, "captions", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
+    assert str(clip) in text.stdout and "Emulated understanding" in text.stdout
+    # The sidecar is not media: never uploaded, never counted as skipped.
+    until(lambda: d.events("walk_done"), 5)
+    assert d.status()["skipped"] == 0 and len(admin.uploads()) == 1
+    assert d.stop() == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_async_results_arrive_at_the_receiver_and_land_in_the_results_folder(spawn, emulator, admin: Admin,
+                                                                           tmp_path: Path) -> None:
+    port = free_port()
+    results = tmp_path / "captions"
+    d = spawn(emulator.url)
+    d.write_config(emulator.url, folders=security_folder(d, f'caption_sidecar = "{results}"\n', 'mode = "async"\n')
+                   + f'[receiver]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}/hook"\n')
+    d.start()
+    clip = write_video(d.camera / "gate" / "motion.mp4", VideoSpec(seconds=1))
+    until(lambda: d.events("caption_received"), 30)
+    [event] = d.events("caption_received")
+    assert event["path"] == str(clip) and "Emulated understanding of motion.mp4" in event["caption"]
+    sidecar = results / "gate" / "motion.mp4.caption.txt"
+    assert event["sidecar"] == str(sidecar) and sidecar.read_text().strip() == event["caption"]
+    [listed] = captions(d)
+    assert listed["text"] == event["caption"]
+    secret = sqlite3.connect(d.root / "ledger.sqlite3").execute(
+        "SELECT value FROM daemon WHERE key = 'callback_secret'").fetchone()[0]
+    [sent] = admin.uploads("security")
+    assert sent["fields"]["req"]["callback"] == f"http://127.0.0.1:{port}/hook/security/{secret}"
+    assert secret not in d.logs()
+    # Anyone else's post is refused and changes nothing.
+    forged = {"status": 0, "task_id": listed["remote_id"], "data": {"text": "forged"}}
+    assert requests.post(f"http://127.0.0.1:{port}/security/wrong-secret", json=forged, timeout=10).status_code == 404
+    assert requests.post(f"http://127.0.0.1:{port}/security/{secret}", data=b"{not json", timeout=10).status_code == 400
+    assert captions(d)[0]["text"] == event["caption"]
+    assert d.stop() == 0
