@@ -296,10 +296,8 @@ class Emulator:
             await self._hang()
         ok = self.settings.security_success_code
         if asynchronous:
-            # The callback's shape per ../shared/api/README.md: the text directly under data.
-            self.callbacks.add(time.time() + self.settings.timing.callback_delay_s, req["callback"],
-                               {"status": 0, "task_id": record.id,
-                                "data": {"text": result["data"]["text"], "token": result["token"]}})
+            self.callbacks.add(time.time() + self.settings.timing.callback_delay_s, req["callback"],  # (api README)
+                               {"status": 0, "task_id": record.id, "data": {**result["data"], "token": result["token"]}})
             return web.json_response({"code": ok, "msg": "success", "data": {"task_id": record.id}})
         await asyncio.sleep(self.settings.timing.security_sync_s)
         return web.json_response({"code": ok, "msg": "success", "data": result})

@@ -48,3 +48,18 @@ def test_both_units_run_the_daemon_as_notify_with_credentials() -> None:
         for line in ("Type=notify", "Restart=on-failure", "WatchdogSec=", "StateDirectory=mavi-sync",
                      "ConfigurationDirectory=mavi-sync", "LoadCredential=mavi-api-key:", "DynamicUser=yes"):
             assert line in text, f"{name} lacks {line}"
+
+
+def test_the_documentation_the_units_name_is_put_there_by_the_install_steps() -> None:
+    """`systemctl help mavi-sync` opens what Documentation= names: the install steps in
+    systemd/README.md must put each file:// document there."""
+    steps = (REPO / "systemd" / "README.md").read_text(encoding="utf-8")
+    for name in UNITS:
+        text = (REPO / "systemd" / name).read_text(encoding="utf-8")
+        [line] = [l for l in text.splitlines() if l.startswith("Documentation=")]
+        for uri in line.split("=", 1)[1].split():
+            assert uri.startswith("file://"), uri
+            path = uri[len("file://"):]
+            installed = re.search(rf"install -D -m 0644 (\S+) {re.escape(path)}\b", steps)
+            assert installed, f"{name}: nothing in the install steps puts {path} there"
+            assert (REPO / installed.group(1)).is_file()
