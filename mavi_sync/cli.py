@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, TextIO
 
 from mavi_sync import __version__, daemon
 from mavi_sync.api.client import Client
@@ -36,6 +35,7 @@ from mavi_sync.report import (
     status_text,
 )
 from mavi_sync.dryrun import dry_run
+from mavi_sync.terminal import StatusLine
 from mavi_sync.views import (EXIT_ERROR, EXIT_OK, EXIT_USAGE, cmd_captions, cmd_ledger, cmd_status, config_at,
                              ledger_of, ledger_path, print_json, when)
 from mavi_sync.receiver import with_callbacks
@@ -117,6 +117,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     configure("debug" if args.debug else "warning")
     try:
         return _COMMANDS[args.command](args)
+    except BrokenPipeError:  # `mavi-sync inspect … | head`: the reader had enough
+        # Point stdout at /dev/null, so that the interpreter's flush at exit fails quietly too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except ConfigError as exc:
         print(f"mavi-sync: {exc}\nTry: {exc.hint}", file=sys.stderr)
         return EXIT_USAGE
@@ -255,9 +259,9 @@ def _upload_one(path: Path, folder: FolderConfig, config: Config, ledger: Ledger
     return outcome
 
 
-def _log_setup(config: Config) -> None:
+def _log_setup(config: Config, stream: Optional[TextIO] = None) -> None:
     # journald stores stdout; JSON lines there, a readable console on a terminal.
-    configure(config.log_level, stream=sys.stdout)
+    configure(config.log_level, stream=stream or sys.stdout)
     for warning in config.warnings:  # e.g. a key file others can read: said at every start
         get_logger("mavi_sync.cli").warning("config_warning", warning=warning)
 
@@ -270,14 +274,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     config = config_at(args.config)
-    _log_setup(config)
-    tty = sys.stderr.isatty()
-    # On a terminal, one line redrawn in place; in a pipe or the journal, nothing (logs say it all).
-    cols = shutil.get_terminal_size().columns - 1
-    progress = (lambda text: print(f"\r\x1b[K{text[:cols]}", end="", file=sys.stderr, flush=True)) if tty else None
-    engine = daemon.sync_once(config, timeout_s=args.timeout, progress=progress)
-    if tty:
-        print(file=sys.stderr)
+    # On a terminal, one status line under the log lines (terminal.py); in a pipe or the
+    # journal, none: the logs say it all.
+    line = StatusLine(sys.stderr) if sys.stderr.isatty() else None
+    _log_setup(config, stream=line)
+    engine = daemon.sync_once(config, timeout_s=args.timeout, progress=line.show if line else None)
+    if line is not None:
+        line.close()
+        configure(config.log_level, stream=sys.stderr)
     report = status_json(engine.ledger, time.time())
     engine.ledger.close()
     print(status_text(report))

@@ -28,7 +28,7 @@ from mavi_sync.ledger import Ledger, ledger_path_for
 from mavi_sync.receiver import Receiver, with_callbacks
 from mavi_sync.logs import get_logger
 from mavi_sync.notify import Notifier
-from mavi_sync.report import progress_line
+from mavi_sync.report import pass_total, progress_line
 from mavi_sync.snapshot import Counters
 from mavi_sync.states import State
 
@@ -264,14 +264,21 @@ def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[
     before = engine.snapshot().finished
     intake.walk()
     engine.start(config.uploads.concurrency)
+    most = 0  # the largest total shown: it never jumps back (report.progress_line)
+
+    def show() -> None:
+        nonlocal most
+        if progress:
+            snap = engine.snapshot()
+            progress(progress_line(snap, before, time.monotonic() - started, total_floor=most))
+            most = max(most, pass_total(snap, before))
+
     try:
         while time.monotonic() < started + timeout_s and not _settled(engine):
             intake.settle_tick()
-            if progress:
-                progress(progress_line(engine.snapshot(), before, time.monotonic() - started))
+            show()
             time.sleep(TICK_S)
-        if progress:
-            progress(progress_line(engine.snapshot(), before, time.monotonic() - started))
+        show()
     finally:
         engine.drain(config.uploads.shutdown_grace_s)
         parts.client.close()

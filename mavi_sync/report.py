@@ -176,11 +176,19 @@ def outcome_json(o: Outcome) -> dict[str, object]:
             "sha256": record.sha256 if record else None, "result": record.result if record else None}
 
 
-def progress_line(now: Snapshot, finished_before: int, elapsed_s: float, width: int = 12) -> str:
+def pass_total(now: Snapshot, finished_before: int) -> int:
+    """Files in this `sync` pass: finished in it, and still to do."""
+    return max(0, now.finished - finished_before) + now.pending
+
+
+def progress_line(now: Snapshot, finished_before: int, elapsed_s: float, width: int = 12,
+                  total_floor: int = 0) -> str:
     """The `sync` progress bar: files finished in this pass out of those it found, bytes sent
-    and the rate. Counts move while files settle, so the ratio is clamped, never above 100 %."""
+    and the rate. A file between two states can be counted in neither for a moment: the
+    total shown never goes below `total_floor` (the largest shown so far), so it does not
+    jump back; the ratio is clamped, never above 100 %."""
     done = max(0, now.finished - finished_before)
-    total = done + now.pending
+    total = max(done + now.pending, total_floor)
     filled = width if total == 0 else min(width, round(width * done / total))
     rate = now.bytes_sent / elapsed_s if elapsed_s > 0 else 0.0
     line = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} files  {_size(now.bytes_sent)} "

@@ -82,3 +82,21 @@ def test_every_option_of_every_command_has_help_text() -> None:
                if not action.help and not isinstance(action, argparse._HelpAction)]
     missing += [a.dest for a in parser._actions if not a.help and not isinstance(a, argparse._SubParsersAction)]
     assert missing == [], missing
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path: Path) -> None:
+    """`mavi-sync inspect … | head`: no BrokenPipeError traceback, a clean exit."""
+    import subprocess
+    import sys
+
+    from mavi_sync.dev.samples import ImageSpec, write_image
+
+    photo = write_image(tmp_path / "a.jpg", ImageSpec(make="Canon"))
+    proc = subprocess.Popen([sys.executable, "-m", "mavi_sync", "inspect", *[str(photo)] * 300],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().strip() == str(photo).encode()
+    proc.stdout.close()  # what `head -1` does after its line
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(60) == 0 and err == "", err

@@ -218,3 +218,66 @@ def test_status_retry_and_ledger_commands(emulator, admin, tmp_path: Path) -> No
     admin.faults(error_rate=0.0)
     assert run("sync", "--config", str(config), "--timeout", "60").returncode == 0
     assert json.loads(run("status", "--config", str(config), "--json").stdout)["counts"] == {"confirmed": {"video": 1}}
+
+
+def _render(raw: str) -> list[str]:
+    """What a terminal shows for `raw`: \\r returns to the line's start, ESC[K clears to its
+    end, \\n starts the next line."""
+    lines, line, col = [], "", 0
+    i = 0
+    while i < len(raw):
+        if raw.startswith("\x1b[K", i):
+            line, i = line[:col], i + 3
+            continue
+        ch = raw[i]
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            lines.append(line)
+            line, col = "", 0
+        else:
+            line = line[:col] + ch + line[col + 1:]
+            col += 1
+        i += 1
+    return lines + ([line] if line else [])
+
+
+def test_sync_keeps_its_bar_under_the_log_lines_on_one_terminal(emulator, admin, tmp_path: Path) -> None:
+    """Issue 16: logs and the bar on the same terminal: every log line whole, the bar last,
+    and the total never going back."""
+    import pty
+    import re
+    import select
+    config = config_for(tmp_path, emulator.url)  # log_level "info": a line per upload
+    old = time.time() - 3600
+    for i in range(6):
+        photo = write_image(tmp_path / "cam" / f"p{i}.jpg", ImageSpec(taken=f"2024:01:0{i + 1} 10:00:00"))
+        os.utime(photo, (old, old))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*CLI, "sync", "--config", str(config), "--timeout", "60"], stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, env={**os.environ, "MAVI_API_KEY": API_KEY})
+    os.close(slave)
+    raw = b""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            raw += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    assert proc.wait(30) == 0, raw.decode(errors="replace")
+    text = raw.decode(errors="replace")
+    screen = _render(text)
+    logs = [line for line in screen if "upload_succeeded" in line]
+    assert len(logs) == 6, screen
+    assert not any(re.search(r"\d+/\d+ files", line) for line in logs), logs  # no bar mixed into a log line
+    bars = [i for i, line in enumerate(screen) if re.search(r"\] \d+/\d+ files", line)]
+    assert bars and bars[-1] > max(screen.index(line) for line in logs)  # the bar stays under them
+    totals = [int(t) for t in re.findall(r"\] \d+/(\d+) files", text)]
+    assert totals == sorted(totals), totals
