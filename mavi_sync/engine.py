@@ -151,12 +151,12 @@ class Engine:
     def process(self, path: Path) -> Optional[Outcome]:
         """One ready path: upload it (or not: known, waiting, refused), the outcome recorded.
         An image ready to leave takes the queued files behind it that are images with the
-        same fields into its request (up to `image_batch_files`)."""
+        same fields into its request (up to `image_batch_files`, as the client read it at start)."""
         started = time.monotonic()
         ready = self._prepare(path)
         if not isinstance(ready, Ready):
             return self._record(ready, started)
-        if ready.job.target != "image" or self.config.uploads.image_batch_files < 2:
+        if ready.job.target != "image" or self.client.settings.image_batch_files < 2:
             return self._record(send(ready, self.client, self.ledger, self.staging), started)
         batch, extra, taken = self._images_behind(ready)
         try:
@@ -186,7 +186,7 @@ class Engine:
         batch: list[Ready] = [first]
         extra: list["Ready | Attempt"] = []
         taken: list[Path] = []
-        while len(batch) < self.config.uploads.image_batch_files and not self.stop.is_set():
+        while len(batch) < self.client.settings.image_batch_files and not self.stop.is_set():
             try:
                 path = self.queue.get_nowait()
             except queue.Empty:
