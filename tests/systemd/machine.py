@@ -37,9 +37,10 @@ mkdir -p "$W/t/upper" "$W/t/work" "$W/t/root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$W/t/upper,workdir=$W/t/work" "$W/t/root"
 R="$W/t/root"
 cp -a "$W/files/." "$R/"
-mkdir -p "$R/srv/camera" "$R/srv/camera2"
+mkdir -p "$R/srv/camera" "$R/srv/camera2" "$R/home/cams"
 mount --bind "$W/camera" "$R/srv/camera"
 mount --bind "$W/camera2" "$R/srv/camera2"
+mount --bind "$W/home" "$R/home/cams"
 mount -t proc proc "$R/proc"
 mount --bind /proc/sys "$R/proc/sys" && mount -o remount,bind,ro "$R/proc/sys"
 mount -t sysfs -o ro sysfs "$R/sys"
@@ -65,12 +66,12 @@ exec /lib/systemd/systemd --system --unit=mavi-test.target
 
 class Machine:
     """One booted systemd. `files` maps absolute paths in the container to their text; the
-    checkout's venv is what `ExecStart=` runs (a drop-in), and `camera`/`camera2` on the host
-    are `/srv/camera` and `/srv/camera2` inside."""
+    checkout's venv is what `ExecStart=` runs (a drop-in), and `camera`/`camera2`/`home` on
+    the host are `/srv/camera`, `/srv/camera2` and `/home/cams` inside."""
 
     def __init__(self, work: Path, venv: Path, files: dict[str, str]) -> None:
         self.work, self.venv, self.files = work, venv, files
-        self.camera, self.camera2 = work / "camera", work / "camera2"
+        self.camera, self.camera2, self.home = work / "camera", work / "camera2", work / "home"
         self.cgroup: Optional[Path] = None
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.pid1: Optional[int] = None
@@ -175,9 +176,9 @@ class Machine:
 
     # -- set-up ---------------------------------------------------------------------------
     def _lay_out(self) -> None:
-        for d in (self.camera, self.camera2, self.work / "t", self.work / "files"):
+        for d in (self.camera, self.camera2, self.home, self.work / "t", self.work / "files"):
             d.mkdir(parents=True, exist_ok=True)
-        for d in (self.camera, self.camera2):
+        for d in (self.camera, self.camera2, self.home):
             d.chmod(0o777)  # the service's dynamic user reads (and archives) here
         (self.work / "console.log").touch()
         init = self.work / "init.sh"

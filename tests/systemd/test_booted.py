@@ -42,7 +42,8 @@ def machine(tmp_path: Path, emulator) -> Iterator[Machine]:  # type: ignore[no-u
 
 
 def upload_one(m: Machine, admin: Admin, name: str, folder: Path, before: int = 0, timeout_s: float = 40) -> None:
-    write_image(folder / name, ImageSpec(make="Canon", taken="2024:05:01 10:00:00"))
+    shade = sum(name.encode()) % 200  # different names, different pictures: each is new content
+    write_image(folder / name, ImageSpec(make="Canon", taken="2024:05:01 10:00:00", color=(shade, 90, 40)))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and len(admin.uploads()) <= before:
         time.sleep(0.25)
@@ -175,3 +176,30 @@ def test_a_group_reads_the_cameras_and_a_drop_in_lets_it_archive(machine: Machin
     assert not (machine.camera / "IMG_0002.jpg").exists(), machine.journal(UNIT)[-2000:]
     machine.run("test", "-f", "/srv/archive/IMG_0002.jpg")
     del archive, tmp_path
+
+
+def test_a_folder_under_home_is_read_and_archiving_there_needs_protecthome_no(machine: Machine, admin: Admin,
+                                                                            emulator) -> None:  # type: ignore[no-untyped-def]
+    """systemd/README.md: folders under /home are readable (ProtectHome=read-only); to
+    archive from them, ProtectHome=no as well as ReadWritePaths=."""
+    machine.write("/etc/mavi-sync/config.toml", config(
+        emulator.url, folder="/home/cams", extra='after_upload = "archive"\narchive_dir = "/home/cams-archive"\n'))
+    machine.run("mkdir", "-m", "0777", "-p", "/home/cams-archive")
+    machine.ctl("start", "--no-block", UNIT)
+    machine.wait_for(UNIT, "ActiveState", "active")
+    upload_one(machine, admin, "read.jpg", machine.home)  # read: uploaded
+    time.sleep(3)
+    assert (machine.home / "read.jpg").exists()  # but not archived: /home is read-only to it
+    assert "Read-only file system" in machine.journal(UNIT) or "read-only" in machine.journal(UNIT).lower()
+    machine.write(f"/etc/systemd/system/{UNIT}.d/home.conf",
+                  "[Service]\nProtectHome=no\nReadWritePaths=/home/cams /home/cams-archive\n")
+    machine.ctl("daemon-reload")
+    machine.ctl("restart", UNIT)
+    machine.wait_for(UNIT, "ActiveState", "active")
+    upload_one(machine, admin, "moved.jpg", machine.home, before=1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (machine.home / "moved.jpg").exists():
+        time.sleep(0.25)
+    machine.run("test", "-f", "/home/cams-archive/moved.jpg")
+    lines = [line for line in machine.journal(UNIT).splitlines() if line.startswith("{")]
+    assert lines and all(json.loads(line)["event"] for line in lines)  # journald keeps JSON lines
