@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Optional
@@ -53,6 +54,8 @@ ln -s pts/ptmx "$R/dev/ptmx"
 mount -t tmpfs tmpfs "$R/dev/shm"
 mount -t tmpfs -o mode=755 tmpfs "$R/run"
 mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
+# A checkout under /tmp (CI clones often are) is bound outside it: see Machine._exec_start
+while read -r src dest; do mkdir -p "$R$dest" && mount --bind "$src" "$R$dest"; done < "$W/binds"
 touch "$R/dev/console" && mount --bind "$W/console.log" "$R/dev/console"
 mkdir -p "$R/oldroot"
 cd "$R"
@@ -181,15 +184,17 @@ class Machine:
         for d in (self.camera, self.camera2, self.home):
             d.chmod(0o777)  # the service's dynamic user reads (and archives) here
         (self.work / "console.log").touch()
+        (self.work / "binds").write_text("".join(f"{src} {dest}\n" for src, dest in self._checkout_binds()))
         init = self.work / "init.sh"
         init.write_text(INIT)
         init.chmod(0o755)
         files = dict(self.files)
-        exe = self.venv / "bin" / "mavi-sync"
         for unit in ("mavi-sync.service", "mavi-sync@.service"):
-            files[f"/etc/systemd/system/{unit}.d/test.conf"] = f"[Service]\nExecStart=\nExecStart={exe} run " \
-                + ("--config ${CONFIGURATION_DIRECTORY}/config.toml\n" if "@" not in unit
-                   else "--config ${CONFIGURATION_DIRECTORY}/%i.toml\n")
+            config = "config.toml" if "@" not in unit else "%i.toml"
+            start, _, env = self._exec_start().partition("\n")
+            files[f"/etc/systemd/system/{unit}.d/test.conf"] = (
+                f"[Service]\nExecStart=\nExecStart={start} --config ${{CONFIGURATION_DIRECTORY}}/{config}\n"
+                + (env + "\n" if env else ""))
         files[f"/etc/systemd/system/{BOOT_TARGET}"] = (
             "[Unit]\nDescription=mavi-sync test boot\nRequires=basic.target\nAfter=basic.target\n")
         for path, text in files.items():
@@ -209,6 +214,33 @@ class Machine:
                 copy.mkdir(parents=True, exist_ok=True)
                 shutil.copystat(path, copy)
                 copy.chmod(path.stat().st_mode | 0o011)
+
+    def _checkout_binds(self) -> list[tuple[str, str]]:
+        """(host path, path in the container) for a checkout and venv under /tmp or /var/tmp.
+        DynamicUser= implies PrivateTmp=, so the service could never see them there (203/EXEC),
+        and systemd cannot bind a path into the private /tmp it makes: they are bound to
+        /opt/mavi-test instead, and the service runs the interpreter on them by PYTHONPATH."""
+        repo = Path(__file__).resolve().parents[2]
+        if not any(Path(os.path.realpath(p)).is_relative_to(t) for p in (repo, self.venv)
+                   for t in (Path("/tmp"), Path("/var/tmp"))):
+            return []
+        return [(str(repo), "/opt/mavi-test/src"), (os.path.realpath(self.venv), "/opt/mavi-test/venv")]
+
+    @property
+    def cli(self) -> list[str]:
+        """`mavi-sync` as a root shell in the container runs it (with the service's view of the checkout)."""
+        start, _, env = self._exec_start().partition("\n")
+        argv = start.split()[:-1]  # without "run"
+        return ["env", env.split("=", 1)[1], *argv] if env else argv
+
+    def _exec_start(self) -> str:
+        """What the drop-in runs: the checkout's venv, or (see _checkout_binds) its bound copy."""
+        if not self._checkout_binds():
+            return f"{self.venv / 'bin' / 'mavi-sync'} run"
+        site = Path(sysconfig.get_paths(vars={"base": "/opt/mavi-test/venv", "platbase": "/opt/mavi-test/venv"})
+                    ["purelib"])
+        return (f"{os.path.realpath(self.venv / 'bin' / 'python')} -m mavi_sync run\n"
+                f"Environment=PYTHONPATH=/opt/mavi-test/src:{site}")
 
     def _child_of_unshare(self) -> Optional[int]:
         assert self.proc is not None

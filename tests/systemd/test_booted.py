@@ -59,7 +59,7 @@ def test_the_service_starts_with_only_the_api_key_and_uploads(machine: Machine, 
     machine.wait_for(UNIT, "StatusText", "*")  # STATUS= came
     upload_one(machine, admin, "IMG_0001.jpg", machine.camera)
     machine.wait_for(UNIT, "StatusText", "*done 1*")
-    status = machine.run(str(VENV / "bin" / "mavi-sync"), "status", "--json", "--config",
+    status = machine.run(*machine.cli, "status", "--json", "--config",
                          "/etc/mavi-sync/config.toml")
     report = json.loads(status.stdout)
     assert report["running"] is True, status.stdout
@@ -134,7 +134,7 @@ def test_the_service_and_an_instance_run_side_by_side(machine: Machine, admin: A
         assert machine.show(unit, "NRestarts")["NRestarts"] == "0"
     for ledger in ("/var/lib/private/mavi-sync/ledger.sqlite3", "/var/lib/private/mavi-sync-cam2/ledger.sqlite3"):
         machine.run("test", "-s", ledger)
-    status = machine.run(str(VENV / "bin" / "mavi-sync"), "status", "--json", "--config", "/etc/mavi-sync/cam2.toml")
+    status = machine.run(*machine.cli, "status", "--json", "--config", "/etc/mavi-sync/cam2.toml")
     assert json.loads(status.stdout)["counts"] == {"confirmed": {"image": 1}}, status.stdout
 
 
