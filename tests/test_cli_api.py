@@ -276,6 +276,7 @@ def test_sync_keeps_its_bar_under_the_log_lines_on_one_terminal(emulator, admin,
     screen = _render(text)
     logs = [line for line in screen if "upload_succeeded" in line]
     assert len(logs) == 6, screen
+    assert not any(line.lstrip().startswith("{") for line in logs)  # a readable console on a TTY, not JSON
     assert not any(re.search(r"\d+/\d+ files", line) for line in logs), logs  # no bar mixed into a log line
     bars = [i for i, line in enumerate(screen) if re.search(r"\] \d+/\d+ files", line)]
     assert bars and bars[-1] > max(screen.index(line) for line in logs)  # the bar stays under them
