@@ -463,3 +463,18 @@ def test_an_upload_counts_against_the_rate_once_when_its_body_starts(setup, admi
     assert uploads.calls == 1 and len(uploads_of(admin, "video")) == 1
     client.status("video", result.remote_id)
     assert queries.calls == 1 and uploads.calls == 1
+
+
+def test_requests_own_retries_are_off_so_retry_py_is_the_only_layer() -> None:
+    """README, "What is retried": requests' own retries are off; a second layer would multiply
+    the tries and hide them from the logs and the rate limiter."""
+    from mavi_sync.api.ratelimit import RateLimiter
+    from mavi_sync.api.transport import Timeouts, Transport
+
+    transport = Transport(timeouts=Timeouts(1, 1), upload_limiter=RateLimiter(1.0), query_limiter=RateLimiter(1.0))
+    try:
+        for url in ("http://127.0.0.1/", "https://api.memories.ai/"):
+            retries = transport.session.get_adapter(url).max_retries
+            assert retries.total == 0 and not retries.status_forcelist, retries
+    finally:
+        transport.close()
