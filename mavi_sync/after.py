@@ -50,7 +50,9 @@ def _move(src: Path, dest: Path) -> None:
 
 def apply(config: Config, ledger: Ledger, file_id: int) -> list[Done]:
     """Run each of the file's paths' folder action; returns what was done per path."""
-    done = []
+    done: list[Done] = []
+    if not ledger.all_parts_confirmed(file_id):  # a motion photo's still, before its clip: later
+        return done
     for raw in ledger.paths_of(file_id):
         path = Path(os.fsdecode(raw))
         folder = config.folder_for(path)

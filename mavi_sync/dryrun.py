@@ -60,7 +60,8 @@ def _dry_run_one(found: Found, ledger: Optional[Ledger], with_sha_tag: bool) -> 
     how += {"jpeg": " as a JPEG", "mp4": " remuxed into MP4", "h264": " re-encoded as H.264",
             "clip": "; the motion photo's clip"}.get(verdict.convert or "", "")
     if plan.info.motion_size and verdict.convert != "clip":
-        how += "; a motion photo: its still"
+        how += "; a motion photo: its still, and its clip as a video" if folder.live_photos == "both" else \
+            "; a motion photo: its still"
     if pair is not None:
         other = pair.motion if found.path == pair.still else pair.still
         how += f"; Live Photo with {other.name} (tag {pair.tag})" if folder.live_photos == "both" else \

@@ -32,7 +32,7 @@ from mavi_sync.states import State
 from mavi_sync.api.image import batch_key as image_batch_key
 from mavi_sync.captions import write_sidecar
 from mavi_sync.outcome import Attempt
-from mavi_sync.uploader import Outcome, Ready, apply, prepare, rules_of, send, send_images
+from mavi_sync.uploader import Outcome, Ready, apply, prepare, prepare_clip, rules_of, send, send_images
 
 log = get_logger("mavi_sync.engine")
 
@@ -220,8 +220,23 @@ class Engine:
             assert isinstance(outcome.error, AccountError)
             self._account_failed(outcome.error)
             return None
+        self._clip_of(outcome)  # first: the still's confirmation must find the clip's row (after.py)
         self._note(outcome, time.monotonic() - started)
         return outcome
+
+    def _clip_of(self, o: Outcome) -> None:
+        """A motion photo whose folder says live_photos = "both": its clip's upload follows
+        the still's (uploader.prepare_clip), and is tried again whenever the file comes back."""
+        record, folder = o.record, self.config.folder_for(o.path)
+        if record is None or folder is None or folder.live_photos != "both" or record.target in ("video", "security") \
+                or not (record.metadata or {}).get("motion_size") or o.kind in (Kind.VANISHED, Kind.UNFINISHED):
+            return
+        started = time.monotonic()
+        ready = prepare_clip(o.path, folder, self.config, self.ledger, record, clock=self.clock, probe=self.probe,
+                             is_outage=lambda exc: self.outage.failed(exc, self.clock()), staging=self.staging)
+        if ready is not None:
+            self._record(send(ready, self.client, self.ledger, self.staging) if isinstance(ready, Ready) else ready,
+                         started)
 
     def _note(self, o: Outcome, seconds: float) -> None:
         """Log the outcome once, and act on what concerns every upload (outage, recovery)."""

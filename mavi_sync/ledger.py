@@ -105,7 +105,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE files ADD COLUMN sent_sha256 TEXT;
     """,
+    # 9: a second upload made from one file (an Android motion photo's clip beside its still,
+    # live_photos = "both"): its row names the file's row, whose paths are its paths.
+    """
+    ALTER TABLE files ADD COLUMN part_of INTEGER REFERENCES files (id);
+    CREATE INDEX files_part_of ON files (part_of) WHERE part_of IS NOT NULL;
+    """,
 )
+
+# The row whose paths a row's are: its own, or its file's row for a companion (migration 9).
+_OWNER = "COALESCE((SELECT part_of FROM files WHERE id = ?), ?)"
 
 _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_type", "metadata",
                  "capture_time", "remote_id", "remote_status", "attempts", "next_attempt_at",
@@ -408,9 +417,12 @@ class Ledger:
         upload. A row that was (or may have been) sent stays: it is the record of that."""
         if file_id in self._in_flight:
             return
-        db.execute("DELETE FROM files WHERE id = ? AND remote_id IS NULL AND lookup_due = 0 "
-                   "AND state NOT IN ('uploading', 'uploaded', 'confirmed') "
-                   "AND NOT EXISTS (SELECT 1 FROM paths WHERE file_id = ?)", (file_id, file_id))
+        if db.execute("SELECT 1 FROM paths WHERE file_id = ?", (file_id,)).fetchone() is not None:
+            return
+        unsent = "remote_id IS NULL AND lookup_due = 0 AND state NOT IN ('uploading', 'uploaded', 'confirmed')"
+        db.execute(f"DELETE FROM files WHERE part_of = ? AND {unsent}", (file_id,))
+        db.execute(f"DELETE FROM files WHERE id = ? AND {unsent} "
+                   "AND NOT EXISTS (SELECT 1 FROM files WHERE part_of = ?)", (file_id, file_id))
 
     def _record_path_row(self, db: sqlite3.Connection, path: str | bytes | os.PathLike[str], sha256: str,
                          st: os.stat_result, folder: str, file_id: Optional[int]) -> None:
@@ -462,8 +474,9 @@ class Ledger:
                 self._drop_orphan(db, row[0])
 
     def paths_of(self, file_id: int) -> list[bytes]:
-        return [bytes(r[0]) for r in self._read("SELECT path FROM paths WHERE file_id = ? ORDER BY seen_at",
-                                                (file_id,))]
+        """The paths holding this row's content (a companion's: its file's, see `companion`)."""
+        return [bytes(r[0]) for r in self._read(f"SELECT path FROM paths WHERE file_id = {_OWNER} ORDER BY seen_at",
+                                                (file_id, file_id))]
 
     # -- files ------------------------------------------------------------------------
     def get(self, sha256: str, target: str, namespace: str) -> Optional[FileRecord]:
@@ -511,6 +524,35 @@ class Ledger:
         record = self.get_by_id(file_id)
         assert record is not None
         return record
+
+    def companion(self, primary_id: int, sha256: str, target: str, namespace: str, size: int,
+                  **fields: Any) -> FileRecord:
+        """The row of a second upload made from the file of row `primary_id` (a motion photo's
+        clip): `ready` when new, else unchanged. It has no paths of its own: the file's are its."""
+        now = self._clock()
+        values = _encode(fields)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO files (sha256, target, namespace, size, state, media_type, metadata, capture_time, "
+                "part_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (sha256, target, namespace) DO NOTHING",
+                (sha256, target, namespace, size, State.READY.value, values.get("media_type"),
+                 values.get("metadata"), values.get("capture_time"), primary_id, now, now))
+        record = self.get(sha256, target, namespace)
+        assert record is not None
+        return record
+
+    def all_parts_confirmed(self, file_id: int) -> bool:
+        """Whether the server holds every upload made from this row's file (the file's own
+        row and its companions'): only then may the file be archived or deleted."""
+        rows = self._read(f"SELECT COUNT(*) FROM files WHERE state != 'confirmed' AND "
+                          f"(id = {_OWNER} OR part_of = {_OWNER})", (file_id, file_id, file_id, file_id))
+        return int(rows[0][0]) == 0
+
+    def parts(self, file_id: int) -> list[FileRecord]:
+        """The rows of the uploads made from the file of row `file_id` besides its own."""
+        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files WHERE part_of = ?", (file_id,))
+        return [_file(r) for r in rows]
 
     def claim(self, file_id: int, expect: tuple[State, int]) -> FileRecord:
         """Take the row for one upload attempt: attempts + 1, only if it still is `expect`
@@ -591,7 +633,8 @@ class Ledger:
 
     def path_of(self, file_id: int) -> Optional[bytes]:
         """The most recently seen path that holds this file's content, or None."""
-        rows = self._read("SELECT path FROM paths WHERE file_id = ? ORDER BY seen_at DESC LIMIT 1", (file_id,))
+        rows = self._read(f"SELECT path FROM paths WHERE file_id = {_OWNER} ORDER BY seen_at DESC LIMIT 1",
+                          (file_id, file_id))
         return bytes(rows[0][0]) if rows else None
 
     def set_daemon(self, **values: Optional[str]) -> None:

@@ -148,6 +148,7 @@ def metadata_record(plan: FilePlan) -> dict[str, Any]:
         "width": info.width, "height": info.height, "orientation": info.orientation,
         "duration_s": info.duration_s, "video_codec": info.video_codec, "audio_codec": info.audio_codec,
         "keywords": list(info.keywords),
+        "motion_size": info.motion_size,
     }
 
 

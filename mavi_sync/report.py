@@ -104,6 +104,7 @@ def _motion_text(plan: FilePlan) -> str:
     if info.motion_duration_s:
         clip += f" of {info.motion_duration_s:.1f} s"
     sent = ("the clip is sent" if plan.chosen.convert == "clip" else
+            "the still and, as a video of its own, the clip are sent" if plan.folder.live_photos == "both" else
             "the still is sent; the clip stays inside it")
     return f"{clip} inside (live_photos = {plan.folder.live_photos!r}: {sent})"
 
@@ -126,7 +127,8 @@ def inspect_json(plan: FilePlan, converted: Optional["Converted | str"] = None,
         "motion_photo": None if not plan.info.motion_size else {
             "offset": plan.info.motion_offset, "size": plan.info.motion_size, "codec": plan.info.motion_codec,
             "duration_s": plan.info.motion_duration_s, "policy": plan.folder.live_photos,
-            "sent": "clip" if plan.chosen.convert == "clip" else "still"},
+            "sent": "clip" if plan.chosen.convert == "clip" else
+                    "both" if plan.folder.live_photos == "both" else "still"},
         "converted": (None if converted is None else {"error": converted} if isinstance(converted, str)
                       else {k: v for k, v in converted.to_wire().items() if k != "path"}),
         "path": str(plan.path),

@@ -11,6 +11,7 @@ holds it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from datetime import timezone
@@ -32,7 +33,7 @@ from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import Prober, convert_here, probe_here
 from mavi_sync.media.rules import LIMITS
 from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, looks_unfinished
-from mavi_sync.media.pairs import skipped_half
+from mavi_sync.media.pairs import Pair, skipped_half
 from mavi_sync.plan import FilePlan, job_for, live_photo, metadata_record, plan_file, with_pair_tag
 from mavi_sync.staging import Staging
 from mavi_sync.stamp import last_change_s, signature
@@ -185,9 +186,59 @@ def prepare(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, *,
         skipped = skipped_half(folder.live_photos, pair, path)
         if skipped is None and folder.live_photos == "both":
             plan = with_pair_tag(plan, pair, config.uploads.video_sha_tag)
+    elif unattended and folder.live_photos == "both" and plan.info.motion_size:  # its clip: prepare_clip
+        plan = with_pair_tag(plan, Pair(path, path), config.uploads.video_sha_tag)
     record = record_path_and_row(path, plan, st, folder, ledger, target, skipped)
+    if unattended and folder.live_photos == "both" and (clip := _clip_plan(plan, config)) is not None:
+        _companion(ledger, record, clip)  # before the still can be confirmed: the file waits for both
     if skipped is not None and record.state not in DONE_STATES:
         return Attempt(Kind.SKIPPED, path, record, skipped)
+    return _claim_and_stage(path, plan, st, folder, record, ledger, progress=progress, clock=clock,
+                            unattended=unattended, is_outage=is_outage, staging=staging)
+
+
+def prepare_clip(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, primary: FileRecord, *,
+                 clock: Callable[[], float], probe: Prober, is_outage: IsOutage,
+                 staging: Staging) -> "Ready | Attempt | None":
+    """An Android motion photo under live_photos = "both": its clip's own upload, a second row
+    made from the same file (`Ledger.companion`), tagged like the still. None when the file is
+    not one, or no video endpoint takes its clip (the still went alone)."""
+    try:
+        plan, st = read(path, folder, config, ledger, probe)
+    except OSError:
+        return None  # the still's attempt said what happened to the file
+    clip = _clip_plan(plan, config)
+    if clip is None:
+        return None
+    record = _companion(ledger, primary, clip)
+    return _claim_and_stage(path, clip, st, folder, record, ledger, progress=None, clock=clock, unattended=True,
+                            is_outage=is_outage, staging=staging)
+
+
+def _clip_plan(plan: FilePlan, config: Config) -> Optional[FilePlan]:
+    """What a motion photo's clip is sent as (live_photos = "video" for it, the still's pair
+    tag), or None when the file has no clip or no video endpoint takes it."""
+    if not plan.info.motion_size or plan.sha256 is None:
+        return None
+    pair = Pair(plan.path, plan.path)
+    clip = plan_file(plan.path, dataclasses.replace(plan.folder, live_photos="video"), sha256=plan.sha256,
+                     with_sha_tag=config.uploads.video_sha_tag, info=plan.info)
+    if pair.tag not in clip.folder.tags:  # (the still's plan may carry it already)
+        clip = with_pair_tag(clip, pair, config.uploads.video_sha_tag)
+    return clip if clip.chosen.accepted and clip.chosen.convert == "clip" else None
+
+
+def _companion(ledger: Ledger, primary: FileRecord, clip: FilePlan) -> FileRecord:
+    assert clip.sha256 is not None and clip.info.motion_size is not None
+    return ledger.companion(primary.id, clip.sha256, clip.chosen.target, clip.folder.unique_id,
+                            clip.info.motion_size, media_type="video", metadata=metadata_record(clip),
+                            capture_time=clip.capture.local.isoformat())
+
+
+def _claim_and_stage(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, record: FileRecord,
+                     ledger: Ledger, *, progress: Optional[Progress], clock: Callable[[], float], unattended: bool,
+                     is_outage: IsOutage, staging: Staging) -> "Ready | Attempt":
+    """The row as registered: known, refused or waiting, else claimed and made ready to send."""
     if record.state in DONE_STATES:
         return Attempt(Kind.KNOWN, path, record, f"already uploaded ({record.remote_id})")
     verdict = plan.targets[record.target].verdict

@@ -270,3 +270,30 @@ def test_pruning_marks_drops_only_directories_under_the_root_that_were_not_kept(
     assert [ledger.mark_of(d) for d in (cam, cam / "2024-01-01", tmp_path / "cam2", tmp_path / "cam-old", tmp_path)] \
         == [0, 1, 4, 5, 6]
     assert ledger.prune_marks(cam, [str(cam), str(cam / "2024-01-01")]) == 0
+
+
+def test_a_companion_row_has_its_files_paths_and_goes_with_it_unless_sent(ledger: Ledger, tmp_path: Path) -> None:
+    """A motion photo's clip (live_photos = "both") is a second row made from one file: it
+    shows the file's path, the file is done only when both are confirmed, and a file gone
+    before anything was sent takes both rows with it."""
+    photo = tmp_path / "PXL.MP.jpg"
+    photo.write_bytes(b"x" * 10)
+    still = ledger.register(photo, photo.stat(), str(tmp_path), "c" * 64, "image", "default")
+    clip = ledger.companion(still.id, "c" * 64, "video", "default", 5, media_type="video")
+    assert clip.id != still.id and clip.state is State.READY
+    assert ledger.companion(still.id, "c" * 64, "video", "default", 5).id == clip.id  # once
+    assert ledger.path_of(clip.id) == ledger.path_of(still.id) == os.fsencode(photo)
+    assert ledger.paths_of(clip.id) == [os.fsencode(photo)]
+    assert [r.id for r in ledger.parts(still.id)] == [clip.id]
+    for row in (still, clip):
+        ledger.transition(row.id, State.UPLOADING)
+    ledger.transition(still.id, State.CONFIRMED, remote_id="1")
+    assert not ledger.all_parts_confirmed(still.id) and not ledger.all_parts_confirmed(clip.id)
+    ledger.transition(clip.id, State.CONFIRMED, remote_id="VI1")
+    assert ledger.all_parts_confirmed(still.id) and ledger.all_parts_confirmed(clip.id)
+    other = tmp_path / "other.MP.jpg"
+    other.write_bytes(b"y" * 10)
+    gone = ledger.register(other, other.stat(), str(tmp_path), "d" * 64, "image", "default")
+    gone_clip = ledger.companion(gone.id, "d" * 64, "video", "default", 5)
+    ledger.forget_path(other)
+    assert ledger.get_by_id(gone.id) is None and ledger.get_by_id(gone_clip.id) is None

@@ -221,3 +221,41 @@ def test_inspect_and_the_dry_run_show_a_motion_photo(spawn, emulator, tmp_path: 
     [entry] = json.loads(subprocess.run([*CLI, "scan", "--dry-run", "--json", "--config", str(d.config)],
                                         capture_output=True, text=True, timeout=60, check=True).stdout)
     assert entry["status"] == "upload" and "motion photo's clip" in entry["detail"]
+
+
+def test_both_sends_a_motion_photos_still_and_clip_and_archives_once_both_are_held(spawn, emulator, admin: Admin,
+                                                                                  tmp_path: Path) -> None:
+    """live_photos = "both": the JPEG to the image library and its clip to the video index,
+    sharing a `live:` tag; two ledger rows for the one file, both showing its path; the file
+    is archived only once the video is confirmed too."""
+    d = spawn(emulator.url, live_photos="both", after_upload="archive", archive_dir=str(tmp_path / "archive"))
+    original, movie = write_motion_photo(tmp_path / "PXL_20240501_080000000.MP.jpg", PIXEL, style="google")
+    d.start()
+    (d.camera / original.name).write_bytes(original.read_bytes())
+    until(lambda: d.count("confirmed") == 2, 40)
+    [still] = admin.uploads("image")
+    [clip] = admin.uploads("video")
+    assert Path(still["blob"]).read_bytes() == original.read_bytes() and Path(clip["blob"]).read_bytes() == movie
+    shared = {t for t in still["tags"] if t.startswith("live:")} & {t for t in clip["tags"] if t.startswith("live:")}
+    assert shared, (still["tags"], clip["tags"])
+    assert len(clip["tags"]) == len(set(clip["tags"])) and len(still["tags"]) == len(set(still["tags"]))
+    rows = d.ledger_rows("--state", "confirmed")
+    assert sorted(r["target"] for r in rows) == ["image", "video"]
+    assert {r["sha256"] for r in rows} == {sha(original)}  # one file, two uploads (paths: test_ledger.py)
+    archived = tmp_path / "archive" / original.name
+    until(lambda: archived.exists(), 10)
+    events = [e["event"] for e in map(json.loads, d.logs().splitlines()) if e.get("event") in
+              ("file_archived", "remote_status_changed")]
+    assert events.index("file_archived") > 0  # after the video's status came
+    assert d.stop() == 0
+
+
+def test_inspect_and_the_dry_run_say_both_parts_go(spawn, emulator, tmp_path: Path) -> None:
+    d = spawn(emulator.url, live_photos="both")
+    original, _movie = write_motion_photo(d.camera / "PXL_2.MP.jpg", PIXEL, style="samsung")
+    [seen] = json.loads(subprocess.run([*CLI, "inspect", "--json", "--config", str(d.config), str(original)],
+                                       capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert seen["motion_photo"]["sent"] == "both" and seen["chosen_target"] == "image"
+    [entry] = json.loads(subprocess.run([*CLI, "scan", "--dry-run", "--json", "--config", str(d.config)],
+                                        capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert entry["status"] == "upload" and "its clip as a video" in entry["detail"]
