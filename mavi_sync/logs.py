@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import time
-from typing import Any, MutableMapping, Optional, TextIO
+from typing import Any, MutableMapping, Optional, TextIO, cast
 
 import structlog
 
@@ -62,9 +63,33 @@ class RepeatFilter:
         return event
 
 
+class _Lines:
+    """The log stream both structlog and stdlib's handler (watchdog, urllib3) write to: one
+    lock for both, one write per line. Each had a lock of its own, and structlog's print
+    writes the line and its newline apart, so a line from another thread could land between
+    them: two JSON objects on one journal line, neither parseable."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            written = self.stream.write(text)
+            self.stream.flush()
+            return written
+
+    def flush(self) -> None:
+        with self._lock:
+            self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+
 def configure(level: str = "info", *, json: Optional[bool] = None, stream: Optional[TextIO] = None) -> None:
     """Set up structlog and route stdlib loggers through it. `json=None`: JSON unless a TTY."""
-    stream = stream or sys.stderr
+    stream = cast(TextIO, _Lines(stream or sys.stderr))
     use_json = (not stream.isatty()) if json is None else json
     shared = [
         structlog.contextvars.merge_contextvars,
@@ -78,7 +103,7 @@ def configure(level: str = "info", *, json: Optional[bool] = None, stream: Optio
     structlog.configure(
         processors=[*shared, repeats, structlog.processors.format_exc_info if use_json else _noop, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=structlog.WriteLoggerFactory(stream),  # the line and its newline in one write
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream)

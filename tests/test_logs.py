@@ -76,3 +76,51 @@ def test_per_file_lines_are_never_swallowed_only_true_repeats_are() -> None:
     assert all(passes(event="media_rejected", reason=reason, path=f"/cam/clip{i}.mp4") for i in range(4))
     assert not passes(event="media_rejected", reason=reason, path="/cam/clip0.mp4")
     assert passes(event="media_rejected", reason=reason, path="/cam/clip0.mp4", sha256="b" * 64)
+
+
+def test_lines_from_structlog_and_stdlib_threads_never_share_a_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Seen on a fresh clone: watchdog's stdlib debug line landed between a structlog line
+    and its newline, leaving two JSON objects on one journal line. Both now write whole
+    lines under one lock: every line of a busy log file parses."""
+    import json
+    import logging
+    import threading
+    import time
+
+    from mavi_sync.logs import configure, get_logger
+
+    out = tmp_path / "daemon.log"
+    class Pipe:  # a real file whose writes let other threads run, as a full pipe to journald does
+        def __init__(self, fh) -> None:  # type: ignore[no-untyped-def]
+            self.fh = fh
+
+        def write(self, text: str) -> int:
+            time.sleep(0)
+            return int(self.fh.write(text))
+
+        def flush(self) -> None:
+            self.fh.flush()
+
+        def isatty(self) -> bool:
+            return False
+
+    with open(out, "w", encoding="utf-8") as fh:
+        configure("debug", json=True, stream=Pipe(fh))  # type: ignore[arg-type]
+        log, std = get_logger("t"), logging.getLogger("watchdog.observers")
+
+        def ours(n: int) -> None:
+            for i in range(400):
+                log.info("file_archived", path=f"/cam/{n}/{i}.jpg", dest="/archive/" + "x" * 200)
+
+        def theirs() -> None:
+            for i in range(800):
+                std.debug("in-event %s", "/cam/" + "y" * 150 + str(i))
+
+        threads = [threading.Thread(target=ours, args=(n,)) for n in range(2)] + [threading.Thread(target=theirs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1600 and all(json.loads(line)["event"] for line in lines)
+    configure("info")
