@@ -163,20 +163,17 @@ def test_sync_uploads_everything_follows_and_exits(emulator, admin, tmp_path: Pa
     assert len(admin.uploads()) == 2
 
 
-def test_sync_draws_a_progress_bar_on_a_terminal_only(emulator, admin, tmp_path: Path) -> None:
+def _sync_on_a_terminal(config: Path, *, stdout_too: bool) -> "tuple[subprocess.Popen[bytes], str]":
+    """`mavi-sync sync` with stderr (and stdout, if `stdout_too`) on a real pseudo-terminal, as
+    when a person runs it; what the terminal received, read until the child closes it."""
     import pty
     import select
-    config = config_for(tmp_path, emulator.url)
-    for i in range(3):
-        write_image(tmp_path / "cam" / f"p{i}.jpg", ImageSpec(taken=f"2024:01:0{i + 1} 10:00:00"))
-    old = time.time() - 3600
-    for p in (tmp_path / "cam").iterdir():
-        os.utime(p, (old, old))
-    master, slave = pty.openpty()  # stderr is a terminal, as when a person runs it
+    master, slave = pty.openpty()
     proc = subprocess.Popen([*CLI, "sync", "--config", str(config), "--timeout", "60"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "MAVI_API_KEY": API_KEY})
+                            stdout=slave if stdout_too else subprocess.PIPE, stderr=slave,
+                            env={**os.environ, "MAVI_API_KEY": API_KEY})
     os.close(slave)
-    screen = b""
+    raw = b""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if select.select([master], [], [], 0.5)[0]:
@@ -186,12 +183,23 @@ def test_sync_draws_a_progress_bar_on_a_terminal_only(emulator, admin, tmp_path:
                 break
             if not chunk:
                 break
-            screen += chunk
+            raw += chunk
         elif proc.poll() is not None:
             break
     os.close(master)
+    return proc, raw.decode(errors="replace")
+
+
+def test_sync_draws_a_progress_bar_on_a_terminal_only(emulator, admin, tmp_path: Path) -> None:
+    config = config_for(tmp_path, emulator.url)
+    for i in range(3):
+        write_image(tmp_path / "cam" / f"p{i}.jpg", ImageSpec(taken=f"2024:01:0{i + 1} 10:00:00"))
+    old = time.time() - 3600
+    for p in (tmp_path / "cam").iterdir():
+        os.utime(p, (old, old))
+    proc, text = _sync_on_a_terminal(config, stdout_too=False)  # stdout a pipe, stderr the terminal
+    assert proc.stdout is not None
     out = proc.communicate(timeout=30)[0].decode()
-    text = screen.decode()
     assert proc.returncode == 0, out + text
     assert "\r\x1b[K[" in text  # redrawn in place
     assert "[############] 3/3 files" in text and text.rstrip().endswith("failed 0")
@@ -245,34 +253,14 @@ def _render(raw: str) -> list[str]:
 def test_sync_keeps_its_bar_under_the_log_lines_on_one_terminal(emulator, admin, tmp_path: Path) -> None:
     """Issue 16: logs and the bar on the same terminal: every log line whole, the bar last,
     and the total never going back."""
-    import pty
     import re
-    import select
     config = config_for(tmp_path, emulator.url)  # log_level "info": a line per upload
     old = time.time() - 3600
     for i in range(6):
         photo = write_image(tmp_path / "cam" / f"p{i}.jpg", ImageSpec(taken=f"2024:01:0{i + 1} 10:00:00"))
         os.utime(photo, (old, old))
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([*CLI, "sync", "--config", str(config), "--timeout", "60"], stdin=subprocess.DEVNULL,
-                            stdout=slave, stderr=slave, env={**os.environ, "MAVI_API_KEY": API_KEY})
-    os.close(slave)
-    raw = b""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            raw += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    assert proc.wait(30) == 0, raw.decode(errors="replace")
-    text = raw.decode(errors="replace")
+    proc, text = _sync_on_a_terminal(config, stdout_too=True)
+    assert proc.wait(30) == 0, text
     screen = _render(text)
     logs = [line for line in screen if "upload_succeeded" in line]
     assert len(logs) == 6, screen
