@@ -11,12 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Sequence, TextIO
 
-from mavi_sync import __version__, daemon
+from mavi_sync import __version__, control, daemon
 from mavi_sync.api.client import Client
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
 from mavi_sync.config.schema import TARGETS, KeySource
 from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
 from mavi_sync.config.secrets import resolve_key
+from mavi_sync.config.unattended import service_name
+from mavi_sync.courier import notify_url_problem
 from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import Ledger
@@ -44,6 +46,10 @@ from mavi_sync.follower import Follower
 from mavi_sync.uploader import Outcome, rules_of, upload_path
 
 
+
+
+CONFIG_HELP = ("config file (default: $MAVI_SYNC_CONFIG, ~/.config/mavi-sync/config.toml, "
+               "/etc/mavi-sync/config.toml)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100, help="at most this many, newest first (default 100)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    control.add_arguments(sub, CONFIG_HELP)
+
     p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
     add_emulator_arguments(p)
     return parser
@@ -149,6 +157,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  folder      {folder.path} → {folder.target}"
               f"{' (recursive)' if folder.recursive else ''}, after upload: {folder.after_upload}"
               + (f" to {folder.archive_dir}" if folder.after_upload == "archive" else ""))
+    missing += _unattended_lines(config)
     for warning in config.warnings:
         print(f"  WARNING     {warning}")
     if missing:
@@ -156,6 +165,30 @@ def cmd_check_config(args: argparse.Namespace) -> int:
               "(the daemon would pause until there is)", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _unattended_lines(config: Config) -> list[str]:
+    """[bandwidth], [notify] and [health] as check-config shows them: each URL by its service
+    and where it comes from, never the URL (it holds a token). Returns what is missing."""
+    b = config.bandwidth
+    print(f"  bandwidth   cap {b.limit.text}" + (f", windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
+    missing = []
+    sources = [(f"notify {i + 1}", t.url, f"notify.targets[{i}].url", ", ".join(t.events))
+               for i, t in enumerate(config.notify.targets)]
+    sources += [(f"health {n}", getattr(config.health, n), f"health.{n}", f"every {config.health.interval_s:g} s")
+                for n in ("ping", "fail") if getattr(config.health, n).is_set()]
+    for label, source, key_path, what in sources:
+        try:
+            url = resolve_key(source, f"{label} URL", key_path=key_path)
+        except MaviSyncError as exc:
+            print(f"  {label:<11} MISSING: {exc}")
+            missing.append(f"{label} URL")
+            continue
+        problem = notify_url_problem(url.reveal()) if label.startswith("notify") else None
+        print(f"  {label:<11} {service_name(url.reveal())} ({url.origin}): {problem or what}")
+        if problem:
+            missing.append(f"usable {label} URL")
+    return missing
 
 
 def _keys_needed(config: Config) -> list[tuple[str, KeySource, bool]]:
@@ -319,7 +352,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
              "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger, "captions": cmd_captions,
-             "emulator": cmd_emulator}
+             "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,12 +22,14 @@ from mavi_sync.api.client import Client, KeyRing, OnRetry, log_retry
 from mavi_sync.config import Config, load_config
 from mavi_sync.engine import Engine
 from mavi_sync.errors import ConfigError, MaviSyncError
+from mavi_sync.gate import Gate, evaluate
 from mavi_sync.intake import Intake
 from mavi_sync.intake.watcher import Watcher
 from mavi_sync.ledger import Ledger, ledger_path_for
 from mavi_sync.receiver import Receiver, with_callbacks
 from mavi_sync.logs import get_logger
 from mavi_sync.notify import Notifier
+from mavi_sync.oversight import Oversight, Watched
 from mavi_sync.report import pass_total, progress_line
 from mavi_sync.snapshot import Counters
 from mavi_sync.states import State
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 log = get_logger("mavi_sync.daemon")
 TICK_S = 0.2
 HEARTBEAT_S = 5.0
+OVERSIGHT_S = 1.0  # the gate (windows, cap, a pause by hand) and notifications are looked at this often
 # [uploads] keys read once at start: by Client.from_config (its limiters, timeouts and
 # retry policy) and by Engine.start (the workers). A reload names them when they change.
 UPLOADS_FIXED_AT_START = ("concurrency", "rate_limit_per_minute", "query_rate_limit_per_second",
@@ -55,6 +58,7 @@ class Parts:
     client: Client
     engine: Engine
     intake: Intake
+    gate: Gate
 
 
 def counting_retries(counters: Counters, then: OnRetry = log_retry) -> OnRetry:
@@ -75,7 +79,8 @@ def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
     engine.settling = intake.__len__
     engine.resettle = intake.resettle
     engine.on_ledger_back = lambda: intake.walk_in_background(intake.walk, "walk-after-ledger")
-    return Parts(stop, counters, client, engine, intake)
+    gate = Gate(config.bandwidth, ledger, client.transport.throttle, engine.opened, clock=clock)
+    return Parts(stop, counters, client, engine, intake, gate)
 
 
 class Daemon:
@@ -85,7 +90,12 @@ class Daemon:
         self.ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
         self.config = config = with_callbacks(config, self.ledger)
         parts = assemble(config, self.ledger)
-        self.client, self.engine, self.intake = parts.client, parts.engine, parts.intake
+        self.client, self.engine, self.intake, self.gate = parts.client, parts.engine, parts.intake, parts.gate
+        engine = self.engine
+        self.oversight = Oversight(config, self.ledger, Watched(engine.pause.current, lambda: engine.outage.since,
+                                                                lambda: parts.counters.uploaded),
+                                   secrets=self.client.keys.revealed)
+        engine.on_caption = self.oversight.caption
         self.metrics: Optional["Metrics"] = _metrics(parts) if config.metrics.port else None
         self.receiver = _receiver(config, self.ledger, self.engine) if config.receiver.listen else None
         self.watcher: Optional[Watcher] = None
@@ -129,8 +139,9 @@ class Daemon:
             log.info("receiver_listening", address="%s:%d" % self.receiver.address)  # (the URL's secret: never)
         self._start_watching()
         self.intake.walk_in_background(self._walk, "startup-walk")
+        self._oversee()  # a window closed now, or a pause by hand, holds the workers from their start
         self.engine.start(self.config.uploads.concurrency)
-        self.notifier.ready(self.engine.summary())
+        self.notifier.ready(self._summary())
         self._heartbeat()
         log.info("daemon_started", folders=[str(f.path) for f in self.config.folders],
                  watch={str(k): v for k, v in (self.watcher.modes if self.watcher else {}).items()})
@@ -154,13 +165,16 @@ class Daemon:
         self.watcher.start()
 
     def _loop(self) -> None:
-        last_beat = last_rescan = time.monotonic()
+        last_beat = last_rescan = last_look = time.monotonic()
         while not self._stop.wait(TICK_S):
             self.intake.settle_tick()
             now = time.monotonic()
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
+            if now - last_look >= OVERSIGHT_S:
+                last_look = now
+                self._oversee()
             if now - last_rescan >= self.config.uploads.rescan_interval_s:
                 last_rescan = now
                 self.intake.walk_in_background(self._walk, "rescan")
@@ -168,8 +182,20 @@ class Daemon:
                 last_beat = now
                 self._heartbeat()
 
+    def _oversee(self) -> None:
+        try:
+            self.gate.tick()
+        except MaviSyncError as exc:  # a ledger that cannot be read: the gate stays as it was
+            log.debug("gate_skipped", error=str(exc))
+        self.oversight.tick()
+
+    def _summary(self) -> str:
+        """The engine's one line, and what holds or caps uploads (STATUS=, the ledger's summary)."""
+        gate = self.gate.state.summary() if self.gate.state is not None else ""
+        return self.engine.summary() + (f"; {gate}" if gate else "")
+
     def _heartbeat(self) -> None:
-        summary = self.engine.summary()
+        summary = self._summary()
         self.notifier.status(summary)
         self.notifier.watchdog()
         try:
@@ -200,6 +226,8 @@ class Daemon:
             self.watcher.stop()
         self.config = new
         self.client.keys.forget()  # a key file corrected before the reload is read again
+        self.gate.bandwidth = new.bandwidth
+        self.oversight.reconfigure(new)
         self.engine.reconfigure(new)
         self.intake.reconfigure(new)
         self._start_watching()
@@ -221,6 +249,7 @@ class Daemon:
         if self.receiver is not None:
             self.receiver.stop()
         self.client.close()
+        self.oversight.stop()
         self.ledger.set_daemon(pid=None, heartbeat=None)
         self.ledger.close()
         log.info("daemon_stopped")
@@ -242,7 +271,7 @@ def _metrics(parts: Parts) -> "Metrics":
     metrics = Metrics(Sources(counts=engine.ledger.counts, counters=parts.counters,
                               limiter=parts.client.transport.limiters["upload"],
                               queue_depth=lambda: engine.queue.qsize() + len(parts.intake),
-                              paused=lambda: engine.pause.paused))
+                              paused=lambda: engine.pause.paused, gate=lambda: parts.gate.state))
     engine.on_upload = metrics.upload_seconds.observe
     return metrics
 
@@ -259,6 +288,9 @@ def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[
     ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
     parts = assemble(with_callbacks(config, ledger), ledger)
     engine, intake = parts.engine, parts.intake
+    # A pass by hand keeps to the byte cap in force now, not to the windows or a pause by
+    # hand (those hold the daemon; whoever runs `sync` wants it sent now).
+    parts.client.transport.throttle.set(evaluate(config.bandwidth, None, time.time()).rate, None)
     engine.staging.clean()
     started = time.monotonic()
     before = engine.snapshot().finished

@@ -64,6 +64,9 @@ class Engine:
         self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
         self.pause = Pause()
         self.outage = Outage()
+        # Clear while uploads may not start: outside the upload windows, paused by hand (gate.py).
+        self.opened = threading.Event()
+        self.opened.set()
         self.counters = counters or Counters()
         self.queue: "queue.Queue[Path]" = queue.Queue()
         self._lock = threading.Lock()
@@ -75,6 +78,7 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
         self.on_ledger_back: Callable[[], None] = lambda: None  # the daemon walks again
+        self.on_caption: Callable[[Optional[str], str], None] = lambda path, text: None  # notifications
         self.settling: Callable[[], int] = lambda: 0  # paths intake still holds (for snapshots)
         # Where a path found again (a due retry, a resumed row, an unfinished file) goes:
         # through intake's settling (daemon.assemble), so no worker ever gets a file in flux.
@@ -112,7 +116,7 @@ class Engine:
 
     def _worker(self) -> None:
         while not self.stop.is_set() and not self.draining.is_set():
-            if not self.pause.wait(0.5):
+            if not self.opened.wait(0.5) or not self.pause.wait(0.5):
                 continue
             try:
                 path = self.queue.get(timeout=0.5)
@@ -273,6 +277,7 @@ class Engine:
             except OSError as exc:
                 error = f"{exc.strerror or exc} ({exc.filename or ''})"
         events.caption_logged(str(path) if path else None, text, via=via, written=written, error=error)
+        self.on_caption(str(path) if path else None, text)
 
     def _after(self, record: FileRecord) -> None:
         for done in after.apply(self.config, self.ledger, record.id):
@@ -282,7 +287,7 @@ class Engine:
     # -- pauses: the account, an outage, the ledger ---------------------------------------
     def _account_failed(self, exc: AccountError) -> None:
         """Bad key, no credits, disabled: every upload waits (a worker's or the follower's find)."""
-        if self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s):
+        if self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s, str(exc)):
             log.error("uploads_paused", reason=exc.reason, error=str(exc), hint=exc.hint)
             self.ledger.set_daemon(paused=exc.reason, paused_detail=str(exc))
 
@@ -291,7 +296,7 @@ class Engine:
         5 s, then 10, 20… up to 5 min (pause.py), so a long outage costs a few requests.
         The file's attempt was already given back by the outcome's decision."""
         probe_s = self.outage.probe_s()
-        if self.pause.set("outage", self.clock(), probe_s):
+        if self.pause.set("outage", self.clock(), probe_s, o.detail):
             log.error("api_unreachable", error=o.detail, next_probe_s=probe_s,
                       hint="uploads wait; nothing is marked failed because of it")
         self.ledger.set_daemon(outage=o.detail, outage_since=str(self.outage.since), paused="outage",
@@ -308,7 +313,7 @@ class Engine:
             self.ledger.set_daemon(outage=None, outage_since=None, paused=None, paused_detail=None)
 
     def _ledger_failed(self, exc: LedgerError) -> None:
-        if self.pause.set("ledger", self.clock(), LEDGER_PROBE_S):
+        if self.pause.set("ledger", self.clock(), LEDGER_PROBE_S, str(exc)):
             log.error("ledger_unwritable", error=str(exc), next_probe_s=LEDGER_PROBE_S,
                       hint="Free disk space or make the ledger writable; intake resumes by itself. "
                            "Nothing is lost: files not yet recorded are found again by a walk.")

@@ -132,6 +132,13 @@ class Interrupted(TransientError):
     hint = "Nothing was sent; the file is tried again on the next start."
 
 
+class Held(Interrupted):
+    """Uploads may not go now (outside an upload window, paused by hand): an upload in
+    flight is cut off, and sent again, its attempt given back, once they may."""
+
+    hint = "It is sent again when the window opens or uploads are resumed (mavi-sync resume)."
+
+
 class StagingFull(TransientError):
     """No room in the staging area for a conversion now: it is tried again later."""
 

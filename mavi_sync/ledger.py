@@ -657,6 +657,31 @@ class Ledger:
                           "('discovered', 'ready', 'uploading', 'uploaded') ORDER BY created_at LIMIT 1")
         return _file(rows[0]) if rows else None
 
+    def failed_since(self, since: float, limit: int = 1000) -> list[tuple[float, Optional[bytes], str]]:
+        """Rows that reached `failed` after `since`, oldest first: (when, a path, last error)."""
+        rows = self._read("SELECT updated_at, (SELECT path FROM paths WHERE file_id = COALESCE(f.part_of, f.id) "
+                          "ORDER BY seen_at DESC LIMIT 1), last_error FROM files f WHERE state = 'failed' AND "
+                          "updated_at > ? ORDER BY updated_at LIMIT ?", (since, limit))
+        return [(float(r[0]), bytes(r[1]) if r[1] is not None else None, r[2] or "") for r in rows]
+
+    def digest(self, since: float) -> dict[str, Any]:
+        """What happened since `since`, for the daily digest: uploads and their bytes,
+        refusals by reason, failures, and the files still waiting (the oldest one named)."""
+        uploaded = self._read("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE uploaded_at >= ?", (since,))[0]
+        refused = self._read("SELECT last_error, COUNT(*) FROM files WHERE state = 'rejected' AND updated_at >= ? "
+                             "GROUP BY last_error ORDER BY COUNT(*) DESC", (since,))
+        failed = self.failed_since(since)
+        pending = self._read("SELECT COUNT(*) FROM files WHERE state IN ('discovered', 'ready', 'uploading', "
+                             "'uploaded')")[0][0]
+        oldest = self.oldest_pending()
+        oldest_path = self.path_of(oldest.id) if oldest is not None else None
+        return {"since": since, "uploaded": int(uploaded[0]), "bytes": int(uploaded[1]),
+                "refused": sum(int(r[1]) for r in refused), "refused_reasons": [(r[0] or "?", int(r[1])) for r in refused[:5]],
+                "failed": len(failed), "failed_files": [(os.fsdecode(p) if p else "?", e) for _, p, e in failed[:5]],
+                "pending": int(pending),
+                "oldest_pending": None if oldest is None else {
+                    "since": oldest.created_at, "path": os.fsdecode(oldest_path) if oldest_path else "?"}}
+
     def counts(self) -> dict[tuple[str, str], int]:
         """{(state, target): number of files}."""
         return {(r[0], r[1]): int(r[2]) for r in

@@ -87,6 +87,18 @@ class _Lines:
         return self.stream.isatty()
 
 
+class _NoPaths(logging.Filter):
+    """urllib3's debug lines name each request's path and query: a signed URL's signature, a
+    health ping's or a notification's token. Kept: host, method and status."""
+
+    _REQUEST = re.compile(r'"(\w+) \S+ (HTTP/[\d.]+)"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("urllib3"):
+            record.msg, record.args = self._REQUEST.sub(r'"\1 (path not logged) \2"', record.getMessage()), ()
+        return True
+
+
 def configure(level: str = "info", *, json: Optional[bool] = None, stream: Optional[TextIO] = None) -> None:
     """Set up structlog and route stdlib loggers through it. `json=None`: JSON unless a TTY."""
     stream = cast(TextIO, _Lines(stream or sys.stderr))
@@ -107,6 +119,7 @@ def configure(level: str = "info", *, json: Optional[bool] = None, stream: Optio
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream)
+    handler.addFilter(_NoPaths())
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(processors=[
         structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer], foreign_pre_chain=shared))
     root = logging.getLogger()

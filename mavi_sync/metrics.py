@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from mavi_sync.api.ratelimit import RateLimiter
+from mavi_sync.gate import GateState
 from mavi_sync.snapshot import Counters
 
 DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -28,6 +29,7 @@ class Sources:
     limiter: Optional[RateLimiter]  # the upload limiter
     queue_depth: Callable[[], int]  # settling or waiting for a worker
     paused: Callable[[], bool]
+    gate: Callable[[], Optional[GateState]] = lambda: None
 
 
 class _Collector(Collector):
@@ -54,8 +56,16 @@ class _Collector(Collector):
         yield GaugeMetricFamily("mavi_sync_queue_depth", "Files settling or waiting for a worker",
                                 value=s.queue_depth())
         yield GaugeMetricFamily("mavi_sync_uploads_in_flight", "Uploads in flight", value=s.counters.in_flight)
-        yield GaugeMetricFamily("mavi_sync_paused", "1 while an account error pauses uploads",
+        yield GaugeMetricFamily("mavi_sync_paused", "1 while an account error, an outage or the ledger pauses uploads",
                                 value=1 if s.paused() else 0)
+        gate = s.gate()
+        yield GaugeMetricFamily("mavi_sync_bandwidth_cap_bytes_per_second",
+                                "The upload byte-rate cap in force ([bandwidth] limit); 0 = none",
+                                value=(gate.rate or 0) if gate else 0)
+        yield GaugeMetricFamily("mavi_sync_upload_window_open", "1 inside the upload windows (or when none are set)",
+                                value=1 if gate is None or gate.window_open else 0)
+        yield GaugeMetricFamily("mavi_sync_paused_by_hand", "1 while paused by `mavi-sync pause`",
+                                value=1 if gate is not None and gate.hand is not None else 0)
 
 
 class Metrics:

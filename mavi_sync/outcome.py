@@ -17,8 +17,8 @@ from typing import Any, Mapping, Optional
 from mavi_sync.api.follow import PollPolicy, next_poll_s
 from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
-from mavi_sync.errors import (AccountError, AmbiguousRefusal, FileChanged, Interrupted, PermanentError, RateLimited,
-                              StagingFull)
+from mavi_sync.errors import (AccountError, AmbiguousRefusal, FileChanged, Held, Interrupted, PermanentError,
+                              RateLimited, StagingFull)
 from mavi_sync.ledger import FileRecord
 from mavi_sync.states import State
 
@@ -118,10 +118,11 @@ def _unsent(attempt: Attempt, r: FileRecord, rules: RetryRules, now: float) -> O
 def _not_held(attempt: Attempt) -> bool:
     """The server certainly holds no upload of this content: this attempt's own body left
     (so any lookup that was due had answered "not there" first) and the answer was a
-    refusal (account, validation, rate limit) or the body was cut short (the file changed).
+    refusal (account, validation, rate limit) or the body was cut short (the file changed, or
+    a hold stopped it).
     A 5xx or a lost answer after the body may mean it was stored: the lookup stays due."""
     return attempt.body_left and isinstance(attempt.error, (AccountError, PermanentError, RateLimited,
-                                                             FileChanged))
+                                                             FileChanged, Held))
 
 
 def _sent(result: UploadResult, rules: RetryRules, now: float) -> Change:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from mavi_sync.errors import TransientError, Unreachable
+from mavi_sync.errors import Interrupted, TransientError, Unreachable
 
 OUTAGE_PROBE_S = 5.0
 OUTAGE_PROBE_MAX_S = 300.0
@@ -26,13 +26,15 @@ class Pause:
         self._trial = False  # paused, but one worker may try once
         self._probing = False  # a trial was opened and has not failed yet
         self.reason = ""
+        self.detail = ""  # the error that caused it, as a person reads it
         self.since = 0.0
         self.probe_s = 60.0
 
-    def set(self, reason: str, now: float, probe_s: float) -> bool:
+    def set(self, reason: str, now: float, probe_s: float, detail: str = "") -> bool:
         """Pause (again, after a failed trial); True when this is news (log it once)."""
         with self._lock:
             news = self._clear.is_set() or reason != self.reason
+            self.detail = detail or (self.detail if reason == self.reason else "")
             if self._clear.is_set() or self._probing:  # the next trial counts from now
                 self.since = now
             self.reason, self.probe_s, self._trial, self._probing = reason, probe_s, False, False
@@ -60,6 +62,11 @@ class Pause:
     def paused(self) -> bool:
         return not self._clear.is_set()
 
+    def current(self) -> "tuple[str, str] | None":
+        """(reason, detail) while paused, else None."""
+        with self._lock:
+            return None if self._clear.is_set() else (self.reason, self.detail)
+
     def wait(self, timeout: float) -> bool:
         """True when the caller may work: not paused, or it takes the one open trial."""
         if self._clear.wait(timeout):
@@ -84,8 +91,8 @@ class Outage:
 
     def failed(self, error: Exception, now: float) -> bool:
         """True when `error` means (or continues) an outage."""
-        if not isinstance(error, TransientError):
-            return False
+        if not isinstance(error, TransientError) or isinstance(error, Interrupted):
+            return False  # (a stop or a hold cut it off: nothing was asked of the server)
         with self._lock:
             if error.status is not None:  # the server answered: it is there
                 self._silent = 0

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from datetime import datetime
 from typing import Any, Iterable, Optional
 
+from mavi_sync.gate import hand_pause
 from mavi_sync.snapshot import Snapshot
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.media.model import Converted
@@ -222,6 +224,8 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
         "outage_since": float(daemon["outage_since"]) if daemon.get("outage_since") else None,
         "last_errors": errors,
         "skipped": ledger.skipped_count(),
+        "hand_paused": _hand(ledger.daemon()),
+        "bandwidth": _bandwidth(daemon.get("gate")) if beat is not None and now - beat < 30 else None,
         "oldest_pending": None if oldest is None else {
             "path": _path(ledger, oldest.id), "state": oldest.state.value, "target": oldest.target,
             "age_s": round(now - oldest.created_at, 1)},
@@ -232,12 +236,39 @@ def empty_status() -> dict[str, Any]:
     """`status` where no ledger exists yet: the shape of status_json, nothing in it."""
     return {"counts": {}, "total": 0, "running": False, "pid": None, "heartbeat_age_s": None, "summary": None,
             "paused": None, "paused_detail": None, "outage": None, "outage_since": None, "last_errors": [],
-            "skipped": 0, "oldest_pending": None}
+            "skipped": 0, "hand_paused": None, "bandwidth": None, "oldest_pending": None}
+
+
+def _hand(daemon: dict[str, tuple[str, float]]) -> Optional[dict[str, Any]]:
+    hand = hand_pause(daemon)
+    return None if hand is None else {"by": hand.by, "at": hand.at, "until": hand.until, "text": hand.describe()}
+
+
+def _bandwidth(recorded: Optional[str]) -> Optional[dict[str, Any]]:
+    """The running daemon's gate (gate.GateState.as_json), as it recorded it."""
+    try:
+        return dict(json.loads(recorded)) if recorded else None
+    except ValueError:
+        return None
 
 
 def _path(ledger: Ledger, file_id: int) -> Optional[str]:
     raw = ledger.path_of(file_id)
     return os.fsdecode(raw) if raw else None
+
+
+def _bandwidth_lines(b: Optional[dict[str, Any]]) -> list[str]:
+    if not b:
+        return []
+    change = f" (changes at {_local(b['changes_at'])})" if b.get("changes_at") else ""
+    lines = [f"upload cap: {b['cap']}{change}"]
+    if b.get("window"):
+        lines.append(f"upload window: {b['window']}" + (f", until {_local(b['changes_at'])}" if b.get("changes_at") else ""))
+    return lines
+
+
+def _local(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def status_text(s: dict[str, Any]) -> str:
@@ -247,6 +278,10 @@ def status_text(s: dict[str, Any]) -> str:
         lines.append(f"PAUSED: {s['paused']}: {s['paused_detail']}")
     if s["outage"]:
         lines.append(f"API OUTAGE: {s['outage']}")
+    if s["hand_paused"]:
+        lines.append(f"PAUSED BY HAND: {s['hand_paused']['text']}"
+                     + ("" if s["running"] else " (applies when the daemon starts)"))
+    lines += _bandwidth_lines(s["bandwidth"])
     targets = sorted({t for by_target in s["counts"].values() for t in by_target})
     if targets:
         lines.append(f"{'state':<11}" + "".join(f"{t:>10}" for t in targets) + f"{'total':>10}")

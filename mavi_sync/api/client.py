@@ -70,6 +70,11 @@ class KeyRing:
             if any(source != KeySource() for source in self._sources.values()):
                 self._keys.clear()
 
+    def revealed(self) -> list[str]:
+        """The keys read so far, in clear: only to scrub them from texts that leave (courier.py)."""
+        with self._lock:
+            return [key.reveal() for key in self._keys.values()]
+
     def __repr__(self) -> str:
         return f"KeyRing({', '.join(self._keys)}: ***)"
 

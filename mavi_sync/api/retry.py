@@ -15,7 +15,7 @@ from typing import Callable, Optional, TypeVar
 
 import tenacity
 
-from mavi_sync.errors import ApiError, RateLimited, TransientError
+from mavi_sync.errors import ApiError, Interrupted, RateLimited, TransientError
 
 T = TypeVar("T")
 
@@ -36,8 +36,9 @@ def backoff_s(attempt: int, initial_s: float, max_s: float, rand: Callable[[], f
 
 
 def retryable(exc: BaseException) -> bool:
-    """Transient API errors are retried; account and permanent errors are not."""
-    return isinstance(exc, TransientError)
+    """Transient API errors are retried; account and permanent errors are not, nor a request
+    that a stop or a hold (an upload window closing) cut off: it waits for its next turn."""
+    return isinstance(exc, TransientError) and not isinstance(exc, Interrupted)
 
 
 def wait_s(policy: RetryPolicy, attempt: int, exc: Optional[BaseException]) -> float:

@@ -26,6 +26,7 @@ from mavi_sync.api.classify import classify, parse_retry_after
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import Interrupted, RateLimited, TransientError, UnknownOutcome, Unreachable
 from mavi_sync.api.ratelimit import RateLimiter
+from mavi_sync.api.throttle import Throttle, Throttled
 
 BLOCKSIZE = 1 << 20
 MAX_ANSWER = 4 << 20  # answers are small JSON; never buffer a runaway body
@@ -63,8 +64,11 @@ class Transport:
     """Sends requests for every endpoint module. Thread-safe (one session, pooled connections)."""
 
     def __init__(self, *, timeouts: Timeouts, upload_limiter: RateLimiter, query_limiter: RateLimiter,
-                 stop: Optional[threading.Event] = None, pool_size: int = 8) -> None:
+                 stop: Optional[threading.Event] = None, pool_size: int = 8,
+                 throttle: Optional[Throttle] = None) -> None:
         self.timeouts = timeouts
+        # Every request body (uploads, signed-URL uploads) is read through it; queries never are.
+        self.throttle = throttle or Throttle()
         self.limiters: dict[str, Optional[RateLimiter]] = {
             "upload": upload_limiter, "query": query_limiter, "storage": None}
         self.stop = stop or threading.Event()
@@ -93,9 +97,10 @@ class Transport:
         if limiter is not None and body is not None:
             body.on_start = limiter.sent
         headers = {"Content-Type": body.content_type} if body is not None else {}
+        data = Throttled(body.stream, self.throttle, self.stop) if body is not None else None
         try:
             response = self.session.request(
-                method, url, params=params, json=json_body, data=body.stream if body else None,
+                method, url, params=params, json=json_body, data=data,
                 headers=headers, auth=KeyAuth(key), timeout=(self.timeouts.connect_s, self.timeouts.read_s),
                 allow_redirects=False, stream=True)
         except requests.RequestException as exc:

@@ -44,6 +44,10 @@ def load_config(path: Path, *, check_filesystem: bool = True) -> Config:
             raise ConfigError(problems, str(path))
     warnings = exposure_warnings(config.api.key, "API key", path) + \
         exposure_warnings(config.api.security_key, "security API key", path)
+    for i, target in enumerate(config.notify.targets):
+        warnings += exposure_warnings(target.url, f"notification URL {i + 1}", path, f"notify.targets[{i}].url")
+    for name in ("ping", "fail"):
+        warnings += exposure_warnings(getattr(config.health, name), f"health {name} URL", path, f"health.{name}")
     return dataclasses.replace(config, warnings=tuple(warnings))
 
 

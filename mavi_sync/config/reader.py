@@ -42,6 +42,11 @@ class Table:
     def has(self, name: str) -> bool:
         return name in self._data
 
+    def value(self, name: str) -> Any:
+        """The raw value (None when absent), marked as known: for keys of several shapes."""
+        raw = self._raw(name)
+        return None if raw is _MISSING else raw
+
     def _raw(self, name: str) -> Any:
         self._known.add(name)
         return self._data.get(name, _MISSING)

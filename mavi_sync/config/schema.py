@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo
 
+from mavi_sync.timetable import Timetable, Windows
+
 # The four upload targets, plus `auto` for folders (chosen per file by media type).
 TARGETS = ("video", "image", "security", "asset")
 FOLDER_TARGETS = TARGETS + ("auto",)
@@ -172,6 +174,48 @@ class ReceiverConfig:
     public_url: str = ""
 
 
+# What a [[notify.targets]] entry may ask to hear about (alerts.py writes each).
+NOTIFY_EVENTS = ("account", "outage", "ledger", "failed", "digest", "caption")
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """One Apprise URL (it carries the service's token: loaded like the API key) and the
+    events it wants."""
+
+    url: KeySource
+    events: tuple[str, ...] = NOTIFY_EVENTS
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    targets: tuple[NotifyTarget, ...] = ()
+    # An API outage is told once it has lasted this long (short blips are not news).
+    outage_after_s: float = 900.0
+    # The daily digest's local time, "HH:MM"; "" = no digest.
+    digest_at: str = "08:00"
+    # Security captions holding any of these words (whole words, any case) are told.
+    caption_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """A healthchecks.io / Uptime Kuma push URL pinged while healthy; `fail` (default: the
+    ping URL with /fail added to its path) while paused or unable to write the ledger."""
+
+    ping: KeySource = KeySource()
+    fail: KeySource = KeySource()
+    interval_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class BandwidthConfig:
+    # rclone's --bwlimit timetable, e.g. "08:00,2M 23:00,off" (timetable.py).
+    limit: Timetable = Timetable()
+    # Upload only inside these local-time windows, e.g. ("23:00-07:00",); () = always.
+    windows: Windows = Windows()
+
+
 @dataclass(frozen=True)
 class Config:
     api: ApiConfig = ApiConfig()
@@ -180,6 +224,9 @@ class Config:
     metrics: MetricsConfig = MetricsConfig()
     folders: tuple[FolderConfig, ...] = ()
     receiver: ReceiverConfig = ReceiverConfig()
+    notify: NotifyConfig = NotifyConfig()
+    health: HealthConfig = HealthConfig()
+    bandwidth: BandwidthConfig = BandwidthConfig()
     log_level: str = "info"
     # Where the config came from (for messages); None when built from a dict.
     source: Optional[Path] = None

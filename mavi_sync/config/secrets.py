@@ -38,7 +38,8 @@ class Secret:
         raise TypeError("Secret cannot be pickled")
 
 
-def resolve_key(source: KeySource, name: str, environ: Optional[Mapping[str, str]] = None) -> Secret:
+def resolve_key(source: KeySource, name: str, environ: Optional[Mapping[str, str]] = None,
+                key_path: Optional[str] = None) -> Secret:
     """Return the key `source` points at; raise SecretError naming where it looked."""
     env = os.environ if environ is None else environ
     looked: list[str] = []
@@ -61,7 +62,8 @@ def resolve_key(source: KeySource, name: str, environ: Optional[Mapping[str, str
         return Secret(source.value.strip(), "config file")
     raise SecretError(
         f"no {name} found (looked in: {', '.join(looked) or 'nowhere: no source configured'})",
-        hint=f"Set {source.env or 'the environment variable'} or point [api.{_table(name)}] file at a key file.",
+        hint=f"Set {source.env or 'the environment variable'} or point {key_path or f'[api.{_table(name)}]'} "
+             "file at a file holding it.",
     )
 
 
@@ -101,12 +103,14 @@ def readable_by_others(path: Path) -> bool:
     return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
 
 
-def exposure_warnings(source: KeySource, name: str, config_path: Optional[Path]) -> list[str]:
-    """Warnings for a key kept where others can read it."""
+def exposure_warnings(source: KeySource, name: str, config_path: Optional[Path],
+                      key_path: Optional[str] = None) -> list[str]:
+    """Warnings for a key (or a URL carrying a token, at `key_path`) kept where others can read it."""
     warnings = []
     if source.value:
         where = str(config_path) if config_path else "the config"
-        warnings.append(f"the {name} is written in clear text in {where}; prefer [api.{_table(name)}] env, "
+        table = key_path or f"api.{_table(name)}"
+        warnings.append(f"the {name} is written in clear text in {where}; prefer {table} env, "
                         "file or systemd credential")
         if config_path is not None and readable_by_others(config_path):
             warnings.append(f"{config_path} holds the {name} and is readable by others: chmod 600 {config_path}")

@@ -34,20 +34,22 @@ def until(check: Callable[[], Any], seconds: float = 30, every: float = 0.1) -> 
 
 
 class Daemon:
-    def __init__(self, root: Path, url: str, *, folders: str = "", uploads: str = "", **folder: Any) -> None:
-        """One folder `camera` with `folder` settings, or the [[folders]] tables in `folders`."""
+    def __init__(self, root: Path, url: str, *, folders: str = "", uploads: str = "", tables: str = "",
+                 **folder: Any) -> None:
+        """One folder `camera` with `folder` settings, or the [[folders]] tables in `folders`;
+        `tables`: more TOML at the end ([notify], [health], [bandwidth]…)."""
         self.root = root
         self.camera = root / "camera"
         self.camera.mkdir(exist_ok=True)
         self.archive = root / "archive"
         self.config = root / "config.toml"
         self.proc: Optional[subprocess.Popen[bytes]] = None
-        self.write_config(url, folders=folders, uploads=uploads, **folder)
+        self.write_config(url, folders=folders, uploads=uploads, tables=tables, **folder)
 
-    def write_config(self, url: str, *, folders: str = "", uploads: str = "", **folder: Any) -> None:
+    def write_config(self, url: str, *, folders: str = "", uploads: str = "", tables: str = "", **folder: Any) -> None:
         settings = {"settle_s": 1, "incomplete_grace_s": 2, **folder}  # quick unless a test says otherwise
         extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
-        tables = folders or f"""[[folders]]
+        folder_tables = folders or f"""[[folders]]
 path = "{self.camera}"
 {extra}
 """
@@ -64,6 +66,7 @@ shutdown_grace_s = 10
 account_probe_s = 2
 [ledger]
 path = "{self.root / 'ledger.sqlite3'}"
+{folder_tables}
 {tables}""", encoding="utf-8")
 
     def start(self, env: Optional[dict[str, str]] = None) -> "Daemon":
