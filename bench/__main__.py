@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import batching, convert, latency, rate, upload, walk
+from bench import bandwidth, batching, convert, latency, rate, upload, walk
 from bench.harness import KEY
 from mavi_sync import __version__
 from mavi_sync.emulator.app import Settings
@@ -42,16 +42,18 @@ class Sizes:
     rate_files: int
     convert_files: int
     batch_files: int
+    capped_bytes: int
 
 
 FULL = Sizes(runs=3, upload_bytes=GB, rss_sizes=(GB, 4 * GB), restart_files=100_000, restart_runs=7,
              first_start_files=(25_000, 50_000, 100_000), latency_files=20, idle_files=10_000, idle_s=60,
-             rate_files=150, convert_files=10, batch_files=40)
+             rate_files=150, convert_files=10, batch_files=40,
+             capped_bytes=160 << 20)
 # The RSS sizes stay over 500 MB even here: below that the asset store takes a direct upload.
 QUICK = Sizes(runs=1, upload_bytes=GB // 10, rss_sizes=(GB * 6 // 10, GB * 12 // 10), restart_files=10_000,
               restart_runs=1,
               first_start_files=(2_500, 5_000, 10_000), latency_files=5, idle_files=1_000, idle_s=10,
-              rate_files=40, convert_files=3, batch_files=20)
+              rate_files=40, convert_files=3, batch_files=20, capped_bytes=48 << 20)
 
 
 def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -65,6 +67,7 @@ def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
         "idle": lambda: latency.idle(url, s.idle_files, s.idle_s),
         "convert": lambda: convert.measure(s.runs, s.convert_files),
         "batching": lambda: batching.measure(s.batch_files, s.runs),
+        "bandwidth": lambda: bandwidth.measure(url, "8M", s.capped_bytes, s.runs),
     }
 
 
@@ -149,6 +152,17 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      f"≤ files / {b['batch']} + workers", _verdict(b["requests"]["max"] <= b["files"] / b["batch"] + 4)))
         rows.append((f"  time to the last one confirmed, {b['limit_per_minute']:g} uploads/min (s)", _m(b["seconds"]),
                      _m(b["reference_seconds"]), f"report: {_m(b['time_ratio'], '{:.2f}')} ×", ""))
+    if "bandwidth" in results:
+        w = results["bandwidth"]
+        rows.append((f"capped upload rate, cap {w['cap']}, {w['size_mb']:.0f} MB (MB/s)", _m(w["capped_mb_per_s"]),
+                     f"cap {w['cap_bytes_per_s'] / 1e6:.3g}", "within 5 %: " + _m(w["rate_ratio"], "{:.3f}"),
+                     _verdict(0.95 <= w["rate_ratio"]["min"] and w["rate_ratio"]["max"] <= 1.05)))
+        rows.append(("  CPU s per MB capped (net of idle) / uncapped", _m(w["capped_net_cpu_s_per_mb"], "{:.4f}"),
+                     "uncapped " + _m(w["uncapped_cpu_s_per_mb"], "{:.4f}"), "≤ 1.0: " + _m(w["cpu_ratio"], "{:.2f}"),
+                     _verdict(w["cpu_ratio"]["median"] <= 1.0)))
+        rows.append(("  same, raw (idle ticking included)", _m(w["capped_cpu_s_per_mb"], "{:.4f}"),
+                     f"idle {w['idle_cpu_s_per_s'] * 1000:.1f} ms/s", "report: " + _m(w["raw_cpu_ratio"], "{:.2f}"),
+                     ""))
     return rows
 
 
@@ -200,7 +214,7 @@ def main(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, one run (a smoke test, not the figures)")
     p.add_argument("--only", default="",
-                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching")
+                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching,bandwidth")
     p.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
     p.add_argument("--out", type=Path, help="where the JSON goes (default bench/results.json; "
                                              "bench/results-quick.json with --quick)")

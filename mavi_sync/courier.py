@@ -76,7 +76,7 @@ class Courier:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            log.warning("notification_dropped", event=what, hint="deliveries are slower than events: "
+            log.warning("notification_dropped", notice=what, hint="deliveries are slower than events: "
                         "check that the notification services answer")
 
     # -- the delivery thread --------------------------------------------------------------
@@ -137,7 +137,9 @@ class Courier:
         if target.number not in self._apprise:
             quiet_apprise()
             import apprise
-            sender = apprise.Apprise(asset=apprise.AppriseAsset(app_id="mavi-sync", app_desc=f"mavi-sync {__version__}"))
+            # async_mode=False: no thread pool of Apprise's own; this thread is the one that waits.
+            sender = apprise.Apprise(asset=apprise.AppriseAsset(app_id="mavi-sync", app_desc=f"mavi-sync {__version__}",
+                                                                async_mode=False))
             if not sender.add(target.url.reveal()):
                 log.error("notification_url_invalid", target=target.number, service=target.service,
                           hint="Apprise does not read this URL; see https://github.com/caronc/apprise/wiki")

@@ -24,14 +24,13 @@ from mavi_sync.follower import Follower
 from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.media.prober import ProbeHelper, Prober, convert_here
-from mavi_sync.outcome import Kind
+from mavi_sync.outcome import Attempt, Kind
 from mavi_sync.pause import Outage, Pause
 from mavi_sync.snapshot import Counters, Snapshot
 from mavi_sync.staging import Staging
 from mavi_sync.states import State
 from mavi_sync.api.image import batch_key as image_batch_key
 from mavi_sync.captions import write_sidecar
-from mavi_sync.outcome import Attempt
 from mavi_sync.uploader import Outcome, Ready, apply, prepare, prepare_clip, rules_of, send, send_images
 
 log = get_logger("mavi_sync.engine")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from mavi_sync.errors import Held
 from mavi_sync.ledger import FileRecord
 from mavi_sync.logs import get_logger
 from mavi_sync.outcome import Kind
@@ -27,6 +28,8 @@ def attempt_logged(o: Outcome, seconds: float, now: float) -> None:
                  duration_ms=int(seconds * 1000), **fields, **({"caption": caption} if caption else {}))
     elif o.kind is Kind.REFUSED:
         log.warning("media_rejected", reason=o.detail, **fields)
+    elif isinstance(o.error, Held):
+        log.info("upload_held", reason=o.detail, **fields, hint="sent again, from the start, once uploads may go")
     elif o.kind in (Kind.ATTEMPT_FAILED, Kind.CRASHED) and o.state.value == "failed":
         log.error("upload_failed", error=o.detail, **fields)
     elif o.kind in (Kind.ATTEMPT_FAILED, Kind.CRASHED) and r is not None and r.next_attempt_at:

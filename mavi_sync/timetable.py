@@ -22,7 +22,7 @@ from typing import Optional
 WEEK_S = 7 * 86400
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_RATE = re.compile(r"^(\d+(?:\.\d+)?)([bkmgt])?(?:i?b)?$", re.IGNORECASE)
+_RATE = re.compile(r"^(\d+(?:\.\d+)?)([bkmgt])?(?:ib?|b)?$", re.IGNORECASE)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)", re.IGNORECASE)
 _DURATION_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}

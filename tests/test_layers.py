@@ -13,13 +13,13 @@ PACKAGE = REPO / "mavi_sync"
 
 # Higher imports lower (or its own level); never the other way.
 LEVELS: list[tuple[int, tuple[str, ...]]] = [
-    (7, ("cli", "views", "terminal", "__main__", "dev")),
+    (7, ("cli", "views", "terminal", "__main__", "dev", "control")),
     (6, ("daemon",)),
-    (5, ("engine", "metrics", "report")),
+    (5, ("engine", "metrics", "report", "oversight")),
     (4, ("intake", "follower", "uploader", "dryrun", "after", "events")),
-    (3, ("outcome", "pause", "plan", "staging", "captions", "receiver")),
+    (3, ("outcome", "pause", "plan", "staging", "captions", "receiver", "gate", "alerts", "courier")),
     (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator")),
-    (1, ("config", "errors", "logs", "states", "__init__")),
+    (1, ("config", "errors", "logs", "states", "timetable", "__init__")),
 ]
 
 

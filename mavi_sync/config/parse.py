@@ -11,8 +11,8 @@ from typing import Any, Optional
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mavi_sync.config import unattended
 from mavi_sync.config.reader import Table
+from mavi_sync.config.unattended import bandwidth, health, notify
 from mavi_sync.config.schema import (
     AFTER_UPLOAD,
     DATETIME_MODES,
@@ -54,9 +54,9 @@ def build_config(data: Any, *, base_dir: Path = Path("."), source: Optional[Path
         metrics=_metrics(root.table("metrics")),
         folders=tuple(_folder(t) for t in root.tables("folders")),
         receiver=_receiver(root.table("receiver")),
-        notify=unattended.notify(root.table("notify")),
-        health=unattended.health(root.table("health")),
-        bandwidth=unattended.bandwidth(root.table("bandwidth")),
+        notify=notify(root.table("notify")),
+        health=health(root.table("health")),
+        bandwidth=bandwidth(root.table("bandwidth")),
         log_level=root.string("log_level", "info", choices=LOG_LEVELS),
         source=source,
     )

@@ -478,3 +478,17 @@ def test_requests_own_retries_are_off_so_retry_py_is_the_only_layer() -> None:
             assert retries.total == 0 and not retries.status_forcelist, retries
     finally:
         transport.close()
+
+
+# -- the byte throttle ---------------------------------------------------------------------------
+def test_a_held_throttle_stops_uploads_but_never_status_checks(setup, admin, folder) -> None:
+    from mavi_sync.errors import Held
+    config, client = setup
+    path = a_video(folder)
+    sent = job(config, path)
+    result = client.upload(sent)
+    client.transport.throttle.set(1, "outside the upload windows")  # held, and a cap of 1 byte/s
+    assert client.status("video", result.remote_id).raw  # answered at once: queries carry no body
+    with pytest.raises(Held):
+        client.upload(job(config, a_video(folder, "other.mp4", seconds=2.0)))
+    assert len(uploads_of(admin, "video")) == 1  # the held body was cut off: the server kept nothing

@@ -6,20 +6,32 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pytest
 
-from mavi_sync.config.schema import (ApiConfig, FolderConfig, MetricsConfig, ReceiverConfig, SecurityConfig,
-                                     UploadsConfig)
+from mavi_sync.config.schema import (ApiConfig, BandwidthConfig, FolderConfig, HealthConfig, MetricsConfig,
+                                     NotifyConfig, NotifyTarget, ReceiverConfig, SecurityConfig, UploadsConfig)
 from tests.conftest import REPO
 
 TABLES: dict[str, Any] = {"api": ApiConfig(), "api.key": ApiConfig().key, "api.security_key": ApiConfig().security_key,
                           "uploads": UploadsConfig(), "metrics": MetricsConfig(), "folders": FolderConfig(path=REPO),
                           "folders.security": SecurityConfig(), "receiver": ReceiverConfig()}
+
+
+@dataclass(frozen=True)
+class BandwidthText:
+    """[bandwidth] as written: its values are parsed objects in the schema."""
+
+    limit: str = BandwidthConfig().limit.text
+    windows: tuple[str, ...] = BandwidthConfig().windows.texts
+
+
+TABLES.update({"notify": NotifyConfig(), "notify.targets": NotifyTarget(url=ApiConfig().key), "health": HealthConfig(),
+               "bandwidth": BandwidthText()})
 # Defaults written in words, and what they mean in the schema.
-WORDS = {"none": None, "1 day": 86400, '"" (none)': "", "the account's Default folder": None}
+WORDS = {"all of them": list(NotifyTarget(url=ApiConfig().key).events), "none": None, "1 day": 86400, '"" (none)': "", "the account's Default folder": None}
 LOCAL_ZONE = ("folders", "timezone")  # "local" is the schema's None: the machine's zone
 LINE = re.compile(r'^#?\s*(\w+) = .*?#.*?\(?default:? ([^;)]+?)(?:\)|;|$| =)')
 

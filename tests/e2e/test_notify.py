@@ -28,7 +28,7 @@ def notify_tables(inbox: Inbox, *, events: str = "", notify: str = "", health: b
     inbox every second, its URL read from a file (both loaded like the API key)."""
     tables = f"[notify]\n{notify}\n[[notify.targets]]\nurl = {{ env = \"MAVI_NOTIFY_URL\" }}\n{events}\n"
     if health:
-        tables += f"[health]\nping = {{ file = \"ping.url\" }}\ninterval_s = 1\n"
+        tables += '[health]\nping = { file = "ping.url" }\ninterval_s = 1\n'
     return tables
 
 

@@ -18,6 +18,7 @@ import pytest
 from mavi_sync.dev.samples import ImageSpec, write_image
 from mavi_sync.emulator.admin import Admin
 from tests.conftest import API_KEY, REPO, SECURITY_KEY, api_toml
+from tests.e2e.inbox import Inbox
 from tests.systemd.machine import Machine
 
 pytestmark = pytest.mark.skipif(Machine.unavailable() is not None, reason=str(Machine.unavailable()))
@@ -111,6 +112,58 @@ def test_the_watchdog_keeps_it_alive_and_kills_it_when_it_hangs(machine: Machine
     machine.run("kill", "-STOP", str(pid))  # hung: no more pings
     machine.wait_for(UNIT, "NRestarts", "1", timeout_s=20)
     assert "Watchdog timeout" in machine.journal(UNIT)
+
+
+def test_a_root_shell_pauses_and_resumes_the_dynamic_user_service(machine: Machine, admin: Admin,
+                                                                  emulator) -> None:  # type: ignore[no-untyped-def]
+    """`mavi-sync pause` from root reaches the service's dynamic user through its ledger: the
+    service holds uploads and says so in STATUS=, the pause outlives a restart, `resume` ends
+    it, and every ledger file still belongs to the service (SQLite gives what root creates
+    to the database's owner), so it can write after root did. The notification and ping URLs
+    come as credentials (systemd/README.md's drop-in) and reach their receiver."""
+    inbox = Inbox().__enter__()
+    machine.write("/etc/mavi-sync/config.toml", config(emulator.url) + (
+        '[[notify.targets]]\nurl = { credential = "mavi-notify-url" }\n'
+        '[health]\nping = { credential = "mavi-ping-url" }\ninterval_s = 1\n'))
+    machine.write("/etc/mavi-sync/notify-url", f"json://127.0.0.1:{inbox.port}/n\n")
+    machine.write("/etc/mavi-sync/ping-url", inbox.url("/ping") + "\n")
+    machine.write(f"/etc/systemd/system/{UNIT}.d/notify.conf", "[Service]\n"
+                  "LoadCredential=mavi-notify-url:/etc/mavi-sync/notify-url\n"
+                  "LoadCredential=mavi-ping-url:/etc/mavi-sync/ping-url\n")
+    machine.ctl("daemon-reload")
+    machine.ctl("start", "--no-block", UNIT)
+    machine.wait_for(UNIT, "ActiveState", "active")
+    upload_one(machine, admin, "IMG_0010.jpg", machine.camera)
+    cli = [*machine.cli]
+    paused = machine.run(*cli, "pause", "--config", "/etc/mavi-sync/config.toml")
+    assert "the daemon holds uploads" in paused.stdout and "by root" in paused.stdout, paused.stdout
+    machine.wait_for(UNIT, "StatusText", "*paused by hand by root*")
+    machine.ctl("restart", UNIT)
+    machine.wait_for(UNIT, "StatusText", "*paused by hand by root*")
+    shade = 77
+    write_image(machine.camera / "IMG_0011.jpg", ImageSpec(make="Canon", taken="2024:05:01 10:00:00",
+                                                           color=(shade, 90, 40)))
+    time.sleep(3)
+    assert len(admin.uploads()) == 1, "sent while paused by hand"
+    owners = machine.run("sh", "-c", "stat -c '%u %n' /var/lib/private/mavi-sync/ledger.sqlite3*").stdout
+    assert all(not line.startswith("0 ") for line in owners.splitlines()), owners
+    resumed = machine.run(*cli, "resume", "--config", "/etc/mavi-sync/config.toml")
+    assert "the daemon uploads again" in resumed.stdout, resumed.stdout
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(admin.uploads()) < 2:
+        time.sleep(0.25)
+    assert len(admin.uploads()) == 2, machine.journal(UNIT)[-3000:]
+    admin.faults(no_credits=True)
+    upload_one_later = ImageSpec(make="Canon", taken="2024:05:01 10:00:00", color=(12, 200, 40))
+    write_image(machine.camera / "IMG_0012.jpg", upload_one_later)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not inbox.notices("/n"):
+        time.sleep(0.25)
+    admin.faults(no_credits=False)
+    inbox.__exit__()
+    assert [n["title"].split(": ", 1)[1] for n in inbox.notices("/n")][:1] == [
+        "uploads paused (the account has no credits left)"], machine.journal(UNIT)[-3000:]
+    assert "/ping" in inbox.pings() and f":{inbox.port}/" not in machine.journal(UNIT)
 
 
 def test_stop_is_clean(machine: Machine) -> None:
