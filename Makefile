@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,emulator,bench]'
 	touch $(STAMP)
 
+# Two workers, each taking whole test modules (a module's daemons and fixtures stay together).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
