@@ -183,11 +183,15 @@ class Daemon:
                 self._heartbeat()
 
     def _oversee(self) -> None:
+        """The gate and oversight, on one read of the ledger's daemon table (each second)."""
         try:
-            self.gate.tick()
+            daemon = self.ledger.daemon()
         except MaviSyncError as exc:  # a ledger that cannot be read: the gate stays as it was
             log.debug("gate_skipped", error=str(exc))
-        self.oversight.tick()
+            daemon = None
+        if daemon is not None:
+            self.gate.tick(daemon)
+        self.oversight.tick(daemon)
 
     def _summary(self) -> str:
         """The engine's one line, and what holds or caps uploads (STATUS=, the ledger's summary)."""

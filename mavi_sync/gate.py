@@ -119,9 +119,10 @@ class Gate:
         self.clock = clock
         self.state: Optional[GateState] = None
 
-    def tick(self) -> GateState:
+    def tick(self, daemon: Optional[Mapping[str, tuple[str, float]]] = None) -> GateState:
+        """`daemon`: the ledger's daemon table, if the caller has just read it."""
         now = self.clock()
-        hand = hand_pause(self.ledger.daemon())
+        hand = hand_pause(self.ledger.daemon() if daemon is None else daemon)
         if hand is not None and hand.over(now):
             resume_by_hand(self.ledger)
             log.info("uploads_resumed", by="timer", paused_by=hand.by)

@@ -101,12 +101,13 @@ class Oversight:
             self.courier.send(alerts.caption_matched(self.host, path, text, words))
 
     # -- the daemon's tick ---------------------------------------------------------------------
-    def tick(self) -> None:
+    def tick(self, daemon: Optional[dict[str, tuple[str, float]]] = None) -> None:
+        """`daemon`: the ledger's daemon table, if the caller has just read it."""
         now = self.clock()
         pause = self.watched.pause()
         self._ledger_episode(pause, now)
         try:
-            told = self.ledger.daemon()
+            told = self.ledger.daemon() if daemon is None else daemon
             self._account_episode(pause, told, now)
             self._outage_episode(told, now)
             if now - self._scanned_at >= FAILED_SCAN_S:

@@ -70,3 +70,18 @@ def test_a_pause_by_hand_that_ran_out_ends_by_itself(tmp_path: Path) -> None:
         now[0] += 61
         assert gate.tick().held is None and opened.is_set()
         assert hand_pause(ledger.daemon()) is None
+
+
+def test_the_cap_follows_its_timetable_as_the_clock_passes_its_times(tmp_path: Path) -> None:
+    opened, throttle = threading.Event(), Throttle()
+    now = [at("2026-11-30 07:59:59")]
+    with Ledger(tmp_path / "l.sqlite3") as ledger:
+        gate = Gate(bandwidth(limit="08:00,2M 23:00,off"), ledger, throttle, opened, clock=lambda: now[0])
+        gate.tick()
+        assert throttle.rate is None
+        now[0] += 1  # 08:00:00
+        gate.tick()
+        assert throttle.rate == 2 << 20 and opened.is_set()
+        now[0] = at("2026-11-30 23:00:00")
+        gate.tick()
+        assert throttle.rate is None
