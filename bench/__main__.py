@@ -163,6 +163,9 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         rows.append(("  same, raw (idle ticking included)", _m(w["capped_cpu_s_per_mb"], "{:.4f}"),
                      f"idle {w['idle_cpu_s_per_s'] * 1000:.1f} ms/s", "report: " + _m(w["raw_cpu_ratio"], "{:.2f}"),
                      ""))
+        rows.append(("  same, raw, against uncapped on a link as slow as the cap",
+                     _m(w["capped_cpu_s_per_mb"], "{:.4f}"), "slow link " + _m(w["slow_link_cpu_s_per_mb"], "{:.4f}"),
+                     "report: " + _m(w["cpu_ratio_vs_slow_link"], "{:.2f}"), ""))
     return rows
 
 

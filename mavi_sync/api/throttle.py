@@ -1,11 +1,13 @@
 """The byte-rate cap on upload bodies, shared by every worker, and the hold that stops
 them (outside an upload window, a pause by hand).
 
-A token bucket refilled at `rate` bytes/s, holding at most one slice (a tenth of a second
-of the rate, 16 KiB to 1 MiB): each read of a body takes its bytes first, so N workers
-share the rate between them and a big file is sent at the rate, not in bursts. Reads are
-cut to one slice so that a slow cap still sends steadily (urllib3 asks for 1 MiB at a
-time). Only request bodies pass through here: status checks and lookups are never capped.
+A token bucket refilled at `rate` bytes/s, holding at most a quarter second of it: each read
+of a body takes its bytes first, so N workers share the rate between them and a big file is
+sent at the rate, not in bursts. Reads are cut to one slice (a tenth of a second of the
+rate, 16 KiB to 1 MiB) so that a slow cap still sends steadily; a read that must wait waits
+for a quarter second's worth, so the thread wakes about four times a second, not once per
+read (each wake costs CPU). Only request bodies pass through here: status checks and
+lookups are never capped.
 
 A hold raises `Held` in the read: the request is cut off (the server stores nothing), and
 the file's attempt is given back (outcome.py) to be sent again once uploads may go.
@@ -20,9 +22,16 @@ from typing import Any, Callable, Optional
 from mavi_sync.errors import Held, Interrupted
 
 SLICE_S = 0.1
+REFILL_S = 0.25
 MIN_SLICE = 16 << 10
 MAX_SLICE = 1 << 20
 WAIT_STEP_S = 0.5  # a wait for tokens wakes this often to see a stop
+# A read may go when the bucket holds all but this share of its bytes (the rest is owed:
+# the bucket goes that far below zero and the next read waits for it), and a wait lasts a
+# millisecond past its due time: a timed wait that wakes a hair early must not come round
+# again for a few bytes (it did, a dozen times per slice: a third more CPU per byte capped).
+SHORT_SHARE = 0.02
+WAKE_LATE_S = 0.001
 
 
 class Throttle:
@@ -40,7 +49,7 @@ class Throttle:
         with self._cond:
             self._refill()
             self.rate, self.held = rate, held
-            self._tokens = min(self._tokens, float(self.slice(MAX_SLICE)))
+            self._tokens = min(self._tokens, self._capacity())
             self._cond.notify_all()
 
     def slice(self, wanted: int) -> int:
@@ -50,11 +59,13 @@ class Throttle:
             return wanted
         return max(1, min(wanted, max(MIN_SLICE, min(MAX_SLICE, int(rate * SLICE_S)))))
 
+    def _capacity(self) -> float:
+        return max(float(self.slice(MAX_SLICE)), (self.rate or 0.0) * REFILL_S)
+
     def _refill(self) -> None:
         now = self._clock()
         if self.rate is not None:
-            cap = float(self.slice(MAX_SLICE))
-            self._tokens = min(cap, self._tokens + (now - self._at) * self.rate)
+            self._tokens = min(self._capacity(), self._tokens + (now - self._at) * self.rate)
         self._at = now
 
     def take(self, n: int, stop: threading.Event) -> None:
@@ -68,10 +79,11 @@ class Throttle:
                 if self.rate is None:
                     return
                 self._refill()
-                if self._tokens >= n:
+                if self._tokens >= n * (1 - SHORT_SHARE):
                     self._tokens -= n
                     return
-                self._cond.wait(min(WAIT_STEP_S, (n - self._tokens) / self.rate))
+                want = min(self._capacity(), max(float(n), self.rate * REFILL_S))
+                self._cond.wait(min(WAIT_STEP_S, (want - self._tokens) / self.rate + WAKE_LATE_S))
 
 
 class Throttled:
@@ -87,7 +99,12 @@ class Throttled:
         return int(self._stream.len)
 
     def read(self, n: int = -1) -> bytes:
-        wanted = n if n is not None and n > 0 else MAX_SLICE
+        # What is left to read (a monitor's `len` is the whole body): the last read takes
+        # only its own bytes, and the empty read that ends the body takes none.
+        left = self.len - int(getattr(self._stream, "bytes_read", 0))
+        if left <= 0:
+            return bytes(self._stream.read(0))
+        wanted = min(n if n is not None and n > 0 else MAX_SLICE, left)
         size = self._throttle.slice(wanted)
         self._throttle.take(size, self._stop)
         return bytes(self._stream.read(size))

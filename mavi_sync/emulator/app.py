@@ -166,7 +166,8 @@ class Emulator:
         rule: Optional[Rule] = request[RULE]
         drop = (rule is not None and rule.action == "drop") or self.dice.roll(self.faults.drop_rate)
         drop_after = max(1, (request.content_length or 2) // 2) if drop else None
-        form = await read_form(request, self.store.blobs, keep_bytes=self.settings.keep_bytes, drop_after=drop_after)
+        form = await read_form(request, self.store.blobs, keep_bytes=self.settings.keep_bytes, drop_after=drop_after,
+                               pace=self.faults.link_bytes_per_s)
         request[LOG].update(fields=form.fields, part_types=form.content_types,
                               files=[vars(r.upload) for r in form.files])
         self.stats.bytes_received += sum(r.upload.size for r in form.files)

@@ -33,6 +33,7 @@ class Faults:
     v2_limit_as_400: bool = False  # v2 rate limits answered 400 "Request has exceeded the limit."
     retry_after_s: Optional[float] = None  # sent as Retry-After with 429 and 503 answers
     hang_s: float = 3600.0  # how long a hung request stays unanswered
+    link_bytes_per_s: float = 0.0  # upload bodies read no faster than this (a slow uplink); 0 = at once
 
     def update(self, changes: dict[str, Any]) -> "Faults":
         """A copy with `changes` applied; ValueError names an unknown or mistyped field."""

@@ -3,8 +3,10 @@ hash), never into memory, so a multi-GB upload keeps the emulator's memory flat.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +70,11 @@ async def drain(request: web.Request) -> int:
 
 
 async def read_form(request: web.Request, blobs: Path, *, keep_bytes: bool,
-                    drop_after: Optional[int] = None) -> Form:
-    """Parse the multipart body; raise Dropped after `drop_after` file bytes (a fault)."""
+                    drop_after: Optional[int] = None, pace: float = 0.0) -> Form:
+    """Parse the multipart body; raise Dropped after `drop_after` file bytes (a fault); read
+    files no faster than `pace` bytes/s when set (a slow uplink: the client's socket fills)."""
     form = Form()
+    started = time.monotonic()
     reader = await request.multipart()
     seen = 0
     try:
@@ -90,7 +94,8 @@ async def read_form(request: web.Request, blobs: Path, *, keep_bytes: bool,
                 form.fields.setdefault(name, []).append(text)
                 form.content_types[name] = ctype
                 continue
-            received, seen = await _receive(part, name, ctype, blobs, keep_bytes, seen, drop_after)
+            received, seen = await _receive(part, name, ctype, blobs, keep_bytes, seen, drop_after,
+                                            (started, pace) if pace > 0 else None)
             form.files.append(received)
     except BaseException:
         form.discard()
@@ -98,7 +103,8 @@ async def read_form(request: web.Request, blobs: Path, *, keep_bytes: bool,
 
 
 async def _receive(part: BodyPartReader, name: str, ctype: str, blobs: Path, keep_bytes: bool,
-                   seen: int, drop_after: Optional[int]) -> tuple[Received, int]:
+                   seen: int, drop_after: Optional[int],
+                   pace: Optional[tuple[float, float]] = None) -> tuple[Received, int]:
     digest = hashlib.sha256()
     size = 0
     tmp = blobs / f"tmp-{uuid.uuid4().hex}" if keep_bytes else None
@@ -115,6 +121,8 @@ async def _receive(part: BodyPartReader, name: str, ctype: str, blobs: Path, kee
                 out.write(chunk)
             if drop_after is not None and seen >= drop_after:
                 raise Dropped()
+            if pace is not None:  # (started, bytes/s): this many bytes are due this late
+                await asyncio.sleep(max(0.0, pace[0] + seen / pace[1] - time.monotonic()))
     except BaseException:
         if out is not None:
             out.close()

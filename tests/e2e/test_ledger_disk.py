@@ -1,7 +1,7 @@
 """A ledger that can no longer be written (a full disk, simulated with a file-size limit
 set on the running daemon, so it works without root): intake stops with one clear error,
-the daemon keeps running, the ledger is not corrupted, and when space is back everything
-that arrived meanwhile is uploaded."""
+the daemon keeps running, the ledger is not corrupted, the owner is told once (and pinged
+/fail meanwhile), and when space is back everything that arrived meanwhile is uploaded."""
 
 from __future__ import annotations
 
@@ -15,11 +15,23 @@ import pytest
 
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.dev.samples import ImageSpec, write_image
+from tests.e2e.inbox import Inbox
 from tests.e2e.rig import Daemon, until
 from tests.e2e.stream import record_figures
 
 
-def test_a_full_disk_stops_intake_cleanly_and_it_resumes_when_space_is_back(daemon: Daemon, admin: Admin) -> None:
+def test_a_full_disk_stops_intake_cleanly_and_it_resumes_when_space_is_back(daemon: Daemon, admin: Admin,
+                                                                           emulator) -> None:  # type: ignore[no-untyped-def]
+    with Inbox() as inbox:
+        full_disk(daemon, admin, emulator, inbox)
+    assert [n["title"].split(": ", 1)[1] for n in inbox.notices("/n")] == [
+        "cannot write its ledger", "ledger writable again"]
+    assert "/ping/fail" in inbox.pings() and inbox.pings()[-1] == "/ping"
+
+
+def full_disk(daemon: Daemon, admin: Admin, emulator, inbox: Inbox) -> None:  # type: ignore[no-untyped-def]
+    daemon.write_config(emulator.url, tables=f'[[notify.targets]]\nurl = "json://127.0.0.1:{inbox.port}/n"\n'
+                                             f'[health]\nping = "{inbox.url("/ping")}"\ninterval_s = 1\n')
     daemon.start()
     for i in range(2):
         write_image(daemon.camera / f"before{i}.jpg", ImageSpec(taken=f"2024:01:0{i + 1} 10:00:00"))
@@ -33,6 +45,7 @@ def test_a_full_disk_stops_intake_cleanly_and_it_resumes_when_space_is_back(daem
         write_image(daemon.camera / f"during{i}.jpg", ImageSpec(taken=f"2024:02:0{i + 1} 10:00:00"))
     until(lambda: '"event": "ledger_unwritable"' in daemon.logs(), 60, 0.5)
     assert daemon.proc.poll() is None  # still running
+    until(lambda: "/ping/fail" in inbox.pings(), 10)
     db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
@@ -41,6 +54,7 @@ def test_a_full_disk_stops_intake_cleanly_and_it_resumes_when_space_is_back(daem
     until(lambda: daemon.count("confirmed") == 7, 90, 0.5)
     log = daemon.logs()
     assert log.count('"event": "ledger_unwritable"') == 1 and '"event": "ledger_writable_again"' in log
+    until(lambda: len(inbox.notices("/n")) == 2 and inbox.pings()[-1] == "/ping", 10)
     shas = [u["sha256"] for u in admin.uploads("image")]
     record_figures("ledger on a full disk", files=7, lost=0, duplicate_images=len(shas) - len(set(shas)))
     assert daemon.stop() == 0
