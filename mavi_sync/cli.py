@@ -157,19 +157,20 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  folder      {folder.path} → {folder.target}"
               f"{' (recursive)' if folder.recursive else ''}, after upload: {folder.after_upload}"
               + (f" to {folder.archive_dir}" if folder.after_upload == "archive" else ""))
-    missing += _unattended_lines(config)
+    unusable = _unattended_lines(config)
     for warning in config.warnings:
         print(f"  WARNING     {warning}")
     if missing:
         print(f"not ready: no {' and no '.join(missing)} for the folders that need it "
               "(the daemon would pause until there is)", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+    if unusable:
+        print(f"not ready: {', '.join(unusable)} (the daemon would run without them)", file=sys.stderr)
+    return EXIT_ERROR if missing or unusable else EXIT_OK
 
 
 def _unattended_lines(config: Config) -> list[str]:
     """[bandwidth], [notify] and [health] as check-config shows them: each URL by its service
-    and where it comes from, never the URL (it holds a token). Returns what is missing."""
+    and where it comes from, never the URL (it holds a token). Returns what cannot be used."""
     b = config.bandwidth
     print(f"  bandwidth   cap {b.limit.text}" + (f", windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
     missing = []
@@ -182,12 +183,12 @@ def _unattended_lines(config: Config) -> list[str]:
             url = resolve_key(source, f"{label} URL", key_path=key_path)
         except MaviSyncError as exc:
             print(f"  {label:<11} MISSING: {exc}")
-            missing.append(f"{label} URL")
+            missing.append(f"no {label} URL")
             continue
         problem = notify_url_problem(url.reveal()) if label.startswith("notify") else None
         print(f"  {label:<11} {service_name(url.reveal())} ({url.origin}): {problem or what}")
         if problem:
-            missing.append(f"usable {label} URL")
+            missing.append(f"the {label} URL is not one Apprise reads")
     return missing
 
 

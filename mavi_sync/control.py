@@ -16,7 +16,7 @@ import pwd
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.gate import hand_pause, pause_by_hand, resume_by_hand
@@ -62,7 +62,7 @@ def _running(ledger: Ledger, now: float) -> bool:
     return beat is not None and now - float(beat[0]) < RUNNING_S
 
 
-def _seen(ledger: Ledger, check: Callable[[dict], bool]) -> bool:  # type: ignore[type-arg]
+def _seen(ledger: Ledger, check: Callable[[dict[str, Any]], bool]) -> bool:
     """Wait (bounded) until the daemon's recorded gate passes `check`."""
     deadline = time.monotonic() + ACK_S
     while time.monotonic() < deadline:
@@ -77,7 +77,8 @@ def cmd_pause(args: argparse.Namespace) -> int:
     now = time.time()
     with _ledger(args) as ledger:
         pause_by_hand(ledger, who(), now, now + args.for_s if args.for_s else None)
-        text = hand_pause(ledger.daemon()).describe()  # type: ignore[union-attr]
+        hand = hand_pause(ledger.daemon())
+        text = hand.describe() if hand is not None else "paused by hand"
         if not _running(ledger, now):
             print(f"{text}; no daemon runs now: uploads stay paused when it starts")
         elif _seen(ledger, lambda g: bool(g.get("hand_paused"))):

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from mavi_sync import alerts
-from mavi_sync.config.schema import Config
+from mavi_sync.config.schema import Config, KeySource
 from mavi_sync.config.secrets import Secret, resolve_key
 from mavi_sync.courier import Courier, Target, fail_url
 from mavi_sync.errors import MaviSyncError
@@ -56,7 +56,7 @@ def resolve_urls(config: Config) -> tuple[list[Target], Optional[Secret], Option
     return targets, ping, fail
 
 
-def _resolve(source, name: str, key_path: str) -> Optional[Secret]:  # type: ignore[no-untyped-def]
+def _resolve(source: KeySource, name: str, key_path: str) -> Optional[Secret]:
     try:
         return resolve_key(source, name, key_path=key_path)
     except MaviSyncError as exc:
