@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test reliability bench bench-tools profile demo check-config clean
+.PHONY: venv test test-tools reliability bench bench-tools profile demo check-config clean
 
 venv: $(STAMP)
 
@@ -13,13 +13,21 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,emulator,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,emulator,bench,fleet]'
 	touch $(STAMP)
 
 # Two workers, each taking whole test modules (a module's daemons and fixtures stay together).
 PYTEST_ARGS ?= -n 2 --dist loadfile
-test: $(STAMP)
+test: $(STAMP) test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fleet tests need a real PostgreSQL: Debian's server binaries, installed when missing and
+# this is root; elsewhere those tests skip and say why.
+test-tools:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  echo "test: no PostgreSQL server binaries: the fleet tests will skip"
 
 # The crash, fault, outage, bad-input, disk and fuzz suites at full size (they run small in
 # `make test`): 50 kills over 200 files, 500 files through server faults, a 5-minute outage,

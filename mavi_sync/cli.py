@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="counts by state and target, pause/outage, last errors")
     p.add_argument("--config", type=Path, metavar="PATH", help="config file (default: $MAVI_SYNC_CONFIG, ~/.config/mavi-sync/config.toml, /etc/mavi-sync/config.toml)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--fleet", action="store_true", help="every node of the [fleet] database: running, last seen, "
+                                                        "summary, paused reason")
 
     p = sub.add_parser("retry", help="try failed (or rejected) files again")
     p.add_argument("paths", nargs="*", type=Path, metavar="FILE",
@@ -171,6 +173,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def _unattended_lines(config: Config) -> list[str]:
     """[bandwidth], [notify] and [health] as check-config shows them: each URL by its service
     and where it comes from, never the URL (it holds a token). Returns what cannot be used."""
+    if config.fleet.database:
+        from mavi_sync.fleet.nodes import node_name
+        try:
+            origin = resolve_key(config.fleet.password, "fleet database password", key_path="[fleet] password").origin
+        except MaviSyncError:
+            origin = "none found: the role must log in without one"
+        print(f"  fleet       node {node_name(config.fleet.node)} in {config.fleet.database} (password: {origin})")
     b = config.bandwidth
     print(f"  bandwidth   cap {b.limit.text}" + (f", windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
     missing = []

@@ -35,6 +35,7 @@ from mavi_sync.snapshot import Counters
 from mavi_sync.states import State
 
 if TYPE_CHECKING:
+    from mavi_sync.fleet.join import Fleet
     from mavi_sync.metrics import Metrics
 
 log = get_logger("mavi_sync.daemon")
@@ -70,10 +71,12 @@ def counting_retries(counters: Counters, then: OnRetry = log_retry) -> OnRetry:
 
 
 def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
-             clock: Callable[[], float] = time.time) -> Parts:
-    """Build and connect client, engine and intake for `config` (the daemon, `sync`, tests)."""
+             clock: Callable[[], float] = time.time, fleet: Optional["Fleet"] = None) -> Parts:
+    """Build and connect client, engine and intake for `config` (the daemon, `sync`, tests);
+    in a fleet, the client takes its slots from the account's shared budgets."""
     stop, counters = threading.Event(), Counters()
-    client = Client.from_config(config, keys=keys, stop=stop, on_retry=counting_retries(counters))
+    client = Client.from_config(config, keys=keys, stop=stop, on_retry=counting_retries(counters),
+                                limiters=fleet.limiters if fleet is not None else None)
     engine = Engine(config, ledger, client, stop=stop, clock=clock, counters=counters)
     intake = Intake(config, ledger, engine.enqueue, stop=stop, clock=clock)
     engine.settling = intake.__len__
@@ -89,7 +92,8 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
         self.config = config = with_callbacks(config, self.ledger)
-        parts = assemble(config, self.ledger)
+        self.fleet = _join(config) if config.fleet.database else None
+        parts = assemble(config, self.ledger, fleet=self.fleet)
         self.client, self.engine, self.intake, self.gate = parts.client, parts.engine, parts.intake, parts.gate
         engine = self.engine
         self.oversight = Oversight(config, self.ledger, Watched(engine.pause.current, lambda: engine.outage.since,
@@ -142,7 +146,7 @@ class Daemon:
         self._oversee()  # a window closed now, or a pause by hand, holds the workers from their start
         self.engine.start(self.config.uploads.concurrency)
         self.notifier.ready(self._summary())
-        self._heartbeat()
+        self._heartbeat(starting=True)
         log.info("daemon_started", folders=[str(f.path) for f in self.config.folders],
                  watch={str(k): v for k, v in (self.watcher.modes if self.watcher else {}).items()})
         self._loop()
@@ -198,7 +202,7 @@ class Daemon:
         gate = self.gate.state.summary() if self.gate.state is not None else ""
         return self.engine.summary() + (f"; {gate}" if gate else "")
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self, starting: bool = False) -> None:
         summary = self._summary()
         self.notifier.status(summary)
         self.notifier.watchdog()
@@ -206,6 +210,12 @@ class Daemon:
             self.ledger.set_daemon(heartbeat=str(time.time()), summary=summary)
         except MaviSyncError as exc:
             log.error("ledger_write_failed", error=str(exc))
+        if self.fleet is not None:
+            try:
+                pause = self.engine.pause.current()
+                self.fleet.registry.beat(summary, pause[0] if pause else None, starting=starting)
+            except MaviSyncError as exc:  # the budget says so once (fleet_budget_local); this is detail
+                log.debug("fleet_beat_failed", error=str(exc))
 
     def reload(self) -> None:
         """SIGHUP: a valid new config replaces the folders and most upload settings; an
@@ -254,10 +264,28 @@ class Daemon:
             self.receiver.stop()
         self.client.close()
         self.oversight.stop()
+        if self.fleet is not None:
+            try:
+                self.fleet.registry.left()
+            except MaviSyncError:
+                pass
+            self.fleet.close()
         self.ledger.set_daemon(pid=None, heartbeat=None)
         self.ledger.close()
         log.info("daemon_stopped")
         return 0
+
+
+def _join(config: Config) -> "Fleet":
+    # Imported only in a fleet: psycopg and its libpq are not loaded on a box of its own.
+    try:
+        from mavi_sync.fleet.join import join
+    except ImportError as exc:
+        raise MaviSyncError(f"[fleet] database is set, but the PostgreSQL driver is missing ({exc.name})",
+                            hint="Install mavi-sync with its fleet extra: pip install 'mavi-sync[fleet]'.") from None
+    fleet = join(config)
+    assert fleet is not None
+    return fleet
 
 
 def _receiver(config: Config, ledger: Ledger, engine: Engine) -> Receiver:

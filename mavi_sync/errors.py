@@ -60,6 +60,13 @@ class LedgerError(MaviSyncError):
     hint = "Check the ledger path and free disk space; the ledger is never modified on error."
 
 
+class FleetUnavailable(MaviSyncError):
+    """The fleet's PostgreSQL database cannot be reached or refused a statement. The message
+    names the host and database, never the password."""
+
+    hint = "Each node works on its own share of the rate budget meanwhile; check the database and its role."
+
+
 class IllegalTransition(MaviSyncError):
     """A state change the state machine does not allow (a bug, not a user error). Not a
     LedgerError: a bug must never pause intake as "ledger unwritable"."""

@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from mavi_sync.captions import captions
 from mavi_sync.config import Config, default_config_path, load_config
+from mavi_sync.errors import MaviSyncError
 from mavi_sync.ledger import Ledger, ledger_path_for
 from mavi_sync.report import empty_status, ledger_rows, skipped_rows, status_json, status_text
 from mavi_sync.states import State
@@ -48,12 +49,36 @@ def existing_ledger(config: Config) -> "Ledger | contextlib.AbstractContextManag
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = config_at(args.config)
+    if getattr(args, "fleet", False):
+        return _fleet_status(config, args.json)
     with existing_ledger(config) as ledger:
         report = status_json(ledger, time.time()) if ledger is not None else empty_status()
     if args.json:
         print_json(report)
     else:
         print(status_text(report))
+    return EXIT_OK
+
+
+def _fleet_status(config: Config, as_json: bool) -> int:
+    """`status --fleet`: every node of the fleet's database, as its last heartbeat left it."""
+    if not config.fleet.database:
+        raise MaviSyncError(f"{config.source}: no [fleet] database", hint="Set [fleet] database to the fleet's "
+                            "PostgreSQL URL (README, \"Fleet\").")
+    from mavi_sync.fleet.join import database_of
+    from mavi_sync.fleet.nodes import fleet_rows
+    db = database_of(config)
+    try:
+        rows = fleet_rows(db)
+    finally:
+        db.close()
+    if as_json:
+        print_json(rows)
+        return EXIT_OK
+    for r in rows:
+        state = "running" if r["running"] else "not running"
+        print(f"{r['node']:<20} {state:<12} seen {r['last_seen_s']:>8.1f} s ago  {r['summary'] or '-'}"
+              + (f"  PAUSED: {r['paused']}" if r["paused"] else ""))
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ import pytest
 
 if TYPE_CHECKING:  # aiohttp is imported only by the tests that start the emulator
     from mavi_sync.emulator.runner import EmulatorServer
+    from tests.pg import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MAVI_MEDIA_CORPUS", REPO.parent / "shared" / "media"))
@@ -101,6 +102,7 @@ def emulator(tmp_path: Path) -> Iterator["EmulatorServer"]:
     """A fresh emulator with fast life cycles, keys API_KEY / SECURITY_KEY."""
     from mavi_sync.emulator.app import Settings
     from mavi_sync.emulator.runner import EmulatorServer
+    from tests.pg import PostgresServer
     server = EmulatorServer(tmp_path / "emulator", Settings(api_key=API_KEY, security_key=SECURITY_KEY,
                                                             timing=fast_timing(), seed=1))
     with server:
@@ -150,3 +152,17 @@ def run_in_threads(fn: Callable[[object], object], items: list[object], timeout:
     for t in threads:
         t.join(timeout)
     return errors
+
+
+# -- a real PostgreSQL, for the fleet ---------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres() -> Iterator["PostgresServer"]:
+    """One throw-away PostgreSQL cluster per test process (tests/pg.py); each test asks it
+    for a fresh database. Skipped, with the reason, where the machine has none."""
+    from tests.pg import PostgresServer, unavailable
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()

@@ -18,7 +18,7 @@ LEVELS: list[tuple[int, tuple[str, ...]]] = [
     (5, ("engine", "metrics", "report", "oversight")),
     (4, ("intake", "follower", "uploader", "dryrun", "after", "events")),
     (3, ("outcome", "pause", "plan", "staging", "captions", "receiver", "gate", "alerts", "courier")),
-    (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator")),
+    (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator", "fleet")),
     (1, ("config", "errors", "logs", "states", "timetable", "__init__")),
 ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
 from mavi_sync.api import asset, image, security, video
 from mavi_sync.api.body import Progress
@@ -91,26 +91,29 @@ class Client:
 
     def __init__(self, api: ApiConfig, uploads: UploadsConfig, keys: KeyRing, *,
                  settings: ClientSettings = ClientSettings(), stop: Optional[threading.Event] = None,
-                 on_retry: Optional[OnRetry] = None) -> None:
+                 on_retry: Optional[OnRetry] = None, limiters: Optional[tuple[Any, Any]] = None) -> None:
         self.api = api
         self.keys = keys
         self.settings = settings
         self.stop = stop or threading.Event()
         self.on_retry = on_retry or log_retry
+        # (upload, query) limiters: the account's budget, shared by a fleet's nodes (fleet/budget.py)
+        # or this process's own.
+        upload, query = limiters or (RateLimiter(uploads.rate_limit_per_minute / 60.0),
+                                     RateLimiter(uploads.query_rate_limit_per_second, burst=2))
         self.transport = Transport(
             timeouts=Timeouts(uploads.connect_timeout_s, uploads.read_timeout_s),
-            upload_limiter=RateLimiter(uploads.rate_limit_per_minute / 60.0),
-            query_limiter=RateLimiter(uploads.query_rate_limit_per_second, burst=2),
+            upload_limiter=upload, query_limiter=query,
             stop=self.stop, pool_size=max(8, uploads.concurrency * 2))
 
     @classmethod
     def from_config(cls, config: Config, *, keys: Optional[KeyRing] = None, stop: Optional[threading.Event] = None,
-                    on_retry: Optional[OnRetry] = None) -> "Client":
+                    on_retry: Optional[OnRetry] = None, limiters: Optional[tuple[Any, Any]] = None) -> "Client":
         u = config.uploads
         settings = ClientSettings(RetryPolicy(attempts=u.request_attempts, initial_s=u.request_retry_initial_s),
                                   image_batch_files=u.image_batch_files)
         keys = keys or KeyRing(config.api.key, config.api.security_key)
-        return cls(config.api, u, keys, settings=settings, stop=stop, on_retry=on_retry)
+        return cls(config.api, u, keys, settings=settings, stop=stop, on_retry=on_retry, limiters=limiters)
 
     def close(self) -> None:
         self.transport.close()

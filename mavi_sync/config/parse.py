@@ -11,6 +11,7 @@ from typing import Any, Optional
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mavi_sync.config.fleet import fleet
 from mavi_sync.config.reader import Table
 from mavi_sync.config.unattended import bandwidth, health, notify
 from mavi_sync.config.schema import (
@@ -57,6 +58,7 @@ def build_config(data: Any, *, base_dir: Path = Path("."), source: Optional[Path
         notify=notify(root.table("notify")),
         health=health(root.table("health")),
         bandwidth=bandwidth(root.table("bandwidth")),
+        fleet=fleet(root.table("fleet")),
         log_level=root.string("log_level", "info", choices=LOG_LEVELS),
         source=source,
     )

@@ -217,6 +217,16 @@ class BandwidthConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """Several boxes on one account (fleet/): the PostgreSQL database they share, this box's
+    node name, and the database password, loaded like the API key. Off when `database` is ""."""
+
+    database: str = ""  # postgresql://ROLE@HOST:PORT/DB, no password in it
+    password: KeySource = KeySource(env="MAVI_FLEET_PASSWORD", credential="mavi-fleet-password")
+    node: str = ""  # "" = the host name
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = ApiConfig()
     uploads: UploadsConfig = UploadsConfig()
@@ -227,6 +237,7 @@ class Config:
     notify: NotifyConfig = NotifyConfig()
     health: HealthConfig = HealthConfig()
     bandwidth: BandwidthConfig = BandwidthConfig()
+    fleet: FleetConfig = FleetConfig()
     log_level: str = "info"
     # Where the config came from (for messages); None when built from a dict.
     source: Optional[Path] = None

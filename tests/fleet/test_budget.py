@@ -1,0 +1,116 @@
+"""The account's rate budget in a real PostgreSQL: nodes (each with its own pool and
+connections, as separate boxes have) share one pace; a node that loses the database goes on
+at its fair share and comes back; the password appears in no error."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mavi_sync.config.secrets import Secret
+from mavi_sync.errors import FleetUnavailable
+from mavi_sync.fleet.budget import RETRY_S, SharedLimiter
+from mavi_sync.fleet.db import FleetDatabase
+from mavi_sync.fleet.nodes import Registry, fleet_rows
+from tests.pg import PASSWORD, PostgresServer
+
+
+def node(url: str) -> FleetDatabase:
+    return FleetDatabase(url, Secret(PASSWORD, "test")).open()
+
+
+def test_three_nodes_share_one_pace(postgres: PostgresServer) -> None:
+    url = postgres.database()
+    rate, seconds = 20.0, 3.0  # the account's limit, per second
+    dbs = [node(url) for _ in range(3)]
+    limiters = [SharedLimiter(db, "upload", rate) for db in dbs]
+    times: list[float] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def work(limiter: SharedLimiter) -> None:
+        while not stop.is_set():
+            if limiter.acquire(stop):
+                with lock:
+                    times.append(time.monotonic())
+
+    threads = [threading.Thread(target=work, args=(limiter,)) for limiter in limiters]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(5)
+    for db in dbs:
+        db.close()
+    inside = [t for t in times if t - started <= seconds]
+    # Together at most the account's rate (plus the one slot a burst of 1 allows at once),
+    # and at least 90 % of it: three boxes each pacing itself to the limit would take 3 ×.
+    assert len(inside) <= rate * seconds + 1, len(inside)
+    assert len(inside) >= 0.9 * rate * seconds, len(inside)
+    per_node = [lim.waits for lim in limiters]
+    assert all(n > 0 for n in per_node), per_node  # every node got slots
+
+
+def test_a_node_that_loses_the_database_paces_itself_at_its_fair_share(postgres: PostgresServer) -> None:
+    url = postgres.database()
+    dbs = [node(url) for _ in range(2)]
+    for i, db in enumerate(dbs):
+        Registry(db, f"node-{i}").beat("queued 0", None, starting=True)
+    limiter = SharedLimiter(dbs[0], "upload", 10.0)
+    assert limiter.reserve() == 0.0 and limiter.shared  # the row, and the fair share: 2 nodes alive
+    assert limiter.local.rate == 5.0
+    dbs[0].close()  # the database is gone, as far as this node can tell
+    started = time.monotonic()
+    delays = [limiter.reserve() for _ in range(3)]
+    assert time.monotonic() - started < 1.0, "waited on the lost database"
+    assert not limiter.shared and delays[1:] == pytest.approx([0.2, 0.4], abs=0.05)  # 5 per second
+    dbs[1].close()
+    assert RETRY_S >= 1
+
+
+def test_a_wrong_password_is_a_clear_error_without_the_password(postgres: PostgresServer) -> None:
+    url = postgres.database()
+    db = FleetDatabase(url, Secret("not-the-password-1234", "test")).open()
+    with pytest.raises(FleetUnavailable) as info:
+        db.ensure_schema()
+    db.close()
+    text = str(info.value)
+    assert "password authentication failed" in text and "not-the-password-1234" not in text
+    assert f"127.0.0.1:{postgres.port}/" in text
+
+
+def test_the_registry_lists_every_node_with_its_summary(postgres: PostgresServer) -> None:
+    url = postgres.database()
+    db = node(url)
+    Registry(db, "barn-1").beat("queued 3, uploading 1, done 10, failed 0", None, starting=True)
+    Registry(db, "barn-2").beat("queued 0, uploading 0, done 4, failed 1", "no_credits", starting=True)
+    rows = fleet_rows(db)
+    db.close()
+    assert [(r["node"], r["running"], r["paused"]) for r in rows] == [("barn-1", True, None),
+                                                                      ("barn-2", True, "no_credits")]
+    assert rows[0]["summary"].startswith("queued 3")
+
+
+def test_a_node_role_needs_only_connect_and_rights_on_the_three_tables(postgres: PostgresServer) -> None:
+    """README "Fleet": the owner creates the tables once (its first node, or `mavi-sync
+    status --fleet` run as the owner); a node's role then needs CONNECT and SELECT, INSERT,
+    UPDATE on fleet_schema, rate_budget and nodes, nothing more."""
+    url = postgres.database()
+    owner = node(url)
+    owner.ensure_schema()
+    owner.close()
+    name = url.rsplit("/", 1)[1]
+    postgres.sql("postgres", "CREATE ROLE mavi_shop LOGIN PASSWORD 'shop-pw-123'")
+    postgres.sql(name, "GRANT SELECT, INSERT, UPDATE ON fleet_schema, rate_budget, nodes TO mavi_shop")
+    shop = FleetDatabase(url.replace("mavi_node@", "mavi_shop@"), Secret("shop-pw-123", "test")).open()
+    Registry(shop, "shop").beat("queued 0", None, starting=True)
+    limiter = SharedLimiter(shop, "upload", 5.0)
+    assert limiter.reserve() == 0.0 and limiter.shared
+    with pytest.raises(FleetUnavailable, match="permission denied"):
+        with shop.transaction() as cur:
+            cur.execute("CREATE TABLE intruder (x int)")
+    shop.close()
