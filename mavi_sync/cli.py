@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -174,12 +175,12 @@ def _unattended_lines(config: Config) -> list[str]:
     """[bandwidth], [notify] and [health] as check-config shows them: each URL by its service
     and where it comes from, never the URL (it holds a token). Returns what cannot be used."""
     if config.fleet.database:
-        from mavi_sync.fleet.nodes import node_name
         try:
             origin = resolve_key(config.fleet.password, "fleet database password", key_path="[fleet] password").origin
         except MaviSyncError:
             origin = "none found: the role must log in without one"
-        print(f"  fleet       node {node_name(config.fleet.node)} in {config.fleet.database} (password: {origin})")
+        node = config.fleet.node or socket.gethostname()
+        print(f"  fleet       node {node} in {config.fleet.database} (password: {origin})")
     b = config.bandwidth
     print(f"  bandwidth   cap {b.limit.text}" + (f", windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
     missing = []

@@ -65,8 +65,12 @@ def _fleet_status(config: Config, as_json: bool) -> int:
     if not config.fleet.database:
         raise MaviSyncError(f"{config.source}: no [fleet] database", hint="Set [fleet] database to the fleet's "
                             "PostgreSQL URL (README, \"Fleet\").")
-    from mavi_sync.fleet.join import database_of
-    from mavi_sync.fleet.nodes import fleet_rows
+    try:
+        from mavi_sync.fleet.join import database_of
+        from mavi_sync.fleet.nodes import fleet_rows
+    except ImportError as exc:
+        raise MaviSyncError(f"the PostgreSQL driver is missing ({exc.name})",
+                            hint="Install mavi-sync with its fleet extra: pip install 'mavi-sync[fleet]'.") from None
     db = database_of(config)
     try:
         rows = fleet_rows(db)

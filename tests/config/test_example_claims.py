@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from mavi_sync.config.schema import (ApiConfig, BandwidthConfig, FolderConfig, HealthConfig, MetricsConfig,
-                                     NotifyConfig, NotifyTarget, ReceiverConfig, SecurityConfig, UploadsConfig)
+from mavi_sync.config.schema import (ApiConfig, BandwidthConfig, FleetConfig, FolderConfig, HealthConfig,
+                                     MetricsConfig, NotifyConfig, NotifyTarget, ReceiverConfig, SecurityConfig,
+                                     UploadsConfig)
 from tests.conftest import REPO
 
 TABLES: dict[str, Any] = {"api": ApiConfig(), "api.key": ApiConfig().key, "api.security_key": ApiConfig().security_key,
@@ -29,7 +30,7 @@ class BandwidthText:
 
 
 TABLES.update({"notify": NotifyConfig(), "notify.targets": NotifyTarget(url=ApiConfig().key), "health": HealthConfig(),
-               "bandwidth": BandwidthText()})
+               "bandwidth": BandwidthText(), "fleet": FleetConfig()})
 # Defaults written in words, and what they mean in the schema.
 WORDS = {"all of them": list(NotifyTarget(url=ApiConfig().key).events), "none": None, "1 day": 86400, '"" (none)': "", "the account's Default folder": None}
 LOCAL_ZONE = ("folders", "timezone")  # "local" is the schema's None: the machine's zone

@@ -82,3 +82,13 @@ def test_check_config_names_each_url_by_service_and_origin_and_refuses_an_unusab
     assert "health ping MISSING" in out.out and "environment variable PING" in out.out
     assert "the notify 2 URL is not one Apprise reads, no health ping URL" in out.err
     assert "TOKEN" not in out.out + out.err
+
+
+def test_fleet_takes_a_url_without_password_and_names_a_node() -> None:
+    c = build_config({"folders": [{"path": "/cam"}], "fleet": {"database": "postgresql://n@db:5432/mavi",
+                                                                 "node": "barn-3"}})
+    assert c.fleet.database == "postgresql://n@db:5432/mavi" and c.fleet.node == "barn-3"
+    assert c.fleet.password.credential == "mavi-fleet-password" and c.fleet.password.env == "MAVI_FLEET_PASSWORD"
+    text = problems(fleet={"database": "postgresql://n:s3cr3t-pw@db/mavi", "node": "no spaces"})
+    assert "fleet.database" in text and "s3cr3t-pw" not in text and "without its password" in text
+    assert "fleet.node" in text and "'no spaces'" in text
