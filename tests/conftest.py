@@ -102,7 +102,6 @@ def emulator(tmp_path: Path) -> Iterator["EmulatorServer"]:
     """A fresh emulator with fast life cycles, keys API_KEY / SECURITY_KEY."""
     from mavi_sync.emulator.app import Settings
     from mavi_sync.emulator.runner import EmulatorServer
-    from tests.pg import PostgresServer
     server = EmulatorServer(tmp_path / "emulator", Settings(api_key=API_KEY, security_key=SECURITY_KEY,
                                                             timing=fast_timing(), seed=1))
     with server:

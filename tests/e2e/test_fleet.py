@@ -67,3 +67,19 @@ def test_three_nodes_share_the_accounts_rate_without_a_0429(tmp_path: Path, emul
     assert [(r["node"], r["running"]) for r in rows] == [("shop-0", True), ("shop-1", True), ("shop-2", True)]
     assert all("done" in r["summary"] for r in rows)
     assert PASSWORD not in "".join(d.logs() for d in nodes) + fleet.stdout + fleet.stderr
+
+
+def test_a_node_whose_database_is_down_uploads_at_its_share_and_says_so(tmp_path: Path, emulator: EmulatorServer,
+                                                                        admin: Admin) -> None:
+    import socket
+    with socket.socket() as s:  # a port where nothing listens: the database is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = Daemon(tmp_path, emulator.url, tables=f'[fleet]\ndatabase = "postgresql://mavi_node@127.0.0.1:{port}/mavi"\n')
+    d.start(env={"MAVI_FLEET_PASSWORD": PASSWORD})
+    write_image(d.camera / "a.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+    until(lambda: d.count("confirmed") == 1, 30)
+    assert d.stop() == 0
+    [local] = d.events("fleet_budget_local")[:1]
+    assert local["kind"] == "upload" and f"127.0.0.1:{port}/mavi" in local["error"]
+    assert PASSWORD not in d.logs()
