@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import bandwidth, batching, convert, latency, rate, upload, walk
+from bench import bandwidth, batching, convert, fleet, latency, rate, upload, walk
 from bench.harness import KEY
 from mavi_sync import __version__
 from mavi_sync.emulator.app import Settings
@@ -43,17 +43,19 @@ class Sizes:
     convert_files: int
     batch_files: int
     capped_bytes: int
+    fleet_files: int
 
 
 FULL = Sizes(runs=3, upload_bytes=GB, rss_sizes=(GB, 4 * GB), restart_files=100_000, restart_runs=7,
              first_start_files=(25_000, 50_000, 100_000), latency_files=20, idle_files=10_000, idle_s=60,
              rate_files=150, convert_files=10, batch_files=40,
-             capped_bytes=160 << 20)
+             capped_bytes=160 << 20, fleet_files=20)
 # The RSS sizes stay over 500 MB even here: below that the asset store takes a direct upload.
 QUICK = Sizes(runs=1, upload_bytes=GB // 10, rss_sizes=(GB * 6 // 10, GB * 12 // 10), restart_files=10_000,
               restart_runs=1,
               first_start_files=(2_500, 5_000, 10_000), latency_files=5, idle_files=1_000, idle_s=10,
-              rate_files=40, convert_files=3, batch_files=20, capped_bytes=48 << 20)
+              rate_files=40, convert_files=3, batch_files=20, capped_bytes=48 << 20,
+              fleet_files=8)
 
 
 def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -68,6 +70,7 @@ def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
         "convert": lambda: convert.measure(s.runs, s.convert_files),
         "batching": lambda: batching.measure(s.batch_files, s.runs),
         "bandwidth": lambda: bandwidth.measure(url, "8M", s.capped_bytes, s.runs),
+        "fleet": lambda: fleet.measure(240.0, s.fleet_files, s.runs),
     }
 
 
@@ -166,6 +169,12 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         rows.append(("  same, raw, against uncapped on a link as slow as the cap",
                      _m(w["capped_cpu_s_per_mb"], "{:.4f}"), "slow link " + _m(w["slow_link_cpu_s_per_mb"], "{:.4f}"),
                      "report: " + _m(w["cpu_ratio_vs_slow_link"], "{:.2f}"), ""))
+    if "fleet" in results and "skipped" not in results["fleet"]:
+        f = results["fleet"]
+        rows.append((f"fleet: {f['nodes']} nodes sharing one account's budget, {f['limit_per_minute']:g}/min",
+                     _m(f["share"], "{:.1%}"), "each pacing itself " + _m(f["reference_share"], "{:.1%}") +
+                     f", 0429: {_m(f['reference_refused_0429'], '{:.0f}')}",
+                     f"≥ 90 %, 0429: {f['refused_0429']}", _verdict(f["share"]["min"] >= 0.9 and f["refused_0429"] == 0)))
     return rows
 
 
@@ -217,7 +226,7 @@ def main(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, one run (a smoke test, not the figures)")
     p.add_argument("--only", default="",
-                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching,bandwidth")
+                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching,bandwidth,fleet")
     p.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
     p.add_argument("--out", type=Path, help="where the JSON goes (default bench/results.json; "
                                              "bench/results-quick.json with --quick)")

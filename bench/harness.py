@@ -89,9 +89,11 @@ class DaemonProcess:
         self.log_path = log
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
-    def start(self, *, prefix: tuple[str, ...] = ()) -> "DaemonProcess":
+    def start(self, *, prefix: tuple[str, ...] = (), env: Optional[dict[str, str]] = None) -> "DaemonProcess":
         self._log = open(self.log_path, "ab")
+        extra = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
+        env.update(extra)
         self.proc = subprocess.Popen([*prefix, *CLI, "run", "--config", str(self.config)],
                                      env={**env, "MAVI_API_KEY": KEY}, stdout=self._log, stderr=self._log)
         return self

@@ -33,10 +33,10 @@ UPLOAD_PATH = "/serve/api/v1/upload_img"
 STALL_S, STALL_EVERY_S = 0.35, 1.0
 
 
-def backlog(folder: Path, count: int) -> None:
+def backlog(folder: Path, count: int, offset: int = 0) -> None:
     folder.mkdir(parents=True)
     old = time.time() - 3600  # settled long ago: the whole backlog is ready at start
-    for i in range(count):
+    for i in range(offset, offset + count):
         taken = f"2024:01:{1 + i // 3600:02d} {10 + i // 60 % 60 // 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
         # A distinct capture time makes distinct bytes (near colours can encode the same).
         path = write_image(folder / f"img{i:05d}.jpg", ImageSpec(taken=taken))

@@ -65,23 +65,25 @@ def test_a_clear_text_url_in_the_config_is_warned_about(tmp_path: Path) -> None:
     assert "tok@host" not in warnings and "hc-ping.com/uuid" not in warnings
 
 
-def test_check_config_names_each_url_by_service_and_origin_and_refuses_an_unusable_one(
-        tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from mavi_sync.cli import main
+def test_check_config_names_each_url_by_service_and_origin_and_refuses_an_unusable_one(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
     (tmp_path / "cam").mkdir()
     path = tmp_path / "c.toml"
     path.write_text(f'[[folders]]\npath = "{tmp_path / "cam"}"\n[[notify.targets]]\nurl = {{ env = "N1" }}\n'
                     '[[notify.targets]]\nurl = { env = "N2" }\n[health]\nping = { env = "PING" }\n')
-    monkeypatch.setenv("MAVI_API_KEY", "sk-x")
-    monkeypatch.setenv("N1", "tgram://123456789:TOKEN-ONE/456")
-    monkeypatch.setenv("N2", "nosuch://TOKEN-TWO@host")
-    assert main(["check-config", str(path)]) == 1
-    out = capsys.readouterr()
-    assert "notify 1    tgram (env N1): account, outage" in out.out
-    assert "notify 2    nosuch (env N2): Apprise does not read this nosuch:// URL" in out.out
-    assert "health ping MISSING" in out.out and "environment variable PING" in out.out
-    assert "the notify 2 URL is not one Apprise reads, no health ping URL" in out.err
-    assert "TOKEN" not in out.out + out.err
+    env = {**os.environ, "MAVI_API_KEY": "sk-x", "N1": "tgram://123456789:TOKEN-ONE/456",
+           "N2": "nosuch://TOKEN-TWO@host"}
+    env.pop("PING", None)
+    out = subprocess.run([sys.executable, "-m", "mavi_sync", "check-config", str(path)], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 1
+    assert "notify 1    tgram (env N1): account, outage" in out.stdout
+    assert "notify 2    nosuch (env N2): Apprise does not read this nosuch:// URL" in out.stdout
+    assert "health ping MISSING" in out.stdout and "environment variable PING" in out.stdout
+    assert "the notify 2 URL is not one Apprise reads, no health ping URL" in out.stderr
+    assert "TOKEN" not in out.stdout + out.stderr
 
 
 def test_fleet_takes_a_url_without_password_and_names_a_node() -> None:
