@@ -21,11 +21,11 @@ from typing import Any, Callable
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.gate import hand_pause, pause_by_hand, resume_by_hand
 from mavi_sync.ledger import Ledger
+from mavi_sync.report import RUNNING_S
 from mavi_sync.timetable import TimetableError, parse_duration
 from mavi_sync.views import EXIT_OK, config_at, ledger_path
 
 ACK_S = 5.0  # the daemon looks every second (daemon.OVERSIGHT_S)
-RUNNING_S = 30.0  # a heartbeat younger than this: a daemon runs (report.status_json)
 
 
 def duration(text: str) -> float:

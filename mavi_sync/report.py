@@ -200,6 +200,9 @@ def progress_line(now: Snapshot, finished_before: int, elapsed_s: float, width: 
     return (f"PAUSED: {now.paused}  " if now.paused else "") + line
 
 
+RUNNING_S = 30.0  # a heartbeat younger than this: the daemon runs (it beats every 5 s)
+
+
 def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
     """What `mavi-sync status` shows: counts by state and target, the daemon's own report
     (paused reason, outage, heartbeat), the last errors and the oldest pending file."""
@@ -214,7 +217,7 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
     return {
         "counts": counts,
         "total": sum(sum(t.values()) for t in counts.values()),
-        "running": beat is not None and now - beat < 30,
+        "running": beat is not None and now - beat < RUNNING_S,
         "pid": daemon.get("pid"),
         "heartbeat_age_s": round(now - beat, 1) if beat is not None else None,
         "summary": daemon.get("summary"),
@@ -225,7 +228,7 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
         "last_errors": errors,
         "skipped": ledger.skipped_count(),
         "hand_paused": _hand(ledger.daemon()),
-        "bandwidth": _bandwidth(daemon.get("gate")) if beat is not None and now - beat < 30 else None,
+        "bandwidth": _bandwidth(daemon.get("gate")) if beat is not None and now - beat < RUNNING_S else None,
         "oldest_pending": None if oldest is None else {
             "path": _path(ledger, oldest.id), "state": oldest.state.value, "target": oldest.target,
             "age_s": round(now - oldest.created_at, 1)},
