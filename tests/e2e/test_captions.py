@@ -14,6 +14,7 @@ import requests
 
 from mavi_sync.dev.samples import VideoSpec, write_video
 from mavi_sync.emulator.admin import Admin
+from tests.e2e.inbox import Inbox
 from tests.e2e.rig import CLI, Daemon, until
 
 
@@ -65,11 +66,21 @@ def free_port() -> int:
 
 def test_async_results_arrive_at_the_receiver_and_land_in_the_results_folder(spawn, emulator, admin: Admin,
                                                                            tmp_path: Path) -> None:
+    with Inbox() as inbox:
+        async_results(spawn, emulator, admin, tmp_path, inbox)
+    # A caption that came later, through the receiver, is told like one in the answer (README).
+    [notice] = inbox.notices("/n")
+    assert notice["title"].endswith("motion in motion.mp4") and "Emulated understanding of motion.mp4" in notice["message"]
+
+
+def async_results(spawn, emulator, admin: Admin, tmp_path: Path, inbox: Inbox) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     results = tmp_path / "captions"
     d = spawn(emulator.url)
     d.write_config(emulator.url, folders=security_folder(d, f'caption_sidecar = "{results}"\n', 'mode = "async"\n')
-                   + f'[receiver]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}/hook"\n')
+                   + f'[receiver]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}/hook"\n'
+                   + f'[notify]\ncaption_words = ["motion"]\n[[notify.targets]]\n'
+                   f'url = "json://127.0.0.1:{inbox.port}/n"\nevents = ["caption"]\n')
     d.start()
     clip = write_video(d.camera / "gate" / "motion.mp4", VideoSpec(seconds=1))
     until(lambda: d.events("caption_received"), 30)
@@ -89,4 +100,5 @@ def test_async_results_arrive_at_the_receiver_and_land_in_the_results_folder(spa
     assert requests.post(f"http://127.0.0.1:{port}/security/wrong-secret", json=forged, timeout=10).status_code == 404
     assert requests.post(f"http://127.0.0.1:{port}/security/{secret}", data=b"{not json", timeout=10).status_code == 400
     assert captions(d)[0]["text"] == event["caption"]
+    until(lambda: inbox.notices("/n"), 10)
     assert d.stop() == 0
