@@ -22,6 +22,7 @@ from mavi_sync.config.unattended import service_name
 from mavi_sync.courier import notify_url_problem
 from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
 from mavi_sync.hashing import sha256_file
+from mavi_sync.fleet import open_ledger
 from mavi_sync.ledger import Ledger
 from mavi_sync.logs import configure, get_logger
 from mavi_sync.media.model import Converted
@@ -249,7 +250,7 @@ def _trial_conversion(plan: FilePlan) -> "Converted | str | None":
 def cmd_scan(args: argparse.Namespace) -> int:
     config = config_at(args.config)
     where = ledger_path(config)
-    ledger = Ledger(where) if where.exists() else None
+    ledger = open_ledger(config) if where.exists() or config.fleet.database else None
     try:
         entries = list(dry_run(config, ledger))
     finally:
@@ -275,7 +276,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             raise MaviSyncError(f"{path} is not inside a configured folder",
                                 hint="Upload files from a [[folders]] path: its settings decide the fields.")
         folders.append(folder)
-    ledger = Ledger(ledger_path(config))
+    ledger = open_ledger(config)
     config = with_callbacks(config, ledger)  # async security: the receiver's URL
     folders = [config.folder_for(path.resolve()) or folder for path, folder in zip(args.files, folders)]
     client = Client.from_config(config)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.gate import hand_pause, pause_by_hand, resume_by_hand
+from mavi_sync.fleet import open_ledger
 from mavi_sync.ledger import Ledger
 from mavi_sync.report import RUNNING_S
 from mavi_sync.timetable import TimetableError, parse_duration
@@ -50,11 +51,12 @@ def who() -> str:
 
 
 def _ledger(args: argparse.Namespace) -> Ledger:
-    path = ledger_path(config_at(args.config))
-    if not path.exists():
+    config = config_at(args.config)
+    path = ledger_path(config)
+    if not path.exists() and not config.fleet.database:
         raise MaviSyncError(f"no ledger at {path}: nothing has run with this config yet",
                             hint="Start the daemon (or run `mavi-sync sync`) once; then it can be paused.")
-    return Ledger(path)
+    return open_ledger(config)
 
 
 def _running(ledger: Ledger, now: float) -> bool:

@@ -25,7 +25,8 @@ from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.gate import Gate, evaluate
 from mavi_sync.intake import Intake
 from mavi_sync.intake.watcher import Watcher
-from mavi_sync.ledger import Ledger, ledger_path_for
+from mavi_sync.fleet import open_ledger
+from mavi_sync.ledger import Ledger
 from mavi_sync.receiver import Receiver, with_callbacks
 from mavi_sync.logs import get_logger
 from mavi_sync.notify import Notifier
@@ -90,7 +91,7 @@ class Daemon:
     def __init__(self, config: Config, config_path: Optional[Path], *, notifier: Optional[Notifier] = None) -> None:
         self.config_path = config_path
         self.notifier = notifier or Notifier()
-        self.ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
+        self.ledger = open_ledger(config)
         self.config = config = with_callbacks(config, self.ledger)
         self.fleet = _join(config) if config.fleet.database else None
         parts = assemble(config, self.ledger, fleet=self.fleet)
@@ -203,7 +204,10 @@ class Daemon:
         return self.engine.summary() + (f"; {gate}" if gate else "")
 
     def _heartbeat(self, starting: bool = False) -> None:
-        summary = self._summary()
+        try:
+            summary = self._summary()
+        except MaviSyncError as exc:  # the ledger cannot be read (a fleet's database away): say so, beat on
+            summary = f"ledger unreadable: {exc}"
         self.notifier.status(summary)
         self.notifier.watchdog()
         try:
@@ -317,7 +321,7 @@ def run(config_path: Path) -> int:
 def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[str], None]] = None) -> Engine:
     """One pass: walk, upload everything that settles, follow statuses until final or
     `timeout_s`; returns the engine (its ledger holds the outcome)."""
-    ledger = Ledger(ledger_path_for(config.ledger.path, config.source))
+    ledger = open_ledger(config)
     parts = assemble(with_callbacks(config, ledger), ledger)
     engine, intake = parts.engine, parts.intake
     # A pass by hand keeps to the byte cap in force now, not to the windows or a pause by

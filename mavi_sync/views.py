@@ -15,6 +15,7 @@ from typing import Any, Optional
 from mavi_sync.captions import captions
 from mavi_sync.config import Config, default_config_path, load_config
 from mavi_sync.errors import MaviSyncError
+from mavi_sync.fleet import open_ledger
 from mavi_sync.ledger import Ledger, ledger_path_for
 from mavi_sync.report import empty_status, ledger_rows, skipped_rows, status_json, status_text
 from mavi_sync.states import State
@@ -41,8 +42,8 @@ def existing_ledger(config: Config) -> "Ledger | contextlib.AbstractContextManag
     """The config's ledger for a command that only reads it; None (said on stderr) when there
     is none yet: a read must not leave an empty ledger where the daemon will look."""
     path = ledger_path(config)
-    if path.exists():
-        return Ledger(path)
+    if path.exists() or config.fleet.database:
+        return open_ledger(config)
     print(f"no ledger at {path} yet: nothing has run with this config", file=sys.stderr)
     return contextlib.nullcontext()
 
@@ -136,4 +137,4 @@ def cmd_captions(args: argparse.Namespace) -> int:
 
 
 def ledger_of(config: Config) -> Ledger:
-    return Ledger(ledger_path(config))
+    return open_ledger(config)

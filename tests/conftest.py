@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
 
@@ -165,3 +165,19 @@ def postgres() -> Iterator["PostgresServer"]:
     server = PostgresServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def opener(request, tmp_path: Path) -> Callable[[], Any]:  # type: ignore[no-untyped-def]
+    """Opens the ledger on each backend: a SQLite file, or the fleet's PostgreSQL (a fresh
+    database; skipped where there is no PostgreSQL); each call a new connection, as another
+    process (or node) has."""
+    from mavi_sync.ledger import Ledger
+    local = tmp_path / "state" / "ledger.sqlite3"
+    if request.param == "sqlite":
+        return lambda: Ledger(local)
+    from mavi_sync.config.secrets import Secret
+    from mavi_sync.fleet.ledger import PostgresLedger
+    from tests.pg import PASSWORD
+    url = request.getfixturevalue("postgres").database()
+    return lambda: PostgresLedger(url, Secret(PASSWORD, "test"), "node-a", local)

@@ -17,7 +17,7 @@ from mavi_sync.states import State
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads
 
 
-def test_a_file_is_never_in_two_workers_at_once(emulator, admin, tmp_path: Path) -> None:
+def test_a_file_is_never_in_two_workers_at_once(emulator, admin, tmp_path: Path, opener) -> None:  # type: ignore[no-untyped-def]
     cam = tmp_path / "cam"
     cam.mkdir()
     old = time.time() - 3600
@@ -29,7 +29,7 @@ def test_a_file_is_never_in_two_workers_at_once(emulator, admin, tmp_path: Path)
     config = build_config({"api": api_table(emulator.url), "uploads": fast_uploads(concurrency=2, image_batch_files=1),
                            "folders": [{"path": str(cam)}]})
     admin.faults(latency_s=0.6)  # uploads in flight while the scheduler looks for READY rows
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger = opener()
     parts = assemble(config, ledger, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
     engine, client = parts.engine, parts.client
     parts.intake.walk()
@@ -82,14 +82,15 @@ def test_a_transcode_runs_in_a_niced_helper_of_its_own_and_its_progress_is_in_th
     client.close()
 
 
-def test_a_retry_that_is_due_goes_back_through_settling_not_straight_to_a_worker(emulator, tmp_path: Path) -> None:
+def test_a_retry_that_is_due_goes_back_through_settling_not_straight_to_a_worker(emulator, tmp_path: Path,
+                                                                                opener) -> None:  # type: ignore[no-untyped-def]
     """README: everything that reaches a worker has settled, retries included."""
     cam = tmp_path / "cam"
     cam.mkdir()
     photo = write_image(cam / "a.jpg", ImageSpec())
     config = build_config({"api": api_table(emulator.url), "folders": [{"path": str(cam)}]})
     client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+    with opener() as ledger:
         row = ledger.register(photo, photo.stat(), str(cam), "e" * 64, "image", "default")
         ledger.transition(row.id, State.READY, next_attempt_at=time.time() - 1)
         engine = Engine(config, ledger, client, stop=client.stop)
@@ -100,14 +101,15 @@ def test_a_retry_that_is_due_goes_back_through_settling_not_straight_to_a_worker
     client.close()
 
 
-def test_a_path_whose_folder_left_the_config_is_forgotten_not_retried_every_second(emulator, tmp_path: Path) -> None:
+def test_a_path_whose_folder_left_the_config_is_forgotten_not_retried_every_second(emulator, tmp_path: Path,
+                                                                                   opener) -> None:  # type: ignore[no-untyped-def]
     old, kept = tmp_path / "old", tmp_path / "kept"
     old.mkdir()
     kept.mkdir()
     photo = write_image(old / "a.jpg", ImageSpec())
     config = build_config({"api": api_table(emulator.url), "folders": [{"path": str(kept)}]})  # "old" was removed
     client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+    with opener() as ledger:
         ledger.register(photo, photo.stat(), str(old), "f" * 64, "image", "default")
         engine = Engine(config, ledger, client, stop=client.stop)
         assert engine.process(photo) is None

@@ -15,16 +15,18 @@ from mavi_sync.states import State
 
 
 @pytest.fixture
-def ledger(tmp_path: Path):
-    with Ledger(tmp_path / "state" / "ledger.sqlite3") as led:
+def ledger(opener):  # type: ignore[no-untyped-def]
+    with opener() as led:
         yield led
 
 
-def test_fresh_file_is_migrated_and_in_wal_mode(ledger: Ledger) -> None:
+def test_fresh_file_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "state" / "ledger.sqlite3")
     assert ledger.schema_version() == len(MIGRATIONS)
     mode = sqlite3.connect(ledger.path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     assert ledger.integrity_check() == "ok"
+    ledger.close()
 
 
 def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None:
@@ -69,8 +71,8 @@ def test_transitions_are_checked_and_record_changes(ledger: Ledger) -> None:
         ledger.transition(row.id, State.CONFIRMED, sha256="x")
 
 
-def test_a_claim_is_won_once_even_by_racing_threads(tmp_path: Path) -> None:
-    ledgers = [Ledger(tmp_path / "l.sqlite3") for _ in range(8)]  # one connection each, as separate processes
+def test_a_claim_is_won_once_even_by_racing_threads(opener) -> None:  # type: ignore[no-untyped-def]
+    ledgers = [opener() for _ in range(8)]  # one connection each, as separate processes (or nodes)
     row = ledgers[0].transition(ledgers[0].add("c" * 64, "image", "default", 10).id, State.READY)
     won: list[int] = []
     lost: list[str] = []

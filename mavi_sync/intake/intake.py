@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from mavi_sync import events
+from mavi_sync.errors import LedgerError
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.intake.scanner import Listing, mark, skip_reason, walk_dirs
 from mavi_sync.intake.settle import Settler
@@ -82,7 +83,10 @@ class Intake:
                 self.skip(path, reason)
             return
         if not unknown and not closed:
-            known = self.ledger.lookup_path(path)
+            try:
+                known = self.ledger.lookup_path(path)
+            except LedgerError:  # (a fleet's database away): settle it; the worker meets the ledger's pause
+                known = None
             if known is not None and known.matches(st):
                 return  # unchanged since it was hashed: the scheduler owns it from here
         with self._lock:

@@ -70,6 +70,7 @@ path = "{self.root / 'ledger.sqlite3'}"
 {tables}""", encoding="utf-8")
 
     def start(self, env: Optional[dict[str, str]] = None) -> "Daemon":
+        self.env = env or {}  # for the commands that read its ledger too (a fleet's password)
         self.log = open(self.root / "daemon.log", "ab")
         # The test runner may itself run under systemd: its notify variables are not the daemon's.
         inherited = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
@@ -123,13 +124,13 @@ path = "{self.root / 'ledger.sqlite3'}"
 
     def status(self) -> dict[str, Any]:
         out = subprocess.run([*CLI, "status", "--config", str(self.config), "--json"], capture_output=True,
-                             text=True, timeout=30)
+                             text=True, timeout=30, env={**os.environ, **getattr(self, "env", {})})
         return dict(json.loads(out.stdout)) if out.returncode == 0 else {}
 
     def ledger_rows(self, *extra: str) -> list[dict[str, Any]]:
         """`mavi-sync ledger --json` rows (up to 1000; `extra` adds options)."""
         out = subprocess.run([*CLI, "ledger", "--config", str(self.config), "--json", "--limit", "1000", *extra],
-                             capture_output=True, text=True, timeout=30)
+                             capture_output=True, text=True, timeout=30, env={**os.environ, **getattr(self, "env", {})})
         assert out.returncode == 0, out.stderr
         return list(json.loads(out.stdout))
 

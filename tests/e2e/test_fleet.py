@@ -69,17 +69,82 @@ def test_three_nodes_share_the_accounts_rate_without_a_0429(tmp_path: Path, emul
     assert PASSWORD not in "".join(d.logs() for d in nodes) + fleet.stdout + fleet.stderr
 
 
-def test_a_node_whose_database_is_down_uploads_at_its_share_and_says_so(tmp_path: Path, emulator: EmulatorServer,
-                                                                        admin: Admin) -> None:
-    import socket
-    with socket.socket() as s:  # a port where nothing listens: the database is down
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    d = Daemon(tmp_path, emulator.url, tables=f'[fleet]\ndatabase = "postgresql://mavi_node@127.0.0.1:{port}/mavi"\n')
-    d.start(env={"MAVI_FLEET_PASSWORD": PASSWORD})
-    write_image(d.camera / "a.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
-    until(lambda: d.count("confirmed") == 1, 30)
-    assert d.stop() == 0
-    [local] = [e for e in d.events("fleet_budget_local") if e["kind"] == "upload"]  # once, however long it is down
-    assert f"127.0.0.1:{port}/mavi" in local["error"] and "refused" in local["error"]
-    assert PASSWORD not in d.logs()
+def test_a_node_that_loses_its_database_waits_and_catches_up_without_duplicates(tmp_path: Path,
+                                                                               emulator: EmulatorServer,
+                                                                               admin: Admin) -> None:
+    """The database stops while the node runs: the ledger cannot be written, so intake waits
+    (as for a full disk: nothing is sent that could not be recorded), the daemon keeps
+    running, the budget goes local, and when the database is back the files that arrived
+    meanwhile are found and sent, once. A node whose database is down at start exits with
+    the reason (systemd starts it again: Restart=on-failure)."""
+    server = PostgresServer().start()
+    try:
+        database = server.database()
+        d = Daemon(tmp_path, emulator.url, tables=f'[fleet]\ndatabase = "{database}"\nnode = "barn"\n')
+        env = {"MAVI_FLEET_PASSWORD": PASSWORD}
+        d.start(env=env)
+        write_image(d.camera / "before.jpg", ImageSpec(taken="2024:01:01 10:00:00"))
+        until(lambda: len(admin.uploads("image")) == 1, 30)
+        time.sleep(1.5)  # confirmed and recorded
+        server.pause()
+        write_image(d.camera / "during.jpg", ImageSpec(taken="2024:01:02 10:00:00"))
+        until(lambda: d.events("ledger_unwritable"), 60, 0.5)
+        assert d.proc is not None and d.proc.poll() is None  # still running
+        assert len(admin.uploads("image")) == 1  # nothing sent that could not be recorded
+        server.resume()
+        until(lambda: len(admin.uploads("image")) == 2, 90, 0.5)
+        until(lambda: d.count("confirmed") == 2, 30, 0.5)
+        assert d.stop() == 0
+        shas = [u["sha256"] for u in admin.uploads("image")]
+        assert len(shas) == len(set(shas)) == 2
+        assert PASSWORD not in d.logs()
+        server.pause()
+        down = subprocess.run([*CLI, "run", "--config", str(d.config)], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **env, "MAVI_API_KEY": "x"})
+        assert down.returncode == 1 and "cannot open the fleet ledger" in down.stderr
+        assert PASSWORD not in down.stdout + down.stderr
+    finally:
+        server.stop()
+
+
+def test_the_same_clip_at_two_sites_is_uploaded_once_and_a_killed_node_loses_nothing(
+        tmp_path: Path, emulator: EmulatorServer, admin: Admin, postgres: PostgresServer) -> None:
+    """One ledger for the fleet: content is fleet-wide (a clip at two sites is one upload),
+    paths are per node; a node killed mid-upload (kill -9) and started again resumes its own
+    uploads, looking its videos up first: every content lands, no video twice."""
+    from mavi_sync.dev.samples import VideoSpec, write_video
+    database = postgres.database()
+    admin.faults(latency_s=0.4)  # uploads in flight when the kill comes
+    nodes, written = [], set()
+    for n in range(3):
+        root = tmp_path / f"node{n}"
+        root.mkdir()
+        d = Daemon(root, emulator.url, tables=f'[fleet]\ndatabase = "{database}"\nnode = "site-{n}"\n')
+        for i in range(3):
+            clip = write_video(d.camera / f"cam{i}.mp4", VideoSpec(seconds=1 + i, size=(64 + 16 * n, 48)))
+            written.add(clip.read_bytes())
+        nodes.append(d)
+    shared = write_video(tmp_path / "shared.mp4", VideoSpec(seconds=3, size=(96, 96)))
+    for d in nodes[:2]:  # the same clip arrives at two sites
+        (d.camera / "gate.mp4").write_bytes(shared.read_bytes())
+    written.add(shared.read_bytes())
+    env = {"MAVI_FLEET_PASSWORD": PASSWORD}
+    try:
+        for d in nodes:
+            d.start(env=env)
+        until(lambda: nodes[1].events("upload_succeeded") or nodes[1].count("uploading"), 30, 0.1)
+        assert nodes[1].stop(sig=9) == -9  # kill -9, mid-work
+        nodes[1].start(env=env)
+        until(lambda: len({u["sha256"] for u in admin.uploads("video")}) >= len(written), 60, 0.5)
+        until(lambda: nodes[0].count("confirmed") + nodes[1].count("confirmed") + nodes[2].count("confirmed")
+              == len(written), 60, 0.5)
+        for d in nodes:
+            assert d.stop() == 0
+    finally:
+        for d in nodes:
+            d.close()
+    import hashlib
+    shas = [u["sha256"] for u in admin.uploads("video")]
+    assert sorted(set(shas)) == sorted(hashlib.sha256(b).hexdigest() for b in written)  # nothing lost
+    twice = {s for s in shas if shas.count(s) > 1}
+    assert not twice, (twice, [[e for e in d.events("upload_succeeded") if e["sha256"] in twice] for d in nodes])
