@@ -40,8 +40,8 @@ from mavi_sync.report import (
 )
 from mavi_sync.dryrun import dry_run
 from mavi_sync.terminal import StatusLine
-from mavi_sync.views import (EXIT_ERROR, EXIT_OK, EXIT_USAGE, cmd_captions, cmd_ledger, cmd_status, config_at,
-                             ledger_of, ledger_path, print_json, when)
+from mavi_sync.views import (EXIT_ERROR, EXIT_OK, EXIT_USAGE, cmd_captions, cmd_ledger, cmd_migrate_ledger,
+                             cmd_status, config_at, ledger_of, ledger_path, print_json, when)
 from mavi_sync.receiver import with_callbacks
 from mavi_sync.states import State
 from mavi_sync.follower import Follower
@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", choices=TARGETS, help="only rows for this target")
     p.add_argument("--limit", type=int, default=100, help="at most this many rows, newest first (default 100)")
     p.add_argument("--skipped", action="store_true", help="list paths with nothing to upload, and why")
+    p.add_argument("--node", default="", metavar="NAME", help="in a fleet: the rows of node NAME (default: this one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     p = sub.add_parser("captions", help="what the security service said about each clip (time, path, text)")
@@ -118,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     control.add_arguments(sub, CONFIG_HELP)
+
+    p = sub.add_parser("migrate-ledger", help="copy this box's SQLite ledger into its [fleet] database (idempotent)")
+    p.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
+    p.add_argument("--from", dest="source", type=Path, metavar="LEDGER",
+                   help="the SQLite ledger to copy (default: the one this config would use)")
 
     p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
     add_emulator_arguments(p)
@@ -364,7 +370,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
              "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger, "captions": cmd_captions,
-             "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
+             "migrate-ledger": cmd_migrate_ledger, "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -91,7 +91,10 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     config = config_at(args.config)
     skipped: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    with existing_ledger(config) as ledger:
+    if args.node and not config.fleet.database:
+        raise MaviSyncError(f"--node {args.node}: {config.source} has no [fleet] database",
+                            hint="--node lists another node's rows in a fleet's ledger (README, \"Fleet\").")
+    with (open_ledger(config, args.node) if args.node else existing_ledger(config)) as ledger:
         if ledger is not None and args.skipped:
             skipped = skipped_rows(ledger, args.limit)
         elif ledger is not None:
@@ -138,3 +141,21 @@ def cmd_captions(args: argparse.Namespace) -> int:
 
 def ledger_of(config: Config) -> Ledger:
     return open_ledger(config)
+
+
+def cmd_migrate_ledger(args: argparse.Namespace) -> int:
+    """Copy the box's SQLite ledger into its fleet's (idempotent)."""
+    config = config_at(args.config)
+    if not config.fleet.database:
+        raise MaviSyncError(f"{config.source} has no [fleet] database to copy the ledger into",
+                            hint="Set [fleet] database (README, \"Fleet\"), then run migrate-ledger again.")
+    source = args.source or ledger_path(config)
+    if not source.exists():
+        raise MaviSyncError(f"no ledger at {source} to copy", hint="Name it with --from PATH.")
+    from mavi_sync.fleet.migrate import migrate
+    with Ledger(source) as local, open_ledger(config) as fleet:
+        copied = migrate(local, fleet)  # type: ignore[arg-type]
+        node = getattr(fleet, "node", "?")
+    print(f"copied {copied.rows} content rows ({copied.new_rows} new to the fleet), {copied.paths} paths and "
+          f"{copied.skipped} skipped paths from {source} into the fleet ledger as node {node}")
+    return EXIT_OK

@@ -12,8 +12,9 @@ from mavi_sync.errors import MaviSyncError
 from mavi_sync.ledger import Ledger, ledger_path_for
 
 
-def open_ledger(config: Config) -> Ledger:
-    """The config's ledger: its SQLite file, or in a fleet this node's view of the fleet's."""
+def open_ledger(config: Config, node: str = "") -> Ledger:
+    """The config's ledger: its SQLite file, or in a fleet this node's (or `node`'s) view of
+    the fleet's."""
     local = ledger_path_for(config.ledger.path, config.source)
     if not config.fleet.database:
         return Ledger(local)
@@ -24,4 +25,4 @@ def open_ledger(config: Config) -> Ledger:
     except ImportError as exc:
         raise MaviSyncError(f"[fleet] database is set, but the PostgreSQL driver is missing ({exc.name})",
                             hint="Install mavi-sync with its fleet extra: pip install 'mavi-sync[fleet]'.") from None
-    return PostgresLedger(config.fleet.database, password_of(config), node_name(config.fleet.node), local)
+    return PostgresLedger(config.fleet.database, password_of(config), node or node_name(config.fleet.node), local)

@@ -285,11 +285,15 @@ class PostgresLedger(Ledger):
 
     def files(self, *, state: Optional[State] = None, target: Optional[str] = None,
               limit: int = 1000) -> list[FileRecord]:
-        if state is not State.UPLOADING:
-            return super().files(state=state, target=target, limit=limit)
+        """This node's rows: those it registered first or holds a path of (`ledger`, `status`'s
+        errors, `retry --all-failed`); of the `uploading` ones, those it claimed (the resume
+        after a crash)."""
         where, args = _filters(state, target)
-        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files {where} AND claimed_by = "
-                          "current_setting('mavi.node') ORDER BY updated_at DESC LIMIT ?", (*args, limit))
+        mine = ("claimed_by = current_setting('mavi.node')" if state is State.UPLOADING else
+                f"(node = current_setting('mavi.node') OR EXISTS (SELECT 1 FROM paths WHERE "
+                f"paths.file_id = COALESCE(files.part_of, files.id) AND {self._db.mine}))")  # type: ignore[attr-defined]
+        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files {where} {'AND' if where else 'WHERE'} "
+                          f"{mine} ORDER BY updated_at DESC LIMIT ?", (*args, limit))
         return [_file(r) for r in rows]
 
     def counts(self) -> dict[tuple[str, str], int]:
