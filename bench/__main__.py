@@ -71,6 +71,8 @@ def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
         "batching": lambda: batching.measure(s.batch_files, s.runs),
         "bandwidth": lambda: bandwidth.measure(url, "8M", s.capped_bytes, s.runs),
         "fleet": lambda: fleet.measure(240.0, s.fleet_files, s.runs),
+        "fleet_restart": lambda: fleet.restart(s.restart_files, url, s.runs),
+        "fleet_claims": lambda: fleet.claims(5.0, 20000 if s.runs > 1 else 5000, s.runs),
     }
 
 
@@ -175,6 +177,15 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      _m(f["share"], "{:.1%}"), "each pacing itself " + _m(f["reference_share"], "{:.1%}") +
                      f", 0429: {_m(f['reference_refused_0429'], '{:.0f}')}",
                      f"≥ 90 %, 0429: {f['refused_0429']}", _verdict(f["share"]["min"] >= 0.9 and f["refused_0429"] == 0)))
+    if "fleet_restart" in results and "skipped" not in results["fleet_restart"]:
+        r = results["fleet_restart"]
+        rows.append((f"fleet: restart, {r['files']:,} known files, ledger in PostgreSQL (s)", _m(r["postgresql_walk_s"]),
+                     "SQLite " + _m(r["sqlite_walk_s"]), "report: " + _m(r["ratio"], "{:.2f}") + " × SQLite", ""))
+    if "fleet_claims" in results and "skipped" not in results["fleet_claims"]:
+        c = results["fleet_claims"]
+        rows.append((f"fleet: claims per second, {c['nodes']} nodes", _m(c["postgresql_per_s"], "{:.0f}"),
+                     f"{c['nodes']} processes on one SQLite file " + _m(c["sqlite_per_s"], "{:.0f}"),
+                     "report: " + _m(c["ratio"], "{:.2f}") + " × SQLite", ""))
     return rows
 
 
@@ -226,7 +237,7 @@ def main(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, one run (a smoke test, not the figures)")
     p.add_argument("--only", default="",
-                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching,bandwidth,fleet")
+                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching,bandwidth,fleet,fleet_restart,fleet_claims")
     p.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
     p.add_argument("--out", type=Path, help="where the JSON goes (default bench/results.json; "
                                              "bench/results-quick.json with --quick)")

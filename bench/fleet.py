@@ -70,3 +70,99 @@ def measure(per_minute: float = 240.0, files: int = 20, runs: int = 3) -> dict[s
             "refused_0429": max(int(r["refused_0429"]) for r in shared),
             "reference_share": Spread.of([r["share"] for r in alone]).as_json(),
             "reference_refused_0429": Spread.of([r["refused_0429"] for r in alone]).as_json()}
+
+
+def restart(count: int, url: str, runs: int) -> dict[str, Any]:
+    """A restart over `count` known files with the ledger in PostgreSQL, against the same
+    with the SQLite file, in the same run: the ledger is seeded in SQLite (bench/walk.py),
+    copied into the fleet database with `migrate`, and the daemon walks each in turn."""
+    from bench.walk import daemon_walk, find_s, seed_ledger, sparse_tree
+    from mavi_sync.config.secrets import Secret
+    from mavi_sync.fleet.ledger import PostgresLedger
+    from mavi_sync.fleet.migrate import migrate
+    from mavi_sync.ledger import Ledger
+    reason = unavailable()
+    if reason is not None:
+        return {"skipped": reason}
+    server = PostgresServer().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="mavi-bench-fleet-restart-") as tmp:
+            root = Path(tmp)
+            folder = root / "nvr"
+            sparse_tree(folder, count)
+            seed_ledger(root / "ledger.sqlite3", folder, namespace="default")
+            database = server.database()
+            with Ledger(root / "ledger.sqlite3") as local, \
+                    PostgresLedger(database, Secret(PASSWORD, "bench"), "bench", root / "pg" / "ledger.sqlite3") as pg:
+                migrate(local, pg)
+            fleet = f'[fleet]\ndatabase = "{database}"\nnode = "bench"\n'
+            env = {"MAVI_FLEET_PASSWORD": PASSWORD}
+            daemon_walk(root, folder, url, 0)  # marks for both: the first walk of each writes them
+            daemon_walk(root, folder, url, 100, extra=fleet, env=env)
+            sqlite_s, pg_s, finds = [], [], []
+            for run in range(1, runs + 1):
+                finds.append(find_s(folder))
+                sqlite_s.append(daemon_walk(root, folder, url, run)["walk_s"])
+                pg_s.append(daemon_walk(root, folder, url, 100 + run, extra=fleet, env=env)["walk_s"])
+    finally:
+        server.stop()
+    return {"files": count, "runs": runs, "sqlite_walk_s": Spread.of(sqlite_s).as_json(),
+            "postgresql_walk_s": Spread.of(pg_s).as_json(), "find_s": Spread.of(finds).as_json(),
+            "ratio": Spread.of([p / q for p, q in zip(pg_s, sqlite_s)]).as_json()}
+
+
+def claims(seconds: float = 5.0, rows: int = 20000, runs: int = 3) -> dict[str, Any]:
+    """Claims per second by three nodes taking distinct ready rows as fast as they can (each
+    a claim and the `started` move, as a worker's attempt begins), the ledger in PostgreSQL,
+    against three processes sharing one SQLite file: the ratio in the same run."""
+    reason = unavailable()
+    if reason is not None:
+        return {"skipped": reason}
+    server = PostgresServer().start()
+    try:
+        pg, lite = [], []
+        for _ in range(runs):
+            pg.append(_claims_run(server.database(), seconds, rows))
+            lite.append(_claims_run("", seconds, rows))
+    finally:
+        server.stop()
+    return {"nodes": NODES, "seconds": seconds, "postgresql_per_s": Spread.of(pg).as_json(),
+            "sqlite_per_s": Spread.of(lite).as_json(), "ratio": Spread.of([p / q for p, q in zip(pg, lite)]).as_json()}
+
+
+def _claims_run(database: str, seconds: float, rows: int) -> float:
+    import subprocess
+    import sys
+    with tempfile.TemporaryDirectory(prefix="mavi-bench-claims-") as tmp:
+        local = Path(tmp) / "ledger.sqlite3"
+        code = (
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from mavi_sync.errors import ClaimLost\n"
+            "from mavi_sync.states import State\n"
+            "from mavi_sync.ledger import Ledger\n"
+            "db, local, node, seconds, seed = sys.argv[1], Path(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]\n"
+            "if db:\n"
+            "    from mavi_sync.config.secrets import Secret\n"
+            "    from mavi_sync.fleet.ledger import PostgresLedger\n"
+            f"    led = PostgresLedger(db, Secret({PASSWORD!r}, 'b'), node, local)\n"
+            "else:\n"
+            "    led = Ledger(local)\n"
+            "if seed == '1':\n"
+            f"    for i in range({rows}):\n"
+            "        led.add(f'{i:064d}', 'image', 'default', 1)\n"
+            "    led.close(); sys.exit(0)\n"
+            "ids = [int(r[0]) for r in led._read(\"SELECT id FROM files WHERE state = 'discovered' ORDER BY id\")]\n"
+            "done, end, i = 0, time.monotonic() + seconds, int(node[-1])\n"
+            "while time.monotonic() < end and i < len(ids):\n"
+            "    try:\n"
+            "        led.claim(ids[i], (State.DISCOVERED, 0)); led.started(ids[i]); done += 1\n"
+            "    except ClaimLost:\n"
+            "        pass\n"
+            f"    i += {NODES}\n"
+            "print(done / seconds)\n")
+        args = [sys.executable, "-c", code, database, str(local)]
+        subprocess.run([*args, "bench-0", str(seconds), "1"], check=True, timeout=600)
+        procs = [subprocess.Popen([*args, f"bench-{n}", str(seconds), "0"], stdout=subprocess.PIPE, text=True)
+                 for n in range(NODES)]
+        return sum(float(p.communicate(timeout=600)[0]) for p in procs)

@@ -84,14 +84,15 @@ def scratch(prefix: str, url: str, **config: Any) -> Iterator[tuple[Path, Path, 
 class DaemonProcess:
     """`mavi-sync run` in a subprocess, its output in a file; stopped with SIGTERM."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, env: Optional[dict[str, str]] = None) -> None:
         self.config = config
         self.log_path = log
+        self.env = env
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
     def start(self, *, prefix: tuple[str, ...] = (), env: Optional[dict[str, str]] = None) -> "DaemonProcess":
         self._log = open(self.log_path, "ab")
-        extra = env or {}
+        extra = env or self.env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
         env.update(extra)
         self.proc = subprocess.Popen([*prefix, *CLI, "run", "--config", str(self.config)],

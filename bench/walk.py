@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from bench.harness import DaemonProcess, Spread, config_text
 from mavi_sync.ledger import Ledger
@@ -143,14 +143,16 @@ def rchar(pid: int) -> int:
     raise RuntimeError("no rchar in /proc/PID/io")
 
 
-def daemon_walk(root: Path, folder: Path, url: str, run: int) -> dict[str, float]:
-    """Start the daemon; return its walk time and what it read, once the walk is done."""
+def daemon_walk(root: Path, folder: Path, url: str, run: int, extra: str = "",
+                env: Optional[dict[str, str]] = None) -> dict[str, float]:
+    """Start the daemon; return its walk time and what it read, once the walk is done.
+    `extra`: more config (a [fleet] table); `env`: more environment (its password)."""
     config = root / f"config-{run}.toml"
     # A huge batch interval and a dead API would both distort the walk; the emulator is real.
-    config.write_text(config_text(url, root, folder, log_level="info"))
+    config.write_text(config_text(url, root, folder, log_level="info") + extra)
     log = root / f"daemon-{run}.log"
     started = time.perf_counter()
-    with DaemonProcess(config, log) as daemon:
+    with DaemonProcess(config, log, env=env) as daemon:
         assert daemon.proc is not None
         done = daemon.wait_for(lambda: log_event(log, "walk_done"), 600)
         wall = time.perf_counter() - started
