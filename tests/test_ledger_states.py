@@ -1,12 +1,14 @@
 """The ledger's state machine, driven by hypothesis through any sequence of moves against
-a real SQLite file: a refused move changes nothing, an allowed one is stored, and a row
+a real SQLite file, and against the fleet's ledger in a real PostgreSQL: a refused move changes nothing, an allowed one is stored, and a row
 never reaches a state the machine forbids, whatever the order (claims included)."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -14,6 +16,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from mavi_sync.errors import ClaimLost, IllegalTransition
 from mavi_sync.ledger import Ledger
 from mavi_sync.states import State, allowed
+from tests.pg import unavailable
+
+if TYPE_CHECKING:
+    from tests.pg import PostgresServer
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -103,3 +109,37 @@ class LedgerMachine(RuleBasedStateMachine):
 
 LedgerMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
 test_ledger_state_machine = LedgerMachine.TestCase
+
+
+class PostgresLedgerMachine(LedgerMachine):
+    """The same machine on the fleet's ledger in PostgreSQL: a fresh database per run."""
+
+    @initialize()
+    def open(self) -> None:
+        from mavi_sync.config.secrets import Secret
+        from mavi_sync.fleet.ledger import PostgresLedger
+        from tests.pg import PASSWORD
+        self.dir = tempfile.TemporaryDirectory()
+        self.ledger = PostgresLedger(_server().database(), Secret(PASSWORD, "test"), "node-a",
+                                     Path(self.dir.name) / "l.sqlite3")
+        self.model = {}
+        for i in range(3):
+            self.model[self.ledger.add(f"{i:064x}", "video", "default", i).id] = State.DISCOVERED
+
+
+_SERVER: list["PostgresServer"] = []
+
+
+def _server() -> "PostgresServer":
+    """One cluster for this module's runs (hypothesis' test case cannot take a fixture)."""
+    if not _SERVER:
+        import atexit
+        from tests.pg import PostgresServer
+        _SERVER.append(PostgresServer().start())
+        atexit.register(_SERVER[0].stop)
+    return _SERVER[0]
+
+
+PostgresLedgerMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=30, deadline=None)
+test_postgres_ledger_state_machine = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))(
+    PostgresLedgerMachine.TestCase)

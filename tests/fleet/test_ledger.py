@@ -89,3 +89,22 @@ def test_a_node_role_with_only_the_listed_rights_runs_the_ledger(postgres: Postg
     barn.forget_path(path)
     assert barn.get_by_id(row.id).state is State.CONFIRMED  # type: ignore[union-attr]
     barn.close()
+
+
+def test_a_claim_of_a_node_whose_heartbeat_is_a_minute_old_is_free(postgres: PostgresServer, tmp_path: Path) -> None:
+    url = postgres.database()
+    fleet = FleetDatabase(url, Secret(PASSWORD, "test")).open()
+    Registry(fleet, "site-a").beat("queued 1", None, starting=True)
+    a, b = open_as(url, "site-a", tmp_path), open_as(url, "site-b", tmp_path)
+    pa = clip(tmp_path, "a")
+    row = a.register(pa, pa.stat(), str(pa.parent), "f" * 64, "video", "default")
+    a.claim(row.id, (State.READY, 0))
+    a.started(row.id)
+    with pytest.raises(ClaimLost):
+        b.claim(row.id, (State.UPLOADING, 1))  # site-a is alive: its upload is its own
+    with fleet.transaction() as cur:  # site-a hangs: its heartbeat grows old
+        cur.execute("UPDATE nodes SET seen_at = seen_at - 61 WHERE name = 'site-a'")
+    b.claim(row.id, (State.UPLOADING, 1))
+    for ledger in (a, b):
+        ledger.close()
+    fleet.close()
