@@ -225,6 +225,17 @@ SKIP_REFRESH_S = 86400.0
 class Ledger:
     """The ledger file. Thread-safe; close() when done (or use as a context manager)."""
 
+    # What the connection raises, and how a message names the ledger and says what went
+    # wrong: the fleet's PostgreSQL ledger (fleet/ledger.py) has its own.
+    ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def _reason(self, exc: BaseException) -> str:
+        return str(exc)
+
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self._clock = clock
@@ -294,16 +305,16 @@ class Ledger:
                     self._db.execute("ROLLBACK")
                     raise
                 self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise LedgerError(f"ledger write failed ({self.path}): {exc}") from None
+            except self.ERRORS as exc:
+                raise LedgerError(f"ledger write failed ({self.where}): {self._reason(exc)}") from None
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 cursor = self._db.execute(sql, args)
                 return cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise LedgerError(f"ledger read failed ({self.path}): {exc}") from None
+            except self.ERRORS as exc:
+                raise LedgerError(f"ledger read failed ({self.where}): {self._reason(exc)}") from None
 
     def _read_aside(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """A read on a connection of its own, for counts over the whole table (start-up,

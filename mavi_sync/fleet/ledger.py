@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import psycopg
 
@@ -149,10 +148,12 @@ class PostgresLedger(Ledger):
     """The ledger of node `node` in the fleet database at `url`. `local` is where the
     node's SQLite ledger would be: what lives beside it (the staging area) stays there."""
 
+    ERRORS = (psycopg.Error,)
+
     def __init__(self, url: str, password: Optional[Secret], node: str, local: Path, *,
                  clock: Callable[[], float] = time.time) -> None:
         self.path = Path(local)
-        self.where = url.split("@")[-1]  # for messages: host/database, no role, no password
+        self._at = url.split("@")[-1]  # for messages: host/database, no role, no password
         self._clock = clock
         self._lock = threading.RLock()
         self._in_flight: set[int] = set()
@@ -167,7 +168,14 @@ class PostgresLedger(Ledger):
             self._aside = _Connection(url, password, node)  # type: ignore[assignment]
             self._migrate()
         except psycopg.Error as exc:
-            raise LedgerError(f"cannot open the fleet ledger {self.where}: {self._scrub(exc)}") from None
+            raise LedgerError(f"cannot open the fleet ledger at {self._at}: {self._scrub(exc)}") from None
+
+    @property
+    def where(self) -> str:
+        return f"fleet {self._at}"
+
+    def _reason(self, exc: BaseException) -> str:
+        return self._scrub(exc)
 
     def _scrub(self, exc: BaseException) -> str:
         text = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
@@ -182,29 +190,8 @@ class PostgresLedger(Ledger):
                 db.execute("INSERT INTO ledger_schema (version) VALUES (?)", (len(MIGRATIONS),))
             version = int(db.execute("SELECT version FROM ledger_schema").fetchone()[0])  # type: ignore[index]
         if version != len(MIGRATIONS):
-            raise LedgerError(f"the fleet ledger {self.where} has schema version {version}; this mavi-sync "
+            raise LedgerError(f"the fleet ledger at {self._at} has schema version {version}; this mavi-sync "
                               f"knows {len(MIGRATIONS)}", hint="Run the same mavi-sync version on every node.")
-
-    @contextmanager
-    def _tx(self) -> Iterator[Any]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except psycopg.Error as exc:
-                raise LedgerError(f"fleet ledger write failed ({self.where}): {self._scrub(exc)}") from None
-
-    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, args).fetchall()
-            except psycopg.Error as exc:
-                raise LedgerError(f"fleet ledger read failed ({self.where}): {self._scrub(exc)}") from None
 
     def _read_aside(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._aside_lock:
@@ -212,7 +199,7 @@ class PostgresLedger(Ledger):
                 assert self._aside is not None
                 return self._aside.execute(sql, args).fetchall()
             except psycopg.Error as exc:
-                raise LedgerError(f"fleet ledger read failed ({self.where}): {self._scrub(exc)}") from None
+                raise LedgerError(f"ledger read failed ({self.where}): {self._scrub(exc)}") from None
 
     def schema_version(self) -> int:
         return int(self._read("SELECT version FROM ledger_schema")[0][0])
