@@ -29,7 +29,7 @@ WAIT_STEP_S = 0.5  # a wait for tokens wakes this often to see a stop
 # A read may go when the bucket holds all but this share of its bytes (the rest is owed:
 # the bucket goes that far below zero and the next read waits for it), and a wait lasts a
 # millisecond past its due time: a timed wait that wakes a hair early must not come round
-# again for a few bytes (it did, a dozen times per slice: a third more CPU per byte capped).
+# again for a few bytes (each wake costs CPU).
 SHORT_SHARE = 0.02
 WAKE_LATE_S = 0.001
 
