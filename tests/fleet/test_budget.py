@@ -69,7 +69,28 @@ def test_a_node_that_loses_the_database_paces_itself_at_its_fair_share(postgres:
     assert time.monotonic() - started < 1.0, "waited on the lost database"
     assert not limiter.shared and delays[1:] == pytest.approx([0.2, 0.4], abs=0.05)  # 5 per second
     dbs[1].close()
-    assert RETRY_S >= 1
+
+
+def test_a_node_tries_the_database_again_after_retry_s_and_shares_again(postgres: PostgresServer) -> None:
+    url = postgres.database()
+    db = node(url)
+    now = [1000.0]
+    limiter = SharedLimiter(db, "upload", 10.0, clock=lambda: now[0])
+    limiter.reserve()
+    assert limiter.shared
+    postgres.pause()  # the database goes away
+    try:
+        limiter.reserve()
+        assert not limiter.shared
+    finally:
+        postgres.resume()
+    now[0] += RETRY_S / 2
+    limiter.reserve()
+    assert not limiter.shared  # not asked again before RETRY_S
+    now[0] += RETRY_S
+    limiter.reserve()
+    assert limiter.shared  # asked again, and back on the fleet's budget
+    db.close()
 
 
 def test_a_wrong_password_is_a_clear_error_without_the_password(postgres: PostgresServer) -> None:

@@ -5,6 +5,7 @@ PyAV, plus the real-camera corpus when it is there. MAVI_RELIABILITY=full runs m
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Iterator, Optional
@@ -23,6 +24,9 @@ HANG_S = 20.0
 
 
 def _seeds(root: Path) -> list[bytes]:
+    # A directory of this process's own: each pytest-xdist worker imports this module, and two
+    # writing the same files at once left one reading a file the other had just truncated.
+    root = root / str(os.getpid())
     root.mkdir(parents=True, exist_ok=True)
     made = [write_image(root / "a.jpg", ImageSpec(taken="2024:01:01 10:00:00", make="Cam", model="X",
                                                   gps=(52.5, 13.4), keywords=("k",))),
@@ -32,6 +36,7 @@ def _seeds(root: Path) -> list[bytes]:
             write_video(root / "e.mkv", VideoSpec(seconds=1)),
             write_video(root / "f.webm", VideoSpec(codec="libvpx-vp9", seconds=1))]
     seeds = [p.read_bytes() for p in made]
+    shutil.rmtree(root, ignore_errors=True)
     if (CORPUS / "MANIFEST.tsv").exists():
         small = sorted((p for p in CORPUS.rglob("*") if p.is_file() and p.suffix and 0 < p.stat().st_size < 2_000_000),
                        key=lambda p: p.as_posix())
