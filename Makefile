@@ -5,16 +5,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-tools reliability bench bench-tools profile demo check-config clean
+.PHONY: lock venv test test-tools reliability bench bench-tools profile demo check-config clean
 
 venv: $(STAMP)
 
-# Reinstall when the dependency list changes.
-$(STAMP): pyproject.toml
+# Reinstall when the dependency list or the lock changes. Every install takes the locked
+# versions (requirements.lock, as pip constraints; PIP_CONSTRAINT reaches the build backend's
+# isolated environment too), so `make test` gives the same result next month.
+LOCK   := $(CURDIR)/requirements.lock
+EXTRAS := test,emulator,bench,fleet
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,emulator,bench,fleet]'
+	PIP_CONSTRAINT=$(LOCK) $(BIN)/python -m pip install --quiet --upgrade pip
+	PIP_CONSTRAINT=$(LOCK) $(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
+
+# Moves the lock on purpose: the newest releases within pyproject.toml's ranges, resolved in
+# a throw-away environment; then `make test` (which reinstalls) says whether they still hold.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	.lock-venv/bin/python -m pip install --quiet '.[$(EXTRAS)]'
+	{ grep '^#' requirements.lock; .lock-venv/bin/python -m pip freeze --all | grep -v -i '^mavi.sync'; } \
+	  > requirements.lock.new && mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv
 
 # Two workers, each taking whole test modules (a module's daemons and fixtures stay together).
 PYTEST_ARGS ?= -n 2 --dist loadfile
@@ -70,4 +84,4 @@ check-config: $(STAMP)
 	$(BIN)/mavi-sync check-config config.example.toml
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .demo
+	rm -rf $(VENV) .lock-venv build *.egg-info .pytest_cache .demo

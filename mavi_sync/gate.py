@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional
 
@@ -35,9 +35,10 @@ class HandPause:
     def over(self, now: float) -> bool:
         return self.until is not None and now >= self.until
 
-    def describe(self) -> str:
-        until = f" until {_clock(self.until)}" if self.until is not None else " until `mavi-sync resume`"
-        return f"paused by hand by {self.by} at {_clock(self.at)}{until}"
+    def describe(self, now: Optional[float] = None) -> str:
+        """The pause in words; times on `now`'s day show the hour alone."""
+        until = f" until {_clock(self.until, now)}" if self.until is not None else " until `mavi-sync resume`"
+        return f"paused by hand by {self.by} at {_clock(self.at, now)}{until}"
 
 
 def hand_pause(daemon: Mapping[str, tuple[str, float]]) -> Optional[HandPause]:
@@ -68,14 +69,17 @@ class GateState:
     changes_at: Optional[float]  # when the timetable or the windows next change (epoch s)
     hand: Optional[HandPause]
     windowed: bool  # windows are configured
+    # The moment evaluated: only the words of `held` depend on it (the hour alone on its day).
+    now: float = field(default_factory=time.time, compare=False)
 
     @property
     def held(self) -> Optional[str]:
         """Why nothing may be sent now, or None."""
         if self.hand is not None:
-            return self.hand.describe()
+            return self.hand.describe(self.now)
         if not self.window_open:
-            return "outside the upload windows" + (f" until {_clock(self.changes_at)}" if self.changes_at else "")
+            return "outside the upload windows" + (f" until {_clock(self.changes_at, self.now)}"
+                                                   if self.changes_at else "")
         return None
 
     def as_json(self) -> dict[str, Any]:
@@ -103,7 +107,7 @@ def evaluate(bandwidth: BandwidthConfig, hand: Optional[HandPause], now: float) 
     step = next_boundary(whole, bandwidth.limit, bandwidth.windows)
     return GateState(rate=bandwidth.limit.rate_at(whole), window_open=bandwidth.windows.open_at(whole),
                      changes_at=now - (second - whole) + step if step is not None else None, hand=hand,
-                     windowed=bool(bandwidth.windows.spans))
+                     windowed=bool(bandwidth.windows.spans), now=now)
 
 
 class Gate:
@@ -150,9 +154,10 @@ class Gate:
             log.info("bandwidth_cap", cap=human_rate(state.rate), bytes_per_s=state.rate)
 
 
-def _clock(epoch: Optional[float]) -> str:
+def _clock(epoch: Optional[float], now: Optional[float] = None) -> str:
+    """The local time of `epoch`; the date too unless it falls on the day of `now` (default: the wall clock)."""
     if epoch is None:
         return "?"
     moment = datetime.fromtimestamp(epoch)
-    today = datetime.fromtimestamp(time.time()).date()
+    today = datetime.fromtimestamp(time.time() if now is None else now).date()
     return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M:%S")

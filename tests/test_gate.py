@@ -32,6 +32,9 @@ def test_a_closed_window_holds_until_it_opens_and_says_when() -> None:
     assert state.held == "outside the upload windows until " + time.strftime(
         "%H:%M:%S", time.localtime(at("2026-11-30 23:00:00")))
     assert state.changes_at == at("2026-11-30 23:00:00")
+    # The words are the evaluated moment's, never the wall clock's: the next day shows its date.
+    late = evaluate(bandwidth(windows=["06:00-07:00"]), None, at("2026-11-30 23:30:00"))
+    assert late.held == "outside the upload windows until 2026-12-01 06:00:00"
     night = evaluate(bandwidth(windows=["23:00-07:00"], limit="08:00,2M 23:00,off"), None, at("2026-12-01 01:00:00"))
     assert night.window_open and night.rate is None and night.held is None
 

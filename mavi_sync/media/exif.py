@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from PIL import ExifTags, Image, IptcImagePlugin, UnidentifiedImageError
 
-from mavi_sync.media import flir
+from mavi_sync.media import boxes, flir
 from mavi_sync.media.motion import find_clip, probe_clip
 from mavi_sync.media.pairs import apple_content_id
 from mavi_sync.media.model import MediaInfo, Taken
@@ -38,6 +38,8 @@ _NS = {
     "xmp": "http://ns.adobe.com/xap/1.0/",
 }
 _IPTC_KEYWORDS = (2, 25)
+_BOXED = {"heif", "avif"}  # ISO base media files: whole only if their boxes end in the file
+_TRUNCATED = "image data is truncated (the file was cut short)"
 _BOMB = "image claims more pixels than any camera makes: refused as a decompression bomb"
 T = ExifTags.Base
 G = ExifTags.GPS
@@ -46,6 +48,10 @@ G = ExifTags.GPS
 def read_image(path: str, size: int, kind: Kind) -> MediaInfo:
     """Probe an image file; pixel-data errors become a refusal, metadata errors a note."""
     notes: list[str] = []
+    if kind.format in _BOXED:
+        with open(path, "rb") as fh:
+            if boxes.cut_short(fh, size):
+                return MediaInfo(path=path, size=size, kind=kind, refusal=_TRUNCATED)
     with warnings.catch_warnings():
         # DecompressionBombWarning and "Corrupt EXIF" warnings are handled as data here.
         warnings.simplefilter("ignore")
@@ -101,7 +107,7 @@ def _decode_check(im: Image.Image) -> Optional[str]:
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as exc:
         text = str(exc).lower()
         if "truncated" in text:
-            return "image data is truncated (the file was cut short)"
+            return _TRUNCATED
         return f"image data is corrupt and cannot be decoded ({exc.__class__.__name__})"
     return None
 

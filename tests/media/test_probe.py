@@ -139,3 +139,18 @@ def test_gif_xmp_keywords_are_read(tmp_path: Path) -> None:
 
 def test_the_corpus_gif_keywords_agree_with_exiftool(corpus: Path) -> None:
     assert probe(corpus / "images/other/photo.gif").keywords == ("foobarisawesome",)
+
+
+@pytest.mark.parametrize("ext", [".heic", ".avif"])
+def test_a_heif_cut_short_is_refused_as_truncated_even_when_its_image_still_decodes(tmp_path: Path, ext: str) -> None:
+    """The promise does not depend on the decoder: a box that ends past the file's end is a
+    copy that stopped. The last box here claims 4 KiB more than is left, which no decoder
+    needs (pillow-heif opens the image either way), yet the file is refused."""
+    whole = write_image(tmp_path / f"whole{ext}", ImageSpec(size=(320, 240), taken="2021:05:01 10:00:00"))
+    assert probe(whole).refusal is None
+    cut = tmp_path / f"cut{ext}"
+    cut.write_bytes(whole.read_bytes() + (4096 + 8).to_bytes(4, "big") + b"free" + b"\0" * 16)
+    assert refusal(cut) == "image data is truncated (the file was cut short)"
+    from PIL import Image
+    with Image.open(cut) as im:  # the decoder alone would have taken it
+        im.load()
