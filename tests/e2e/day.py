@@ -14,10 +14,11 @@ import shutil
 import threading
 import time
 import wave
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_motion_photo, write_video
 from mavi_sync.dev.writers import PATTERNS, final_path
@@ -25,10 +26,13 @@ from tests.conftest import CORPUS
 
 FULL = os.environ.get("MAVI_SOAK") == "full"
 SETTLE_S = 1.5
-GRACE_S = 24.0  # incomplete_grace_s: a file that looks cut short waits this long before it is refused
+GRACE_S = 120.0 if FULL else 24.0  # incomplete_grace_s: a file that looks cut short waits this long, then is refused
 PAUSE_S = 0.5  # between a writer's rounds: under settle_s, as real writers are
 PROBE_S = 2.0  # account_probe_s
-LINES_PER_FILE = 10  # the daemon's log lines naming one path, over the whole day
+# The daemon's log lines naming one path over the day. A clip says: sent, its status (or
+# caption), archived or deleted, gone from the folder; held once by a window or a pause and
+# retried once in an outage at most: 7. A file that waits is told twice (it waits, it is decided).
+LINES_PER_FILE = 8
 UNFINISHED_PER_FILE = 2  # `file_unfinished` lines naming one path: when it starts waiting, not every tick
 FOLDERS = {"sec": "security", "vid": "video", "phone": "auto", "assets": "asset"}
 # The writer patterns of mavi_sync/dev/writers.py, each replayed into the folder whose writers use it.
@@ -87,6 +91,16 @@ class Promises:
         self.check(False, promise, f"not within {seconds:g} s; {detail()}")
         return None
 
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """The block's seconds, added to the figures under hours_s[name]."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            took = self.figures.setdefault("hours_s", {})
+            took[name] = round(took.get(name, 0) + time.monotonic() - started, 1)
+
     def report(self, shown: int = 3, width: int = 400) -> str:
         """Each broken promise once, how often it broke, and its first cases."""
         cases: dict[str, list[str]] = {}
@@ -118,7 +132,7 @@ class Box:
         self._lock = threading.Lock()
 
     # -- the config -------------------------------------------------------------------------
-    def config(self, url: str, *, bandwidth: str = "", rate_per_minute: int = 240) -> str:
+    def config(self, url: str, *, bandwidth: str, rate_per_minute: int) -> str:
         folders = "".join(self._folder(name, target) for name, target in FOLDERS.items())
         return f"""log_level = "info"
 [api]

@@ -112,8 +112,10 @@ def evening(sites: list[Site], admin: Admin, p: Promises) -> None:
     for site in sites:
         _logs(site, p)
         _agree(site, rows if len(sites) == 1 else None, p)
-    p.figures.update(files=sum(len(s.box.expects) for s in sites), uploads=len(uploads),
-                     duplicates=sum(n - 1 for n in held.values()), ledger_rows=len(rows))
+    kinds = ("image", "video", "security", "asset")
+    p.figures.update(files=sum(len(s.box.expects) for s in sites), uploads=len(uploads), ledger_rows=len(rows),
+                     lost=len({k for k in expected_sent if k[1]} - set(held)),
+                     duplicates={k: sum(n - 1 for (kind, _s), n in held.items() if kind == k) for k in kinds})
 
 
 def _sent(e: Expect, rows: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str, str]]:

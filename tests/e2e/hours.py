@@ -89,14 +89,13 @@ class Day:
 
     def hour(self, name: str, r: int, *args: Any) -> None:
         """Run the hour `name` of round `r`, its duration kept among the figures."""
-        started = time.monotonic()
-        getattr(self, name)(r, *args)
-        took = self.p.figures.setdefault("hours_s", {})
-        took[name] = round(took.get(name, 0) + time.monotonic() - started, 1)
+        with self.p.timed(name):
+            getattr(self, name)(r, *args)
 
     def __init__(self, box: Box, daemon: Daemon, emulator: Emulator, promises: Promises,
-                 env: Optional[dict[str, str]] = None) -> None:
+                 env: Optional[dict[str, str]] = None, rate_per_minute: int = 600) -> None:
         self.box, self.d, self.emulator, self.p = box, daemon, emulator, promises
+        self.rate_per_minute = rate_per_minute
         self.env = {"MAVI_API_KEY": "", **(env or {})}  # the key comes from the key file only
         self.bandwidth = ""
         box.key_file.write_text(API_KEY + "\n")
@@ -107,8 +106,9 @@ class Day:
     def admin(self) -> Admin:
         return self.emulator.admin
 
-    def write_config(self, **kw: Any) -> None:
-        self.d.config.write_text(self.box.config(self.emulator.url, bandwidth=self.bandwidth, **kw))
+    def write_config(self) -> None:
+        self.d.config.write_text(self.box.config(self.emulator.url, bandwidth=self.bandwidth,
+                                                 rate_per_minute=self.rate_per_minute))
 
     def start(self) -> None:
         self.d.start(env=self.env)
@@ -283,6 +283,11 @@ class Day:
         return not any(e.path.exists() for e in self.box.expects
                        if e.target is not None and e.path.parent.name == camera and e.path.suffix != ".txt")
 
+    def idle(self, r: int, camera: str) -> None:
+        """Mid-morning: every valid file so far is done, while a camera's archive cannot be written."""
+        self.quiet()
+        self.waiting_to_archive(camera)
+
     def waiting_to_archive(self, camera: str) -> None:
         """While a camera's archive cannot be written, its clips wait, and status and the metrics say so."""
         st, m = self.status(), metrics(self.box.metrics_port)
@@ -302,8 +307,10 @@ class Day:
         self.quiet()
         blocker.unlink()
         before = len(admin.uploads())
-        burst = [box.photo("phone", f"IMG_{r:02d}d{i}.jpg", make="Google", model="Pixel 8") for i in range(6)]
-        burst += [box.clip("vid", f"2024-05-04/{r:02d}_d{i}.mp4") for i in range(3)]
+        for i in range(8):  # (each its own time: one request each)
+            box.photo("phone", f"IMG_{r:02d}d{i}.jpg", make="Google", model="Pixel 8")
+        for i in range(4):
+            box.clip("vid", f"2024-05-04/{r:02d}_d{i}.mp4")
         until(lambda: len(admin.uploads()) > before, 30, 0.05)  # claims are being made: fill the disk now
         assert d.proc is not None
         resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (64 << 10, resource.RLIM_INFINITY))

@@ -20,6 +20,7 @@ for about an hour and prints the figures.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -33,7 +34,8 @@ from tests.e2e.rig import Daemon, until
 from tests.e2e.stream import record_figures
 from tests.pg import PASSWORD, PostgresServer, unavailable
 
-BOX_S, FLEET_S = 40 * 60, 20 * 60  # the soak's hour: the box's days, then the fleet's
+SOAK_S = float(os.environ.get("MAVI_SOAK_MINUTES", "60")) * 60
+BOX_S, FLEET_S = SOAK_S * 2 / 3, SOAK_S / 3  # the soak's hour: the box's days, then the fleet's
 PER_MINUTE = 240  # the account's upload rate, and each node's configured one
 
 
@@ -62,19 +64,21 @@ def test_a_day_in_the_life_of_one_box(tmp_path: Path) -> None:
         while True:
             r = rounds
             door, yard = box.block(f"door{r:02d}"), box.block(f"yard{r:02d}")
-            box.night(r)
-            day.start()
-            assert not box.writers(r)
-            day.quiet()
-            day.waiting_to_archive(door.name)
-            for hour, *args in (("wrong_key",), ("outage",), ("window",), ("by_hand", door), ("disk_full", yard)):
+            with p.timed("morning"):
+                box.night(r)
+                day.start()
+                assert not box.writers(r)
+            for hour, *args in (("idle", door.name), ("wrong_key",), ("outage",), ("window",), ("by_hand", door),
+                                ("disk_full", yard)):
                 day.hour(hour, r, *args)
-            settle_day(day, p)
+            with p.timed("settle"):
+                settle_day(day, p)
             rounds += 1
             if not FULL or time.monotonic() - started > BOX_S:
                 break
             p.check(d.stop() == 0, "the daemon stops cleanly in the evening")
-        evening([Site(box, d)], emulator.admin, p)
+        with p.timed("evening"):
+            evening([Site(box, d)], emulator.admin, p)
         p.check(d.stop() == 0, "the daemon stops cleanly at the end of the day")
     finally:
         d.close()
@@ -96,7 +100,8 @@ def test_the_same_day_on_a_two_node_fleet_whose_database_stops(tmp_path: Path) -
         for n in range(2):
             box = Box(tmp_path / f"node{n}", free_port(), seed=n,
                       fleet=f'[fleet]\ndatabase = "{database}"\nnode = "site-{n}"\n')
-            days.append(Day(box, Daemon(box.root, emulator.url), emulator, p, env={"MAVI_FLEET_PASSWORD": PASSWORD}))
+            days.append(Day(box, Daemon(box.root, emulator.url), emulator, p, env={"MAVI_FLEET_PASSWORD": PASSWORD},
+                            rate_per_minute=PER_MINUTE))
         while True:
             fleet_day(days, server, rounds)
             rounds += 1
@@ -104,7 +109,8 @@ def test_the_same_day_on_a_two_node_fleet_whose_database_stops(tmp_path: Path) -
                 break
             for day in days:
                 p.check(day.d.stop() == 0, "a node stops cleanly in the evening")
-        evening([Site(day.box, day.d) for day in days], emulator.admin, p)
+        with p.timed("evening"):
+            evening([Site(day.box, day.d) for day in days], emulator.admin, p)
         answers = emulator.admin.stats()["answers"]
         over = sum(n for answer, n in answers.items() if "0429" in answer or answer.startswith("429"))
         p.check(over == 0, "the fleet keeps to the account's rate, also after its database comes back", answers)
@@ -121,41 +127,46 @@ def test_the_same_day_on_a_two_node_fleet_whose_database_stops(tmp_path: Path) -
 def fleet_day(days: list[Day], server: PostgresServer, r: int) -> None:
     """The fleet's day: both nodes' nights and writers, a clip arriving at both sites, the
     database stopped while claims wait for their rate slots, a node killed and started again."""
-    doors = [day.box.block(f"door{r:02d}") for day in days]
-    for day in days:
-        day.box.night(r)
-        day.start()
-    errors: list[BaseException] = []
-    writers = [threading.Thread(target=lambda b=day.box: errors.extend(b.writers(r))) for day in days]
-    for t in writers:
-        t.start()
-    for t in writers:
-        t.join(180)
-    assert not errors, errors
-    shared = days[0].box.video_bytes()
-    first = days[0].box.put("assets", f"shared_{r:02d}.mp4", shared, "asset")
-    days[1].box.put("assets", f"shared_{r:02d}.mp4", shared, "asset", copy_of=first)  # one upload for the fleet
-    for day in days:
-        day.quiet(90)
-    before = len(days[0].admin.uploads())
-    for day in days:
-        for i in range(6):
-            day.box.photo("phone", f"IMG_{r:02d}f{i}.jpg", make="Google", model="Pixel 8")
-    until(lambda: len(days[0].admin.uploads()) > before, 30, 0.05)  # claims are being made: the database goes
-    server.pause()
-    for day in days:
-        day.box.clip("vid", f"2024-05-05/{r:02d}_db.mp4")
-    until(lambda: all(day.d.events("ledger_unwritable") for day in days), 60, 0.5)
-    time.sleep(scale(3, 60))
-    server.resume()
-    for day in days:
-        until(lambda: day.d.events("ledger_writable_again"), 60, 0.5)
-    killed = days[1]
-    assert killed.d.stop(9) == -9
-    doors[1].unlink()  # the archive is back while the node is down
-    killed.start()
-    days[0].p.within(15, lambda: killed.archived(doors[1].name), "after-upload duties are re-applied at start",
-                     lambda: f"{doors[1].name}: still in the watched folder")
-    doors[0].unlink()  # and while the other node runs
-    for day in days:
-        settle_day(day, day.p)
+    p = days[0].p
+    with p.timed("morning"):
+        doors = [day.box.block(f"door{r:02d}") for day in days]
+        for day in days:
+            day.box.night(r)
+            day.start()
+        errors: list[BaseException] = []
+        writers = [threading.Thread(target=lambda b=day.box: errors.extend(b.writers(r))) for day in days]
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join(180)
+        assert not errors, errors
+        shared = days[0].box.video_bytes()
+        first = days[0].box.put("assets", f"shared_{r:02d}.mp4", shared, "asset")
+        days[1].box.put("assets", f"shared_{r:02d}.mp4", shared, "asset", copy_of=first)  # one upload for the fleet
+        for day in days:
+            day.quiet(90)
+    with p.timed("database_down"):
+        before = len(days[0].admin.uploads())
+        for day in days:
+            for i in range(8):  # (each its own time: one request each)
+                day.box.photo("phone", f"IMG_{r:02d}f{i}.jpg", make="Google", model="Pixel 8")
+        until(lambda: len(days[0].admin.uploads()) > before, 30, 0.05)  # claims are being made: the database goes
+        server.pause()
+        for day in days:
+            day.box.clip("vid", f"2024-05-05/{r:02d}_db.mp4")
+        until(lambda: all(day.d.events("ledger_unwritable") for day in days), 60, 0.5)
+        time.sleep(scale(3, 60))
+        server.resume()
+        for day in days:
+            until(lambda: day.d.events("ledger_writable_again"), 60, 0.5)
+    with p.timed("kill"):
+        killed = days[1]
+        assert killed.d.stop(9) == -9
+        doors[1].unlink()  # the archive is back while the node is down
+        killed.start()
+        p.within(15, lambda: killed.archived(doors[1].name), "after-upload duties are re-applied at start",
+                 lambda: f"{doors[1].name}: still in the watched folder")
+        doors[0].unlink()  # and while the other node runs
+    with p.timed("settle"):
+        for day in days:
+            settle_day(day, p)
