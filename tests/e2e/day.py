@@ -3,7 +3,8 @@ clips with caption sidecars, archived; its video clips, deleted; a phone's photo
 asset folder), its config, the files each hour brings with what must become of each, and
 the promises found broken on the way.
 
-Sizes: small in `make test`; MAVI_SOAK=full (`make soak`) repeats the day for about an hour.
+Sizes: small in `make test`; MAVI_SOAK=full (`make soak`) repeats the day for about an hour,
+with a longer grace for files that look cut short.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ import hashlib
 import os
 import shutil
 import threading
-import time
 import wave
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_motion_photo, write_video
 from mavi_sync.dev.writers import PATTERNS, final_path
@@ -29,11 +28,7 @@ SETTLE_S = 1.5
 GRACE_S = 120.0 if FULL else 24.0  # incomplete_grace_s: a file that looks cut short waits this long, then is refused
 PAUSE_S = 0.5  # between a writer's rounds: under settle_s, as real writers are
 PROBE_S = 2.0  # account_probe_s
-# The daemon's log lines naming one path over the day. A clip says: sent, its status (or
-# caption), archived or deleted, gone from the folder; held once by a window or a pause and
-# retried once in an outage at most: 7. A file that waits is told twice (it waits, it is decided).
-LINES_PER_FILE = 8
-UNFINISHED_PER_FILE = 2  # `file_unfinished` lines naming one path: when it starts waiting, not every tick
+MAX_ATTEMPTS = 3  # a file the server keeps failing is failed after this many (seconds, with retry_max_s = 2)
 FOLDERS = {"sec": "security", "vid": "video", "phone": "auto", "assets": "asset"}
 # The writer patterns of mavi_sync/dev/writers.py, each replayed into the folder whose writers use it.
 WRITERS = {"sec": ("append_rounds", "slow_single_open", "preallocated", "old_mtime", "moved_in", "copied_folder"),
@@ -65,51 +60,6 @@ class Expect:
     copy_of: Optional[Path] = None  # the same content as another file: never uploaded on its own
 
 
-@dataclass
-class Promises:
-    """The promises of the day found broken, each named with what broke it; the test fails
-    on them at the end, all at once, so that one run tells every one."""
-
-    broken: list[tuple[str, str]] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-
-    def check(self, ok: bool, promise: str, detail: object = "") -> bool:
-        if not ok:
-            self.broken.append((promise, str(detail)))
-        return ok
-
-    def within(self, seconds: float, check: Callable[[], Any], promise: str,
-               detail: Callable[[], object] = lambda: "", every: float = 0.25) -> Optional[float]:
-        """Seconds until `check` holds (bounded); None, and the promise recorded broken, if it never did."""
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            if check():
-                return time.monotonic() - started
-            time.sleep(every)
-        if check():
-            return time.monotonic() - started
-        self.check(False, promise, f"not within {seconds:g} s; {detail()}")
-        return None
-
-    @contextmanager
-    def timed(self, name: str) -> Iterator[None]:
-        """The block's seconds, added to the figures under hours_s[name]."""
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            took = self.figures.setdefault("hours_s", {})
-            took[name] = round(took.get(name, 0) + time.monotonic() - started, 1)
-
-    def report(self, shown: int = 3, width: int = 400) -> str:
-        """Each broken promise once, how often it broke, and its first cases."""
-        cases: dict[str, list[str]] = {}
-        for promise, detail in self.broken:
-            cases.setdefault(promise, []).append(detail)
-        return "\n".join(f"- {promise} ({len(found)}x): " + " | ".join(d[:width] for d in found[:shown] if d)
-                         for promise, found in cases.items())
-
-
 class Box:
     """One box's folders and state directory under `root`, and what was written into them."""
 
@@ -127,13 +77,18 @@ class Box:
         self.expects: list[Expect] = []
         self.notes: list[str] = []  # parts left out, and why (no corpus)
         self.pairs: list[tuple[Path, Path]] = []  # Live Photos: (still, motion)
+        self.dropped: list[str] = []  # sha256 of files whose folder left the config before they were sent
         self._n = seed * 100_000  # boxes of one fleet write distinct media
         self.real_media = seed == 0  # the corpus at one site only (elsewhere it would be a copy)
         self._lock = threading.Lock()
 
     # -- the config -------------------------------------------------------------------------
-    def config(self, url: str, *, bandwidth: str, rate_per_minute: int) -> str:
+    def config(self, url: str, *, bandwidth: str, rate_per_minute: int, card: Optional[Path] = None) -> str:
+        """The box's config; `card`: an SD card's folder added to the watched ones."""
         folders = "".join(self._folder(name, target) for name, target in FOLDERS.items())
+        if card is not None:
+            folders += f'[[folders]]\npath = "{card}"\ntarget = "image"\nsettle_s = {SETTLE_S}\n'
+
         return f"""log_level = "info"
 [api]
 base_url = "{url}"
@@ -147,6 +102,8 @@ query_rate_limit_per_second = 100
 request_retry_initial_s = 0.05
 retry_initial_s = 0.5
 retry_max_s = 2
+max_attempts = {MAX_ATTEMPTS}
+probe_idle_s = 3
 status_poll_initial_s = 0.2
 status_poll_max_s = 0.5
 read_timeout_s = 10

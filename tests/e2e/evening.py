@@ -19,10 +19,16 @@ from typing import Any, Optional
 import requests
 
 from mavi_sync.emulator.admin import Admin
-from tests.e2e.day import LINES_PER_FILE, UNFINISHED_PER_FILE, Box, Expect, Promises, sha
+from tests.e2e.day import Box, Expect, sha
+from tests.e2e.promises import Promises
 from tests.e2e.rig import CLI, Daemon
 
 SIDECAR = ".caption.txt"
+# The daemon's log lines naming one path over the day. A clip says: sent, its status (or
+# caption), archived or deleted, gone from the folder; held once by a window or a pause and
+# retried once in an outage at most: 7. A file that waits is told twice (it waits, it is decided).
+LINES_PER_FILE = 8
+UNFINISHED_PER_FILE = 2  # `file_unfinished` lines naming one path: when it starts waiting, not every tick
 
 
 # -- interfaces the fixes of issue 23 add: what this test assumes of them --------------------
@@ -93,25 +99,29 @@ def evening(sites: list[Site], admin: Admin, p: Promises) -> None:
     uploads = admin.uploads()
     held = Counter((u["kind"], u["sha256"]) for u in uploads)
     by_id = {u["id"]: u for u in uploads}
+    listed = {id(site): ledger(site.daemon) for site in sites}
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for site in sites:
-        for row in ledger(site.daemon):
+        for row in listed[id(site)]:
             rows.setdefault((row["target"], row["sha256"]), row)
     expected_sent: set[tuple[str, str]] = set()
     for site in sites:
         for e in site.box.expects:
             _file(site.box, e, rows, held, by_id, p)
             expected_sent |= _sent(e, rows)
+        for still, motion in site.box.pairs:
+            _live(site.box, still, motion, rows, by_id, p)
     strays = [(u["kind"], u["filename"], u["size"]) for u in uploads if (u["kind"], u["sha256"]) not in expected_sent]
     p.check(not strays, "the emulator holds nothing but the day's valid files (no prefix, no refused file)", strays)
     for row in rows.values():
         _row(row, by_id, p)
-    for site in sites:
-        for still, motion in site.box.pairs:
-            _live(site.box, still, motion, rows, by_id, p)
+    dropped = {digest for site in sites for digest in site.box.dropped}
+    kept = [r["path"] for r in rows.values() if r["sha256"] in dropped]
+    p.check(not kept, "a folder taken out of the config leaves no row of its unsent files", kept)
     for site in sites:
         _logs(site, p)
-        _agree(site, rows if len(sites) == 1 else None, p)
+        _agree(site, listed[id(site)], len(sites) == 1, p)
+        _reaped(site, p)
     kinds = ("image", "video", "security", "asset")
     p.figures.update(files=sum(len(s.box.expects) for s in sites), uploads=len(uploads), ledger_rows=len(rows),
                      lost=len({k for k in expected_sent if k[1]} - set(held)),
@@ -228,7 +238,7 @@ def _logs(site: Site, p: Promises) -> None:
             unfinished[path] += line.get("event") == "file_unfinished"
     flooded = {k: n for k, n in per_path.items() if n > LINES_PER_FILE}
     p.check(not flooded, f"at most {LINES_PER_FILE} log lines name one file over the day", flooded)
-    ticking = {k: n for k, n in unfinished.items() if n > 2}
+    ticking = {k: n for k, n in unfinished.items() if n > UNFINISHED_PER_FILE}
     p.check(not ticking, f"a waiting file is logged when it starts waiting, not on every tick (at most "
             f"{UNFINISHED_PER_FILE} file_unfinished)", ticking)
     sidecars = {k: n for k, n in per_path.items() if k.endswith(SIDECAR)}
@@ -236,13 +246,40 @@ def _logs(site: Site, p: Promises) -> None:
     p.figures["max_lines_per_file"] = max([p.figures.get("max_lines_per_file", 0), *per_path.values()])
 
 
-def _agree(site: Site, rows: Optional[dict[tuple[str, str], dict[str, Any]]], p: Promises) -> None:
-    """`status`, `ledger`, `captions` and the metrics say the same, and nothing is left paused."""
+def _reaped(site: Site, p: Promises) -> None:
+    """A probe helper that left after probe_idle_s (3 s here) was reaped: no <defunct> child."""
+    assert site.daemon.proc is not None
+    pid = site.daemon.proc.pid
+
+    def children() -> list[tuple[str, str]]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+                command_line = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()[-80:]
+            except (OSError, IndexError):
+                continue  # (gone meanwhile)
+            if int(ppid) == pid:
+                found.append((state, command_line))
+        return found
+    p.within(15, lambda: all(state == "Z" for state, _ in children()), "the probe helper leaves after probe_idle_s "
+             "once nothing is left to read", children)
+    p.check(not children(), "a probe helper that leaves is reaped (no <defunct> child of the daemon)", children())
+
+
+def _agree(site: Site, rows: list[dict[str, Any]], alone: bool, p: Promises) -> None:
+    """`status`, `ledger`, `captions` and the metrics say the same, and nothing is left paused.
+    (`alone`: a box of its own; a fleet node's status counts the rows it registered first,
+    its ledger lists more.)"""
     d, box = site.daemon, site.box
-    p.within(8, lambda: "uploading 0" in (command(d, "status", "--json")["summary"] or ""), "status counts only what "
-             "is true: uploading = requests in flight (none now; the summary is written every 5 s)",
-             lambda: command(d, "status", "--json")["summary"])
-    status, m = command(d, "status", "--json"), metrics(box.metrics_port)
+    status: dict[str, Any] = {}
+
+    def idle() -> bool:
+        status.update(command(d, "status", "--json"))
+        return "uploading 0" in (status["summary"] or "")
+    p.within(8, idle, "status counts only what is true: uploading = requests in flight (none now; the summary is "
+             "written every 5 s)", lambda: status["summary"], every=1.0)
+    m = metrics(box.metrics_port)
     p.check(status["paused"] is None and status["outage"] is None and status["hand_paused"] is None,
             "no pause is left at the end of the day", {k: status[k] for k in ("paused", "outage", "hand_paused")})
     p.check(m.get(("mavi_sync_paused", "")) == 0 and m.get(("mavi_sync_paused_by_hand", "")) == 0,
@@ -253,32 +290,33 @@ def _agree(site: Site, rows: Optional[dict[tuple[str, str], dict[str, Any]]], p:
               if name == "mavi_sync_files"}
     counts = {(state, target): n for state, targets in status["counts"].items() for target, n in targets.items()}
     p.check(gauges == counts, "status and the metrics count the same files", f"status {counts}, metrics {gauges}")
-    if rows is not None:  # (a fleet node's status counts the rows it registered first, its ledger more)
-        listed = Counter((r["state"], r["target"]) for r in rows.values())
-        p.check(dict(listed) == counts, "status and `ledger` count the same files", f"ledger {dict(listed)}")
+    if alone:
+        by_state = dict(Counter((r["state"], r["target"]) for r in rows))
+        p.check(by_state == counts, "status and `ledger` count the same files", f"ledger {by_state}")
     duty = after_upload(status)
     p.check(duty is not None and not any((duty.get("waiting") or {}).values()),
             "status shows the after-upload duty, and none is left waiting", duty)
     p.check(after_upload_metric(m, "archive") == 0 and after_upload_metric(m, "delete") == 0,
             "the metrics show the after-upload duty, and none is left waiting")
-    _captions(site, p)
+    _captions(site, rows, p)
 
 
-def _captions(site: Site, p: Promises) -> None:
+def _captions(site: Site, rows: list[dict[str, Any]], p: Promises) -> None:
     """`captions` lists every captioned clip where its bytes are now, and its sidecar says the same."""
     d, box = site.daemon, site.box
-    security = {r["remote_id"]: r for r in ledger(d) if r["target"] == "security" and r["state"] == "confirmed"}
+    security = {r["remote_id"]: r for r in rows if r["target"] == "security" and r["state"] == "confirmed"}
     listed = {c["remote_id"]: c for c in command(d, "captions", "--json", "--limit", "1000000")}
     for remote_id, row in security.items():
         c = listed.get(remote_id)
         if not p.check(c is not None and bool(c["text"]), "every confirmed clip's caption is listed", row["path"]):
             continue
         assert c is not None
-        p.check(c["path"] is not None and c["path"] == row["path"], "`captions` and `ledger` agree on where a clip "
-                "is now", f"captions {c['path']!r}, ledger {row['path']!r}")
-        sidecar = Path(c["path"] or "/nonexistent").with_name(Path(c["path"] or "x").name + SIDECAR)
+        if not p.check(c["path"] is not None and c["path"] == row["path"], "`captions` and `ledger` agree on where "
+                       "a clip is now", f"captions {c['path']!r}, ledger {row['path']!r}"):
+            continue
+        sidecar = Path(c["path"] + SIDECAR)
         p.check(sidecar.is_file() and sidecar.read_text().strip() == c["text"].strip(),
-                "a clip's sidecar holds its caption", str(sidecar))
+                "a clip's sidecar, where the clip is, holds its caption", str(sidecar))
     in_folder = {c["remote_id"] for c in command(d, "captions", "--json", "--limit", "1000000",
                                                    "--folder", str(box.dirs["sec"]))}
     p.check(set(security) <= in_folder, "`captions --folder` lists the folder's clips, archived ones too",

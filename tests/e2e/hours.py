@@ -1,13 +1,14 @@
 """The hours of the day (tests/e2e/test_day.py): what happens to a running box, one method
 each: the owner's wrong key, an outage, an upload window, a pause by hand with a reload
 of the cap and a `kill -9`, the ledger's disk full. Each waits on conditions with bounded
-deadlines; what the daemon must do is a promise (day.Promises), what the scene needs to go
+deadlines; what the daemon must do is a promise (promises.py), what the scene needs to go
 on is a precondition (rig.until: it raises).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import socket
@@ -25,8 +26,9 @@ from mavi_sync.emulator.runner import EmulatorServer
 from mavi_sync.emulator.store import Timing
 from mavi_sync.pause import OUTAGE_PROBE_MAX_S, OUTAGE_PROBE_S
 from tests.conftest import API_KEY, SECURITY_KEY
-from tests.e2e.day import FULL, PROBE_S, SETTLE_S, Box, Promises, sha
+from tests.e2e.day import FULL, PROBE_S, SETTLE_S, Box, sha
 from tests.e2e.evening import after_upload, after_upload_metric, ledger, metrics
+from tests.e2e.promises import Promises
 from tests.e2e.rig import CLI, Daemon, until
 
 SLACK_S = 4.0  # a status read, a scheduler tick and the gate's look, on a loaded 2-core box
@@ -54,6 +56,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def probe_interval(down_s: float, trials: list[dict[str, Any]]) -> float:
+    """The longest an outage's next trial may be due after the API is back: the interval
+    doubles from OUTAGE_PROBE_S at each failed trial (pause.py), so no more than a pause
+    that began `down_s` ago can have reached, nor twice the last gap between its trials."""
+    interval, spent = OUTAGE_PROBE_S, 0.0
+    while spent + interval <= down_s:
+        spent, interval = spent + interval, min(OUTAGE_PROBE_MAX_S, interval * 2)
+    at = [datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")).timestamp() for e in trials]
+    if len(at) >= 2:
+        interval = min(interval, max(OUTAGE_PROBE_S, 2 * (at[-1] - at[-2])))
+    return interval
 
 
 def hms(moment: datetime) -> str:
@@ -87,20 +102,21 @@ class Emulator:
 class Day:
     """One box through the day: its files, its daemon, the emulator, the promises kept."""
 
-    def hour(self, name: str, r: int, *args: Any) -> None:
-        """Run the hour `name` of round `r`, its duration kept among the figures."""
-        with self.p.timed(name):
-            getattr(self, name)(r, *args)
-
     def __init__(self, box: Box, daemon: Daemon, emulator: Emulator, promises: Promises,
                  env: Optional[dict[str, str]] = None, rate_per_minute: int = 600) -> None:
         self.box, self.d, self.emulator, self.p = box, daemon, emulator, promises
         self.rate_per_minute = rate_per_minute
+        self.card: Optional[Path] = None  # an SD card's folder, while it is in the config
         self.env = {"MAVI_API_KEY": "", **(env or {})}  # the key comes from the key file only
         self.bandwidth = ""
         box.key_file.write_text(API_KEY + "\n")
         box.key_file.chmod(0o600)
         self.write_config()
+
+    def hour(self, name: str, r: int, *args: Any) -> None:
+        """Run the hour `name` of round `r`, its duration kept among the figures."""
+        with self.p.timed(name):
+            getattr(self, name)(r, *args)
 
     @property
     def admin(self) -> Admin:
@@ -108,16 +124,16 @@ class Day:
 
     def write_config(self) -> None:
         self.d.config.write_text(self.box.config(self.emulator.url, bandwidth=self.bandwidth,
-                                                 rate_per_minute=self.rate_per_minute))
+                                                 rate_per_minute=self.rate_per_minute, card=self.card))
 
     def start(self) -> None:
         self.d.start(env=self.env)
 
     def reload(self, bandwidth: Optional[str] = None) -> None:
-        """SIGHUP, with the config's [bandwidth] changed if given; returns once it is applied."""
+        """SIGHUP on the config as it now is ([bandwidth] changed if given); returns once applied."""
         if bandwidth is not None:
             self.bandwidth = bandwidth
-            self.write_config()
+        self.write_config()
         before = len(self.d.events("config_reloaded"))
         assert self.d.proc is not None
         self.d.proc.send_signal(signal.SIGHUP)
@@ -125,7 +141,7 @@ class Day:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*CLI, *args, "--config", str(self.d.config)], capture_output=True, text=True,
-                              timeout=60)
+                              timeout=60, env={**os.environ, **self.env})
 
     def status(self) -> dict[str, Any]:
         """`status --json`, held to its promise: while files wait, the oldest of them is named."""
@@ -191,38 +207,71 @@ class Day:
         box, d = self.box, self.d
         self.quiet()
         self.emulator.down()
-        probes = len([e for e in d.events("uploads_probing") if e.get("reason") == "outage"])
+        down = time.monotonic()
+        seen = len(d.events("uploads_probing"))
         box.photo("phone", f"IMG_{r:02d}o1.jpg", make="Google", model="Pixel 8")
         box.clip("vid", f"2024-05-02/{r:02d}_out.mp4")
         box.clip("sec", f"cam1/outage_{r:02d}.mp4")
         until(lambda: self.status().get("paused") == "outage", 40)
         time.sleep(scale(0, 60))  # (the soak: a minute without the API)
         self.emulator.up()
-        trials = len([e for e in d.events("uploads_probing") if e.get("reason") == "outage"]) - probes
-        interval = min(OUTAGE_PROBE_MAX_S, OUTAGE_PROBE_S * 2 ** trials)
+        trials = [e for e in d.events("uploads_probing")[seen:] if e.get("reason") == "outage"]
+        interval = probe_interval(time.monotonic() - down, trials)
         took = self.p.within(interval + SLACK_S, lambda: self.status().get("paused") is None,
-                             "an outage's pause ends within one probe interval of the API's return",
-                             lambda: f"still {self.status().get('paused')} ({trials} trial(s) failed)")
+                             "an outage's pause ends within one probe interval of the API's return, whatever the "
+                             "queue holds", lambda: f"still {self.status().get('paused')} ({len(trials)} trial(s) "
+                             f"while it was down, the next due within {interval:g} s)")
         self.p.figures.setdefault("pause_end_after_api_back_s", []).append(took and round(took, 1))
         if took is None:
             self.recover("the outage's pause outlived the outage")
 
-    def window(self, r: int) -> None:
+    def server_errors(self, r: int) -> None:
+        """The API answers every request with a 5xx for a while. The owner adds an SD card's
+        folder meanwhile, then takes it out of the config again: its files, recorded but never
+        sent, must be forgotten. A file of the asset folder fails for good (every attempt
+        used): it is told so in a line of its own, and `mavi-sync retry` sends it once the API is back."""
+        box, d = self.box, self.d
+        self.quiet()
+        self.admin.faults(error_rate=1.0)
+        self.card = box.root / "card" / f"DCIM{r:02d}"
+        shots = [box.photo_bytes(make="Canon", model="EOS R6") for _ in range(2)]
+        for i, data in enumerate(shots):
+            (self.card / f"IMG_{r:02d}{i}.JPG").parent.mkdir(parents=True, exist_ok=True)
+            (self.card / f"IMG_{r:02d}{i}.JPG").write_bytes(data)
+        box.dropped += [sha(data) for data in shots]
+        self.reload()
+        doomed = box.photo("assets", f"doomed_{r:02d}.jpg")
+        until(lambda: all((self.rows().get(("image", sha(data))) or {}).get("error") for data in shots)
+              and (self.rows().get(("asset", sha(doomed))) or {}).get("state") == "failed", 60, 0.5)
+        self.card = None
+        self.reload()
+        self.admin.faults(error_rate=0.0)
+        told = [e for e in d.events("upload_failed") if e.get("path") == str(doomed)]
+        self.p.check(len(told) == 1, "a file that fails for good is told so in a line of its own (upload_failed), "
+                     "once", f"{doomed.name}: {len(told)} upload_failed line(s)")
+        retried = self.cli("retry", str(doomed))
+        assert retried.returncode == 0, retried
+
+    def window(self, r: int, blocker: Path) -> None:
         """The upload window closes at its time and opens again at its time (windows computed
-        from now, every day: one that spans midnight is still one window)."""
+        from now, every day: one that spans midnight is still one window). Meanwhile a
+        camera's archive, unwritable since the morning, can be written again: its clips must be
+        archived by the evening (retried, with the daemon running)."""
+        self.quiet()
+        blocker.unlink()
         box, now = self.box, datetime.now().replace(microsecond=0)
-        close_in, closed_for = 3, scale(8, 60)
+        close_in, closed_for = 2, scale(6, 60)
         closes, opens = (now + timedelta(seconds=s) for s in (close_in, close_in + closed_for))
         windows = [f"{hms(now - timedelta(hours=1))}-{hms(closes)}", f"{hms(opens)}-{hms(now + timedelta(hours=2))}"]
         self.reload(f"[bandwidth]\nwindows = {json.dumps(windows)}\n")
+        closed_from = max(closes.timestamp(), time.time()) + 1.5  # (the gate looks each second)
         until(lambda: (self.status().get("bandwidth") or {}).get("window") == "closed", close_in + 20)
         box.photo("phone", f"IMG_{r:02d}w1.jpg", make="Google", model="Pixel 8")
         box.clip("sec", f"cam1/window_{r:02d}.mp4")
         box.clip("vid", f"2024-05-02/{r:02d}_window.mp4")
         until(lambda: (self.status().get("bandwidth") or {}).get("window") == "open", closed_for + 20)
-        # (the gate looks each second; an upload cut off by the close is not kept by the server)
-        sent = [u["filename"] for u in self.admin.uploads()
-                if closes.timestamp() + 1.5 < u["created_at"] < opens.timestamp() - 0.5]
+        # (an upload cut off by the close is not kept by the server)
+        sent = [u["filename"] for u in self.admin.uploads() if closed_from < u["created_at"] < opens.timestamp() - 0.5]
         self.p.check(not sent, "nothing is sent while the upload window is closed", sent)
 
     def by_hand(self, r: int, blocker: Path) -> None:
@@ -243,18 +292,18 @@ class Day:
         big = grown_video(box.stage / f"big{r}.mp4", 10 << 20, f"big{r}")  # 10 s at the cap
         box.put("vid", f"2024-05-03/{r:02d}_big.mp4", big.read_bytes(), "video")
         big.unlink()
-        written = time.monotonic()
+        settled_at = time.monotonic() + SETTLE_S + 1.5  # all six settled by then: queued behind the pause
         st = self.status()
         self.p.check(st["hand_paused"] is not None and "paused by hand" in (st["hand_paused"] or {}).get("text", ""),
                      "status shows the pause by hand")
-        until(lambda: time.monotonic() > written + SETTLE_S + 1.5, 10)  # all six settled: queued behind the pause
+        time.sleep(max(0.0, settled_at - time.monotonic()))
         m = metrics(box.metrics_port)
         self.p.check(m.get(("mavi_sync_paused_by_hand", "")) == 1 and m.get(("mavi_sync_uploads_in_flight", "")) == 0,
                      "while paused by hand the metrics say so, and nothing counts as uploading",
                      {k: m.get((k, "")) for k in ("mavi_sync_paused_by_hand", "mavi_sync_uploads_in_flight")})
+        since = time.time()
         resumed = self.cli("resume")
         assert resumed.returncode == 0 and "the daemon uploads again" in resumed.stdout, resumed
-        since = time.time() - 1
         shas = {sha(p) for p in burst}
 
         def big_in_flight() -> bool:
@@ -299,13 +348,11 @@ class Day:
         self.p.check(waiting >= 1 and after_upload_metric(m, "archive") == waiting,
                      "the metrics show the files waiting to archive", after_upload_metric(m, "archive"))
 
-    def disk_full(self, r: int, blocker: Path) -> None:
+    def disk_full(self, r: int) -> None:
         """The ledger's disk fills while uploads are claimed and waiting for their rate slots
-        (a file-size limit set on the running daemon: no root needed); then space is back.
-        Meanwhile a second camera's archive becomes writable again while the daemon runs."""
+        (a file-size limit set on the running daemon: no root needed); then space is back."""
         box, d, admin = self.box, self.d, self.admin
         self.quiet()
-        blocker.unlink()
         before = len(admin.uploads())
         for i in range(8):  # (each its own time: one request each)
             box.photo("phone", f"IMG_{r:02d}d{i}.jpg", make="Google", model="Pixel 8")

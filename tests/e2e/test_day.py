@@ -27,9 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.day import FULL, GRACE_S, Box, Promises
+from tests.e2e.day import FULL, GRACE_S, Box
 from tests.e2e.evening import Site, evening
 from tests.e2e.hours import Day, Emulator, free_port, scale
+from tests.e2e.promises import Promises
 from tests.e2e.rig import Daemon, until
 from tests.e2e.stream import record_figures
 from tests.pg import PASSWORD, PostgresServer, unavailable
@@ -49,9 +50,10 @@ def finish(p: Promises, suite: str, rounds: int, notes: list[str], started: floa
     for note in sorted(set(notes)):
         print(f"note: {note}")
     print(f"figures: {p.figures}")
-    record_figures(suite, rounds=rounds, seconds=round(time.monotonic() - started), broken=len(p.broken),
-                   **p.figures)
-    assert not p.broken, f"broken promises of the day:\n{p.report()}"
+    record_figures(suite, **{"size": "full" if FULL else "small", "rounds": rounds, "broken": len(p.broken),
+                             "seconds": round(time.monotonic() - started), **p.figures})
+    told = "".join(f"\nnote: {note}" for note in sorted(set(notes)))
+    assert not p.broken, f"broken promises of the day:\n{p.report()}{told}"
 
 
 def test_a_day_in_the_life_of_one_box(tmp_path: Path) -> None:
@@ -68,8 +70,8 @@ def test_a_day_in_the_life_of_one_box(tmp_path: Path) -> None:
                 box.night(r)
                 day.start()
                 assert not box.writers(r)
-            for hour, *args in (("idle", door.name), ("wrong_key",), ("outage",), ("window",), ("by_hand", door),
-                                ("disk_full", yard)):
+            for hour, *args in (("idle", door.name), ("wrong_key",), ("outage",), ("server_errors",), ("window", yard),
+                                ("by_hand", door), ("disk_full",)):
                 day.hour(hour, r, *args)
             with p.timed("settle"):
                 settle_day(day, p)
@@ -111,6 +113,13 @@ def test_the_same_day_on_a_two_node_fleet_whose_database_stops(tmp_path: Path) -
                 p.check(day.d.stop() == 0, "a node stops cleanly in the evening")
         with p.timed("evening"):
             evening([Site(day.box, day.d) for day in days], emulator.admin, p)
+        for day in days:
+            hints = [e.get("hint") or "" for e in day.d.events("ledger_unwritable")]
+            p.check(all("database" in h.lower() for h in hints), "a lost fleet database is told as such, with what "
+                    "to do", hints[:1])
+            noisy = day.d.logs().count("error connecting")
+            p.check(noisy <= rounds, "a lost database is logged once per node, not at every connection attempt",
+                    f"{day.box.root.name}: {noisy} 'error connecting' lines over {rounds} outage(s)")
         answers = emulator.admin.stats()["answers"]
         over = sum(n for answer, n in answers.items() if "0429" in answer or answer.startswith("429"))
         p.check(over == 0, "the fleet keeps to the account's rate, also after its database comes back", answers)
@@ -130,6 +139,7 @@ def fleet_day(days: list[Day], server: PostgresServer, r: int) -> None:
     p = days[0].p
     with p.timed("morning"):
         doors = [day.box.block(f"door{r:02d}") for day in days]
+        yard = days[0].box.block(f"yard{r:02d}") if FULL else None
         for day in days:
             day.box.night(r)
             day.start()
@@ -145,6 +155,9 @@ def fleet_day(days: list[Day], server: PostgresServer, r: int) -> None:
         days[1].box.put("assets", f"shared_{r:02d}.mp4", shared, "asset", copy_of=first)  # one upload for the fleet
         for day in days:
             day.quiet(90)
+    if FULL:  # (the soak: the box's hours on a node too; its other node sees the outage as well)
+        for hour, *args in (("wrong_key",), ("outage",), ("window", yard)):
+            days[0].hour(hour, r, *args)
     with p.timed("database_down"):
         before = len(days[0].admin.uploads())
         for day in days:
