@@ -26,7 +26,7 @@ from mavi_sync.emulator.runner import EmulatorServer
 from mavi_sync.emulator.store import Timing
 from mavi_sync.pause import OUTAGE_PROBE_MAX_S, OUTAGE_PROBE_S
 from tests.conftest import API_KEY, SECURITY_KEY
-from tests.e2e.day import FULL, PROBE_S, SETTLE_S, Box, sha
+from tests.e2e.day import FULL, MAX_ATTEMPTS, PROBE_S, SETTLE_S, Box, sha
 from tests.e2e.evening import after_upload, after_upload_metric, ledger, metrics
 from tests.e2e.promises import Promises
 from tests.e2e.rig import CLI, Daemon, until
@@ -228,15 +228,16 @@ class Day:
     def server_errors(self, r: int) -> None:
         """The API answers every request with a 5xx for a while. The owner adds an SD card's
         folder meanwhile, then takes it out of the config again: its files, recorded but never
-        sent, must be forgotten. A file of the asset folder fails for good (every attempt
-        used): it is told so in a line of its own, and `mavi-sync retry` sends it once the API is back."""
+        sent, must be forgotten. An asset fails for good (every attempt used), and another
+        meets v2's "Request has exceeded the limit." on every attempt and is refused: each is
+        told in a line of its own, and `mavi-sync retry` sends both once the API is back."""
         box, d = self.box, self.d
         self.quiet()
         self.admin.faults(error_rate=1.0)
         self.card = box.root / "card" / f"DCIM{r:02d}"
+        self.card.mkdir(parents=True)
         shots = [box.photo_bytes(make="Canon", model="EOS R6") for _ in range(2)]
         for i, data in enumerate(shots):
-            (self.card / f"IMG_{r:02d}{i}.JPG").parent.mkdir(parents=True, exist_ok=True)
             (self.card / f"IMG_{r:02d}{i}.JPG").write_bytes(data)
         box.dropped += [sha(data) for data in shots]
         self.reload()
@@ -245,12 +246,17 @@ class Day:
               and (self.rows().get(("asset", sha(doomed))) or {}).get("state") == "failed", 60, 0.5)
         self.card = None
         self.reload()
-        self.admin.faults(error_rate=0.0)
-        told = [e for e in d.events("upload_failed") if e.get("path") == str(doomed)]
-        self.p.check(len(told) == 1, "a file that fails for good is told so in a line of its own (upload_failed), "
-                     "once", f"{doomed.name}: {len(told)} upload_failed line(s)")
-        retried = self.cli("retry", str(doomed))
-        assert retried.returncode == 0, retried
+        self.admin.faults(error_rate=0.0, v2_limit_as_400=True)
+        self.admin.script({"path": "/serve/api/v2/upload", "action": "rate_limit", "count": MAX_ATTEMPTS * 3})
+        limited = box.clip("assets", f"limited_{r:02d}.mp4")  # (three tries an attempt: every one meets the limit)
+        until(lambda: (self.rows().get(("asset", sha(limited))) or {}).get("state") == "rejected", 60, 0.5)
+        self.admin.faults(v2_limit_as_400=False)
+        for path, event in ((doomed, "upload_failed"), (limited, "media_rejected")):
+            told = [e for e in d.events(event) if e.get("path") == str(path)]
+            self.p.check(len(told) == 1, "a file that fails or is refused after its last attempt is told so in a "
+                         "line of its own, once", f"{path.name}: {len(told)} {event} line(s)")
+            retried = self.cli("retry", str(path))
+            assert retried.returncode == 0, retried
 
     def window(self, r: int, blocker: Path) -> None:
         """The upload window closes at its time and opens again at its time (windows computed

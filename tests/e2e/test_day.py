@@ -3,10 +3,16 @@ over real HTTP. An NVR's security clips with caption sidecars, archived; its vid
 deleted; a phone's HEIC photos, a Live Photo, a motion photo, copies and renames; a v2 asset
 folder; files written the way cameras, recorders and sync tools write them
 (mavi_sync/dev/writers.py); real camera files where the corpus is there. Meanwhile the
-owner's key has a typo and is corrected, the API goes away and comes back, the upload window
-closes and opens, the owner pauses by hand, a reload changes the cap, the daemon is killed
-with SIGKILL and started again, the ledger's disk fills for a while, and an archive cannot be
-written for a while. The same day then runs on a two-node fleet whose PostgreSQL stops.
+owner's key has a typo and is corrected, the API goes away and comes back, then answers 5xx
+for a while (an SD card's folder is added and taken out again meanwhile, a file fails for
+good and is retried by hand), the upload window closes and opens, the owner pauses by hand,
+a reload changes the cap, the daemon is killed with SIGKILL and started again, the ledger's
+disk fills for a while, and two cameras' archives cannot be written for a while.
+
+Then the same day on a two-node fleet: both nodes' nights and writers, a clip arriving at
+both sites, the PostgreSQL database stopped while claims wait for the account's shared rate,
+a node killed with SIGKILL and started again (the soak adds the key, outage and window
+hours on one node).
 
 At the end: every valid file confirmed exactly once and byte for byte at the emulator, every
 invalid one refused with its reason, every after-upload action done (sidecars followed their
@@ -14,8 +20,8 @@ clips), no pause left, no ledger row without a place, log lines per file bounded
 `status`, `ledger`, `captions` and the metrics agreeing with what the emulator holds. Each
 broken promise is named; all of them are listed at once.
 
-Small in `make test` (about a minute per day); MAVI_SOAK=full (`make soak`) repeats the days
-for about an hour and prints the figures.
+Small in `make test` (a minute or two per day); MAVI_SOAK=full (`make soak`) repeats the
+days for about an hour (MAVI_SOAK_MINUTES) and prints the figures.
 """
 
 from __future__ import annotations
