@@ -338,20 +338,20 @@ class Day:
         return not any(e.path.exists() for e in self.box.expects
                        if e.target is not None and e.path.parent.name == camera and e.path.suffix != ".txt")
 
-    def idle(self, r: int, camera: str) -> None:
-        """Mid-morning: every valid file so far is done, while a camera's archive cannot be written."""
+    def idle(self, r: int, *blocked: str) -> None:
+        """Mid-morning: every valid file so far is done, while cameras' archives cannot be written."""
         self.quiet()
-        self.waiting_to_archive(camera)
+        self.waiting_to_archive(*blocked)
 
-    def waiting_to_archive(self, camera: str) -> None:
-        """While a camera's archive cannot be written, its clips wait, and status and the metrics say so."""
+    def waiting_to_archive(self, *blocked: str) -> None:
+        """While cameras' archives cannot be written, their clips wait, and status and the metrics say so."""
         st, m = self.status(), metrics(self.box.metrics_port)
         duty = after_upload(st) or {}
         waiting = (duty.get("waiting") or {}).get("archive", 0)
         oldest = (duty.get("oldest") or {}).get("path") or ""
-        self.p.check(waiting >= 1 and f"/{camera}/" in oldest, "status shows the files waiting to archive, and the "
-                     "oldest of them", duty or "no after_upload in status --json")
-        self.p.check(waiting >= 1 and after_upload_metric(m, "archive") == waiting,
+        self.p.check(waiting >= len(blocked) and any(f"/{c}/" in oldest for c in blocked), "status shows the files "
+                     "waiting to archive, and the oldest of them", duty or "no after_upload in status --json")
+        self.p.check(waiting >= len(blocked) and after_upload_metric(m, "archive") == waiting,
                      "the metrics show the files waiting to archive", after_upload_metric(m, "archive"))
 
     def disk_full(self, r: int) -> None:

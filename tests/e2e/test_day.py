@@ -76,7 +76,7 @@ def test_a_day_in_the_life_of_one_box(tmp_path: Path) -> None:
                 box.night(r)
                 day.start()
                 assert not box.writers(r)
-            for hour, *args in (("idle", door.name), ("wrong_key",), ("outage",), ("server_errors",), ("window", yard),
+            for hour, *args in (("idle", door.name, yard.name), ("wrong_key",), ("outage",), ("server_errors",), ("window", yard),
                                 ("by_hand", door), ("disk_full",)):
                 day.hour(hour, r, *args)
             with p.timed("settle"):
