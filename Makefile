@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lock venv test test-tools reliability bench bench-tools profile demo check-config clean
+.PHONY: lock venv test test-tools reliability bench bench-tools profile demo docs check-config clean
 
 venv: $(STAMP)
 
@@ -79,6 +79,11 @@ profile: $(STAMP)
 # it runs, and shows `mavi-sync status` with everything confirmed.
 demo: $(STAMP)
 	$(BIN)/python -m mavi_sync.dev.demo
+
+# The reference pages generated from the config parser and the argument parser
+# (docs/reference/config.md, commands.md); tests/test_docs.py fails when they are stale.
+docs: $(STAMP)
+	$(BIN)/python -m mavi_sync.dev.reference
 
 check-config: $(STAMP)
 	$(BIN)/mavi-sync check-config config.example.toml
