@@ -7,7 +7,7 @@ receiver an async caption is lost.
 The URL memories.ai is given is `public_url` + `/security/` + a secret the daemon makes once
 and keeps in its ledger: a post to any other path is answered 404 and recorded nowhere, so
 only whoever was given the URL can write captions. Expose it with a reverse proxy or a
-tunnel (README, "Security captions"); it speaks plain HTTP and should listen on loopback.
+tunnel (docs/guides/captions.md, "Async results and the receiver"); it speaks plain HTTP and should listen on loopback.
 """
 
 from __future__ import annotations

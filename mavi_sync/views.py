@@ -65,7 +65,7 @@ def _fleet_status(config: Config, as_json: bool) -> int:
     """`status --fleet`: every node of the fleet's database, as its last heartbeat left it."""
     if not config.fleet.database:
         raise MaviSyncError(f"{config.source}: no [fleet] database", hint="Set [fleet] database to the fleet's "
-                            "PostgreSQL URL (README, \"Fleet\").")
+                            "PostgreSQL URL (docs/guides/fleet.md, \"Joining a box\").")
     try:
         from mavi_sync.fleet.join import database_of
         from mavi_sync.fleet.nodes import fleet_rows
@@ -93,7 +93,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     if args.node and not config.fleet.database:
         raise MaviSyncError(f"--node {args.node}: {config.source} has no [fleet] database",
-                            hint="--node lists another node's rows in a fleet's ledger (README, \"Fleet\").")
+                            hint="--node lists another node's rows in a fleet's ledger (docs/guides/fleet.md, \"Joining a box\").")
     with (open_ledger(config, args.node) if args.node else existing_ledger(config)) as ledger:
         if ledger is not None and args.skipped:
             skipped = skipped_rows(ledger, args.limit)
@@ -148,7 +148,7 @@ def cmd_migrate_ledger(args: argparse.Namespace) -> int:
     config = config_at(args.config)
     if not config.fleet.database:
         raise MaviSyncError(f"{config.source} has no [fleet] database to copy the ledger into",
-                            hint="Set [fleet] database (README, \"Fleet\"), then run migrate-ledger again.")
+                            hint="Set [fleet] database (docs/guides/fleet.md, \"Joining a box\"), then run migrate-ledger again.")
     source = args.source or ledger_path(config)
     if not source.exists():
         raise MaviSyncError(f"no ledger at {source} to copy", hint="Name it with --from PATH.")

@@ -84,7 +84,7 @@ def test_a_transcode_runs_in_a_niced_helper_of_its_own_and_its_progress_is_in_th
 
 def test_a_retry_that_is_due_goes_back_through_settling_not_straight_to_a_worker(emulator, tmp_path: Path,
                                                                                 opener) -> None:  # type: ignore[no-untyped-def]
-    """README: everything that reaches a worker has settled, retries included."""
+    """docs/design/daemon.md, "Settling": everything that reaches a worker has settled, retries included."""
     cam = tmp_path / "cam"
     cam.mkdir()
     photo = write_image(cam / "a.jpg", ImageSpec())

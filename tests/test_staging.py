@@ -35,8 +35,9 @@ def test_past_its_bound_a_conversion_waits_for_room(tmp_path: Path) -> None:
 
 
 def test_a_clip_reserves_its_own_size_while_it_is_made_and_sent(tmp_path: Path) -> None:
-    """README: the clip's own size is reserved. Two workers remuxing side by side: the second
-    waits for room even though the first one's MP4 is not written yet."""
+    """docs/guides/camera-folder.md, "Camera video in MPEG-TS": the clip's own size is
+    reserved. Two workers remuxing side by side: the second waits for room even though the
+    first one's MP4 is not written yet."""
     started: list[str] = []
 
     def slow_remux(src: str, dest: str, to: str, options: Mapping[str, Any]) -> Converted:

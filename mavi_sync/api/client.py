@@ -153,7 +153,9 @@ class Client:
                 return video.upload(self.transport, self.api.base_url, key, job, progress)
             except UnknownOutcome as exc:
                 if tag is None:
-                    raise  # nothing to look up: sending again may duplicate (see README)
+                    # Nothing to look up: sending again may duplicate (docs/design/reliability.md,
+                    # "What is guaranteed").
+                    raise
                 found = self.find_video(tag, job.namespace)
                 if found:
                     return UploadResult("video", found, "UNPARSE", final=False, adopted=True)

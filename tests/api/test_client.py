@@ -466,7 +466,7 @@ def test_an_upload_counts_against_the_rate_once_when_its_body_starts(setup, admi
 
 
 def test_requests_own_retries_are_off_so_retry_py_is_the_only_layer() -> None:
-    """README, "What is retried": requests' own retries are off; a second layer would multiply
+    """docs/design/api.md, "What is retried": requests' own retries are off; a second layer would multiply
     the tries and hide them from the logs and the rate limiter."""
     from mavi_sync.api.ratelimit import RateLimiter
     from mavi_sync.api.transport import Timeouts, Transport

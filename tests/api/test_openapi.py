@@ -25,12 +25,12 @@ from tests.conftest import API_KEY, REPO, SECURITY_KEY, api_table, fast_uploads
 
 SPEC = Path(os.environ.get("MAVI_API_DOCS", REPO.parent / "shared" / "api")) / "memories-platform-openapi.json"
 
-# Documented on the vendor's pages (../shared/api/*.txt and README.md) but not in the OpenAPI copy.
+# Documented on the vendor's pages (../shared/api/*.txt and ../shared/api/README.md) but not in the OpenAPI copy.
 DOCUMENTED_EXTRAS = {
     "upload_video_from_file": {"unique_id": {"type": "string"}},  # v1-upload-video.txt "Request Parameters"
     "upload_image_from_file": {"unique_id": {"type": "string"}},  # v1-upload-image.txt "Request Parameters"
-    "list_videos": {"unique_id": {"type": "string"}},  # README: list_videos takes unique_id
-    "get_video_metadata": {"unique_id": {"type": "string"}},  # README: get_metadata?video_no=…&unique_id=…
+    "list_videos": {"unique_id": {"type": "string"}},  # ../shared/api/README.md: list_videos takes unique_id
+    "get_video_metadata": {"unique_id": {"type": "string"}},  # get_metadata?video_no=…&unique_id=…
 }
 
 

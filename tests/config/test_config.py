@@ -38,7 +38,7 @@ def test_defaults_fill_a_minimal_config(tmp_path: Path) -> None:
     assert "*.part" in folder.temp_patterns
     assert config.api.key.env == "MAVI_API_KEY"
     assert config.uploads.probe_idle_s == 10.0
-    # The defaults the README and config.example.toml state for this round's settings.
+    # The defaults docs/reference/config.md and config.example.toml state for this round's settings.
     assert (folder.incomplete_grace_s, folder.to_jpeg, folder.jpeg_quality, folder.live_photos, folder.transcode) == \
         (300.0, ("heif", "avif"), 90, "still", False)
     assert config.uploads.staging_max_mb == 2000.0

@@ -1,4 +1,4 @@
-"""Images ready together with identical fields share a request (README, `image_batch_files`):
+"""Images ready together with identical fields share a request (docs/design/api.md, "Image batching"):
 a backlog of photos with the same fields goes up in a few requests, each file with its own
 id and ledger row; photos whose fields differ go in requests of their own."""
 

@@ -68,7 +68,8 @@ def test_async_results_arrive_at_the_receiver_and_land_in_the_results_folder(spa
                                                                            tmp_path: Path) -> None:
     with Inbox() as inbox:
         async_results(spawn, emulator, admin, tmp_path, inbox)
-    # A caption that came later, through the receiver, is told like one in the answer (README).
+    # A caption that came later, through the receiver, is told like one in the answer
+    # (docs/guides/captions.md, "Reading the captions").
     [notice] = inbox.notices("/n")
     assert notice["title"].endswith("motion in motion.mp4") and "Emulated understanding of motion.mp4" in notice["message"]
 

@@ -1,5 +1,5 @@
-"""README, "The daemon": all folders share one inotify instance; there is one log line per
-file transition, with fixed keys."""
+"""docs/design/daemon.md, "Finding files" and docs/guides/systemd.md, "Logs": all folders
+share one inotify instance; there is one log line per file transition, with fixed keys."""
 
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ def test_the_registry_lists_every_node_with_its_summary(postgres: PostgresServer
 
 
 def test_a_node_role_needs_only_connect_and_rights_on_the_three_tables(postgres: PostgresServer) -> None:
-    """README "Fleet": the owner creates the tables once (its first node, or `mavi-sync
+    """docs/guides/fleet.md "Least privileges": the owner creates the tables once (its first node, or `mavi-sync
     status --fleet` run as the owner); a node's role then needs CONNECT and SELECT, INSERT,
     UPDATE on fleet_schema, rate_budget and nodes, nothing more."""
     url = postgres.database()

@@ -1,6 +1,6 @@
 """The fleet's ledger on a real PostgreSQL, as two nodes see it: one content row for both,
 paths each their own, a claim held by a live node and freed when it is gone, and a node's
-role with only the rights README "Fleet" lists."""
+role with only the rights docs/guides/fleet.md "Least privileges" lists."""
 
 from __future__ import annotations
 
