@@ -53,3 +53,24 @@ def test_the_guides_sample_is_what_check_config_prints(tmp_path: Path) -> None:
     shown = run("check-config", str(config), env={})
     assert shown.returncode == 2
     assert shown.stderr.replace(str(config), "config.toml") == sample
+
+
+def test_paths_start_at_the_configs_folder_and_a_tilde_is_the_users_home(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from mavi_sync.config import load_config
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = tmp_path / "etc" / "config.toml"
+    config.parent.mkdir()
+    (tmp_path / "home" / "media").mkdir(parents=True)  # a folder must exist
+    config.write_text('[ledger]\npath = "ledger.sqlite3"\n[[folders]]\npath = "~/media"\n', encoding="utf-8")
+    loaded = load_config(config)
+    assert loaded.ledger.path == tmp_path / "etc" / "ledger.sqlite3"
+    assert loaded.folders[0].path == tmp_path / "home" / "media"
+
+
+def test_without_an_api_table_the_config_talks_to_memories_ai(tmp_path: Path) -> None:
+    """README.md, "A first config": for real, drop the [api] table; its defaults are memories.ai."""
+    from mavi_sync.config.parse import build_config
+    api = build_config({"folders": [{"path": str(tmp_path)}]}).api
+    assert [api.base_url, api.security_base_url, api.asset_base_url] == [
+        "https://api.memories.ai", "https://security.memories.ai", "https://mavi-backend.memories.ai"]
