@@ -88,15 +88,19 @@ def defined(path: Path) -> frozenset[str]:
     return frozenset(names)
 
 
-def references(text: str) -> list[str]:
-    return [ref for kind, refs in MARKER.findall(without_code(text)) if kind != "no claims"
+def references(text: str) -> list[tuple[str, str]]:
+    """(kind, reference) for each test or measurement a page names."""
+    return [(kind, ref) for kind, refs in MARKER.findall(without_code(text)) if kind != "no claims"
             for ref in re.split(r"[\s,]+", refs.strip()) if ref]
 
 
-def missing(ref: str) -> str:
-    """Why `ref` (tests/x.py, tests/x.py::test_y, bench/z.py) names nothing; "" when it names something."""
+def missing(ref: str, kind: str = "tested by") -> str:
+    """Why `ref` names nothing; "" when it names something. A test is `tests/…/test_x.py::name`;
+    what measures a figure may be any file (`bench/walk.py`)."""
     file, _, name = ref.partition("::")
     path = REPO / file
+    if kind == "tested by" and not (name and path.name.startswith("test_")):
+        return f"{ref}: not a test (tests/…/test_x.py::test_name)"
     if not path.is_file():
         return f"{ref}: no file {file}"
     if name and name.split("[")[0] not in defined(path):
@@ -114,15 +118,16 @@ def test_every_section_names_the_tests_that_hold_its_claims(page: Path) -> None:
 @pytest.mark.parametrize("page", CLAIM_PAGES, ids=rel)
 def test_every_test_a_page_names_exists(page: Path) -> None:
     refs = references(page.read_text(encoding="utf-8"))
-    assert refs or page.name == "README.md" and page.parent != REPO, rel(page)
-    wrong = [why for ref in refs if (why := missing(ref))]
+    assert refs, f"{rel(page)} names no test"
+    wrong = [why for kind, ref in refs if (why := missing(ref, kind))]
     assert not wrong, "\n".join(wrong)
 
 
 def test_the_name_check_catches_a_test_that_is_gone() -> None:
     assert missing("tests/test_docs.py::test_the_name_check_catches_a_test_that_is_gone") == ""
     assert "defines no" in missing("tests/test_docs.py::test_that_was_renamed")
-    assert "no file" in missing("tests/test_gone.py")
+    assert "no file" in missing("tests/test_gone.py::test_x") and "not a test" in missing("tests/pg.py")
+    assert missing("bench/walk.py", "measured by") == ""
     assert [t for t, _ in sections("x\n## A\n<!-- no claims -->\n```sh\n# not a heading\n```\n## B\ntext")] == \
         ["(top)", "A", "B"]
 
