@@ -79,7 +79,27 @@ def config_keys() -> list[Key]:
     words = example_words()
     for key in found:
         key.words = words.get((key.table, key.name), "")
+        if key.kind == "value" and not takes_text(key):
+            key.kind = "table"  # a table naming where the secret is; text is refused
     return found
+
+
+def takes_text(key: Key) -> bool:
+    """Whether the parser takes a URL written as text for `key` (else only a table naming it)."""
+    import copy
+
+    from mavi_sync.config.parse import build_config
+    from mavi_sync.errors import ConfigError
+    data = copy.deepcopy(EVERY_TABLE)
+    where: Any = data
+    for part in key.table.split("."):
+        where = where[part][0] if isinstance(where[part], list) else where[part]
+    where[key.name] = "json://example.org/hook"
+    try:
+        build_config(data)
+    except ConfigError as exc:
+        return not any(p.key.endswith(key.name) for p in exc.problems)
+    return True
 
 
 KEY_LINE = re.compile(r"^#?\s*(\w+)\s*=\s*(.*)$")

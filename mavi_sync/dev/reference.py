@@ -48,14 +48,14 @@ def _kind(key: Key) -> str:
     if key.kind == "string" and lim.get("choices"):
         return "one of " + ", ".join(f'`"{c}"`' for c in lim["choices"] if c) + (" or `\"\"`" if "" in lim["choices"] else "")
     text = {"string": "string", "boolean": "true or false", "strings": "list of strings", "path": "path",
-            "value": "a URL, or a table { env, file, credential }", "tables": "array of tables"}[key.kind]
+            "value": "a URL, or a table { env, file, credential }", "table": "a table { env, file, credential }", "tables": "array of tables"}[key.kind]
     if lim.get("max_len"):
         text += f", at most {lim['max_len']} characters" + (" each" if key.kind == "strings" else "")
     return text
 
 
 def _default(key: Key, schema_defaults: dict[tuple[str, str], Any]) -> str:
-    if key.kind == "value" or (key.table, key.name) in SENTINELS:  # read as raw TOML: the schema says what it is when absent
+    if key.kind in ("value", "table") or (key.table, key.name) in SENTINELS:  # read as raw TOML: the schema says what it is when absent
         return _shown(schema_defaults.get((key.table, key.name)))
     if key.kind == "optional_number":
         return "none"
