@@ -31,8 +31,9 @@ lock:
 	rm -rf .lock-venv
 
 # Two workers, each taking whole test modules (a module's daemons and fixtures stay together).
+# As root, the container image's tests run too (tests/image; podman installed by image-tools).
 PYTEST_ARGS ?= -n 2 --dist loadfile
-test: $(STAMP) test-tools
+test: $(STAMP) test-tools image-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fleet tests need a real PostgreSQL: Debian's server binaries, installed when missing and

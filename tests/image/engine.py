@@ -3,6 +3,7 @@ of machine needs, the Debian base made with debootstrap, and the image built fro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import resource
@@ -16,7 +17,9 @@ from typing import Any, Optional
 from tests.conftest import REPO
 
 HERE = Path(__file__).resolve().parent
-IMAGE = "localhost/mavi-sync:test"
+# One tag per checkout: two worktrees testing at once never swap each other's image.
+IMAGE = f"localhost/mavi-sync:test-{hashlib.sha1(str(REPO).encode()).hexdigest()[:8]}"
+LABEL = "org.opencontainers.image.title=mavi-sync"  # the Containerfile's, on both stages
 BASE_CACHE = Path(os.environ.get("MAVI_IMAGE_BASE_CACHE", "/var/tmp/mavi-image-base"))
 RELEASE = "bookworm"  # the Debian release of the base: the cache is keyed by it
 
@@ -87,10 +90,24 @@ class Podman:
         return done.stdout.strip().splitlines()[-1]
 
     def build(self, base: str) -> float:
-        """`make image` on `base`, tagged IMAGE; returns the seconds it took."""
+        """`make image` on `base`, tagged IMAGE; returns the seconds it took. Then removes what
+        earlier builds left behind (the image it replaced, their build stages: ~200 MB each
+        time the source changed); this build's own stage stays, the layer cache of the next."""
+        old, stages = self._ids("reference=" + IMAGE), self._ids("dangling=true")
         started = time.monotonic()
         done = subprocess.run(["make", "-C", str(REPO), "image", f"IMAGE_BASE={base}", f"IMAGE={IMAGE}",
                                "ENGINE=podman"], capture_output=True, text=True, timeout=900, env=self.env)
         if done.returncode != 0:
             raise AssertionError(f"make image failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-        return time.monotonic() - started
+        seconds = time.monotonic() - started
+        replaced = old - self._ids("reference=" + IMAGE)
+        made = self._ids("dangling=true") - stages - replaced
+        stale = replaced | (stages if made else set())  # a new stage was made: the old ones are stale
+        if stale:
+            self("rmi", *sorted(stale), check=False)
+        return seconds
+
+    def _ids(self, selector: str) -> set[str]:
+        """Image IDs of this project (by the Containerfile's label) that `selector` picks."""
+        done = self("images", "-q", "--no-trunc", "--filter", f"label={LABEL}", "--filter", selector, check=False)
+        return set(done.stdout.split())

@@ -5,17 +5,21 @@ nothing and sends no video twice, SIGTERM lets an upload finish within the grace
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from mavi_sync.emulator.admin import Admin
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, REPO
 from tests.e2e.rig import sha, until
-from tests.image.box import STOP_TIMEOUT_S, UID, Box
+from tests.image.box import STOP_TIMEOUT_S, UID, Box, from_compose
 from tests.image.conftest import record_figure
 from tests.image.engine import IMAGE, Podman
 
@@ -52,6 +56,8 @@ def test_a_dropped_file_is_confirmed_and_a_new_container_sends_nothing_again(
     # The daemon is PID 1 and not root.
     uid = b.podman("exec", b.name, "sh", "-c", "grep ^Uid: /proc/1/status").stdout.split()[1]
     assert uid == str(UID)
+    assert '"watch": {"/media/camera": "inotify"}' in b.logs()  # inotify through the bind mount
+    assert API_KEY not in json.dumps(b.podman.inspect(b.name))  # a secret, not an environment variable
     first = drop(write_image(tmp_path / "IMG_0001.jpg", ImageSpec(color=(10, 200, 30))), b.camera)
     until(lambda: b.count("confirmed") == 1, 60, 0.5)
     assert (b.data / "ledger.sqlite3").is_file()  # on the volume, not in the container
@@ -135,3 +141,42 @@ def test_any_user_a_key_from_the_environment_and_a_read_only_root(
     assert done.stdout.split()[0] == "confirmed", done.stdout + done.stderr
     assert (b.data / "ledger.sqlite3").stat().st_uid == 4242
     assert [u["sha256"] for u in admin.uploads()] == [sha(photo)]
+
+
+def guide_config() -> str:
+    """The config on docs/guides/container.md (its first TOML block)."""
+    page = (REPO / "docs" / "guides" / "container.md").read_text(encoding="utf-8")
+    return re.findall(r"^```toml\n(.*?)^```", page, flags=re.S | re.M)[0]
+
+
+def test_the_compose_example_with_the_guides_config_confirms_a_file(
+        image: Podman, emulator, admin: Admin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    compose = yaml.safe_load((REPO / "compose.example.yaml").read_text(encoding="utf-8"))
+    service = compose["services"]["mavi-sync"]
+    assert service["build"] == {"context": ".", "dockerfile": "Containerfile"}
+    assert int(service["stop_grace_period"].rstrip("s")) > GRACE_S
+    # The layout the example expects beside it; the emulator stands in for memories.ai and is
+    # reached on the host's loopback (the example's own network is the engine's default).
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(
+        guide_config() + f'[api]\nbase_url = "{emulator.url}"\nsecurity_base_url = "{emulator.url}"\n'
+        f'asset_base_url = "{emulator.url}"\n', encoding="utf-8")
+    uid, gid = (int(n) for n in service["user"].split(":"))
+    (tmp_path / "data").mkdir(mode=0o700)
+    os.chown(tmp_path / "data", uid, gid)
+    camera = tmp_path / "share" / "volume1" / "photo" / "camera"
+    camera.mkdir(parents=True)
+    key = tmp_path / compose["secrets"]["mavi-api-key"]["file"]
+    key.write_text(API_KEY + "\n", encoding="utf-8")
+    key.chmod(0o600)
+    c = from_compose(image, compose, tmp_path)
+    try:
+        c.run()
+        photo = drop(write_image(tmp_path / "IMG_0004.jpg", ImageSpec(color=(90, 90, 90))), camera)
+        until(lambda: c.count("confirmed") == 1, 90, 0.5)  # the guide's config keeps the 10 s settle time
+        assert [u["sha256"] for u in admin.uploads("image")] == [sha(photo)]
+        assert (tmp_path / "data" / "ledger.sqlite3").stat().st_uid == uid
+        c.podman("stop", c.name, timeout=STOP_TIMEOUT_S + 20)
+        assert c.state()["ExitCode"] == 0
+    finally:
+        c.close()
