@@ -84,15 +84,17 @@ demo: $(STAMP)
 # The container image (Containerfile; docs/guides/container.md). IMAGE_BASE is the base image:
 # an official slim Python by default; the image tests use one made here with debootstrap.
 # The host's CA bundle goes to pip as a build secret (a TLS-inspecting proxy's CA), never
-# into a layer. ENGINE=docker works too (BuildKit, for the secret mount).
+# into a layer. ENGINE=docker works too (BuildKit, for the secret and cache mounts);
+# IMAGE_FLAGS adds the engine's own flags (e.g. --network=host, --no-cache).
 ENGINE     ?= podman
 IMAGE      ?= localhost/mavi-sync:latest
 IMAGE_BASE ?= python:3.11-slim
 IMAGE_CA   ?= /etc/ssl/certs/ca-certificates.crt
+IMAGE_FLAGS ?=
 comma      := ,
 image:
 	$(ENGINE) build -f Containerfile $(if $(filter podman,$(notdir $(ENGINE))),--format docker) --build-arg BASE=$(IMAGE_BASE) \
-	  $(if $(wildcard $(IMAGE_CA)),--secret id=cacert$(comma)src=$(IMAGE_CA)) -t $(IMAGE) .
+	  $(if $(wildcard $(IMAGE_CA)),--secret id=cacert$(comma)src=$(IMAGE_CA)) $(IMAGE_FLAGS) -t $(IMAGE) .
 
 # The image against the emulator on this host (tests/image): a file confirmed, a restart
 # that sends nothing again, a kill mid-upload that loses nothing, status through exec. Makes
