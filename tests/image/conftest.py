@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.image.box import Box
-from tests.image.engine import Podman, containers_conf, unusable
+from tests.image.engine import IMAGE, Podman, containers_conf, unusable
 
 
 def record_figure(name: str, **values: Any) -> None:
@@ -39,7 +39,6 @@ def image(podman: Podman) -> Podman:
     """The image, built by `make image` on the Debian base (layers cached between runs)."""
     base = podman.base()
     seconds = podman.build(base)
-    from tests.image.engine import IMAGE
     size = podman.inspect(IMAGE)["Size"]
     record_figure("build", build_s=round(seconds, 1), size_mb=round(size / 1e6))
     return podman

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -70,7 +71,6 @@ def test_a_page_listening_on_every_interface_is_asked_on_loopback(page: int, tmp
 
 
 def test_no_answer_is_unhealthy(page: int, tmp_path: Path) -> None:
-    import socket
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

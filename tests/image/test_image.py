@@ -8,15 +8,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Callable
 
+import pytest
 import yaml
 
+from mavi_sync.config.parse import build_config
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from mavi_sync.emulator.admin import Admin
+from mavi_sync.errors import ConfigError
 from tests.conftest import API_KEY, REPO
 from tests.e2e.rig import sha, until
 from tests.image.box import STOP_TIMEOUT_S, UID, Box, from_compose
@@ -180,3 +184,28 @@ def test_the_compose_example_with_the_guides_config_confirms_a_file(
         assert c.state()["ExitCode"] == 0
     finally:
         c.close()
+
+
+def web_page_in_this_build() -> bool:
+    """Whether the config takes a [web] table (the status page's branch is merged)."""
+    try:
+        build_config({"web": {"listen": "127.0.0.1:8080"}, "folders": [{"path": "/"}]})
+    except ConfigError:
+        return False
+    return True
+
+
+def test_the_health_check_asks_the_web_pages_healthz(box: Callable[..., Box]) -> None:
+    if not web_page_in_this_build():
+        pytest.skip("the config has no [web] table yet (the status page is not merged): "
+                    "the health check falls back to `mavi-sync status`, tested above")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    b = box()
+    with open(b.config / "config.toml", "a", encoding="utf-8") as config:
+        config.write(f'[web]\nlisten = "127.0.0.1:{port}"\n')
+    b.run()
+    check = b.podman("exec", b.name, "mavi-sync-healthcheck", check=False)
+    assert check.returncode == 0 and f"127.0.0.1:{port}/healthz answered 200" in check.stdout, check.stdout
+    assert b.podman("healthcheck", "run", b.name, check=False).returncode == 0
