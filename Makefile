@@ -115,7 +115,6 @@ image-tools:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc uidmap slirp4netns passt \
 	      fuse-overlayfs debootstrap >/dev/null; } || \
 	  echo "image-test: podman, runc or debootstrap missing and not root: the image tests will skip"
->>>>>>> image
 
 check-config: $(STAMP)
 	$(BIN)/mavi-sync check-config config.example.toml
