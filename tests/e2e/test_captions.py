@@ -32,7 +32,8 @@ def captions(d: Daemon, *args: str) -> list[dict]:
 
 def test_a_sync_caption_is_logged_listed_and_written_beside_the_clip(spawn, emulator, admin: Admin) -> None:
     d = spawn(emulator.url)
-    d.write_config(emulator.url, folders=security_folder(d, 'caption_sidecar = "beside"\n'))
+    d.write_config(emulator.url, folders=security_folder(d, 'caption_sidecar = "beside"\n'),
+                   uploads="rescan_interval_s = 1\n")
     d.start()
     clip = write_video(d.camera / "cam1" / "2024-05-01_0800.mp4",
                        VideoSpec(seconds=1, creation_time="2024-05-01T08:00:00.000000Z"))
@@ -52,9 +53,13 @@ def test_a_sync_caption_is_logged_listed_and_written_beside_the_clip(spawn, emul
     assert captions(d, "--since", "2024-05-02") == []
     text = subprocess.run([*CLI, "captions", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
     assert str(clip) in text.stdout and "Emulated understanding" in text.stdout
-    # The sidecar is not media: never uploaded, never counted as skipped.
-    until(lambda: d.events("walk_done"), 5)
+    # The sidecar is not media (README): neither the watcher's events for it nor the walks
+    # make it a candidate, so it is never "unfinished", refused, uploaded or skipped.
+    walks = len(d.events("walk_done"))
+    until(lambda: len(d.events("walk_done")) >= walks + 3, 15)  # rescans, and past incomplete_grace_s (2 s)
     assert d.status()["skipped"] == 0 and len(admin.uploads()) == 1
+    assert [r["path"] for r in d.ledger_rows()] == [str(clip)] and d.status()["last_errors"] == []
+    assert f'"path": "{sidecar}"' not in d.logs()  # no event is about it (unfinished, refused, skipped)
     assert d.stop() == 0
 
 
