@@ -111,6 +111,19 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE files ADD COLUMN part_of INTEGER REFERENCES files (id);
     CREATE INDEX files_part_of ON files (part_of) WHERE part_of IS NOT NULL;
     """,
+    # 10: after-upload actions are duties (after/): a watched path whose content the server
+    # holds, in a folder that archives or deletes, stays owed until it is done, retried with
+    # back-off and re-applied at start. `places`: where a row's bytes went when a watched path
+    # stopped holding them (archived, deleted after upload, gone, their folder left the
+    # config, the path rewritten), so that every row can say where its bytes are now.
+    """
+    CREATE TABLE duties (path BLOB PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files (id),
+                         action TEXT NOT NULL, dest BLOB, due_at REAL NOT NULL,
+                         attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, last_error TEXT);
+    CREATE INDEX duties_next ON duties (next_at);
+    CREATE TABLE places (file_id INTEGER NOT NULL REFERENCES files (id), path BLOB NOT NULL, how TEXT NOT NULL,
+                         dest BLOB, at REAL NOT NULL, PRIMARY KEY (file_id, path));
+    """,
 )
 
 # The row whose paths a row's are: its own, or its file's row for a companion (migration 9).
@@ -120,6 +133,7 @@ _FILE_COLUMNS = ("id", "sha256", "target", "namespace", "size", "state", "media_
                  "capture_time", "remote_id", "remote_status", "attempts", "next_attempt_at",
                  "last_error", "created_at", "updated_at", "result", "uploaded_at", "polls", "next_poll_at",
                  "lookup_due", "sent_sha256")
+_DUTY_COLUMNS = ("path", "file_id", "action", "dest", "due_at", "attempts", "next_at", "last_error")
 _UPDATABLE = frozenset(_FILE_COLUMNS) - {"id", "sha256", "target", "namespace", "created_at", "state"}
 
 
@@ -170,6 +184,43 @@ class PathRecord:
         """True when `st` shows the same, unchanged file (no need to hash it again)."""
         return (self.size, self.mtime_ns, self.inode, self.device) == \
             (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A path's after-upload action, owed since `due_at` (migration 10)."""
+
+    path: bytes
+    file_id: int
+    action: str  # "archive" or "delete"
+    dest: Optional[bytes]  # the archive copy's name, chosen at the first attempt
+    due_at: float
+    attempts: int
+    next_at: float
+    last_error: Optional[str]
+
+
+# Why no watched path holds a row's bytes any more: the words every read-out uses.
+GONE_HOW = {"archived": "archived", "deleted": "deleted after upload", "gone": "no longer there",
+            "left": "its folder left the config", "replaced": "the path holds newer content now"}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a row's bytes are now: a watched path, else where they went and why (`how`, a
+    key of GONE_HOW): an archive copy (`was`: the watched path it left), or the path they
+    were last at."""
+
+    how: str
+    path: bytes
+    was: Optional[bytes] = None
+
+    def describe(self) -> str:
+        return os.fsdecode(self.path) + ("" if self.how == "watched" else f" ({GONE_HOW[self.how]})")
+
+    def as_json(self) -> dict[str, Optional[str]]:
+        return {"path": os.fsdecode(self.path), "place": self.how,
+                "was": os.fsdecode(self.was) if self.was is not None else None}
 
 
 def default_ledger_path(environ: Optional[Mapping[str, str]] = None) -> Path:
@@ -417,23 +468,36 @@ class Ledger:
 
     def _record_path(self, db: sqlite3.Connection, path: str | bytes | os.PathLike[str], sha256: str,
                      st: os.stat_result, folder: str, file_id: Optional[int]) -> None:
-        before = db.execute("SELECT file_id FROM paths WHERE path = ?", (_fspath(path),)).fetchone()
+        raw = _fspath(path)
+        before = db.execute("SELECT file_id FROM paths WHERE path = ?", (raw,)).fetchone()
         self._record_path_row(db, path, sha256, st, folder, file_id)
         if before is not None and before[0] is not None and before[0] != file_id:
-            self._drop_orphan(db, before[0])  # the path holds other content now (rewritten, grown)
+            db.execute("DELETE FROM duties WHERE path = ?", (raw,))  # owed for content it no longer holds
+            self._orphaned(db, before[0], raw, "replaced")  # rewritten, grown
 
-    def _drop_orphan(self, db: sqlite3.Connection, file_id: int) -> None:
-        """Delete the row `file_id` when no path holds its content any more and it never
-        reached the server: a prefix an NVR went on appending to, a file deleted before its
-        upload. A row that was (or may have been) sent stays: it is the record of that."""
-        if file_id in self._in_flight:
+    def _orphaned(self, db: sqlite3.Connection, file_id: int, path: bytes, how: str,
+                  dest: Optional[bytes] = None) -> None:
+        """`path` no longer holds row `file_id`'s content (`how`: a key of GONE_HOW). When no
+        path holds it any more and it never reached the server, the row is deleted: a prefix
+        an NVR went on appending to, a file deleted before its upload. A row that was (or may
+        have been) sent stays, the record of that, with where its bytes went (`places`); if it
+        was still pending it is not any more, since nothing holds what it would send
+        (`vanished`; found again, it is looked up first)."""
+        held = db.execute("SELECT 1 FROM paths WHERE file_id = ?", (file_id,)).fetchone() is not None
+        idle = file_id not in self._in_flight
+        if not held and idle:
+            unsent = "remote_id IS NULL AND lookup_due = 0 AND state NOT IN ('uploading', 'uploaded', 'confirmed')"
+            db.execute(f"DELETE FROM files WHERE part_of = ? AND {unsent}", (file_id,))
+            db.execute(f"DELETE FROM files WHERE id = ? AND {unsent} "
+                       "AND NOT EXISTS (SELECT 1 FROM files WHERE part_of = ?)", (file_id, file_id))
+        if db.execute("SELECT 1 FROM files WHERE id = ?", (file_id,)).fetchone() is None:
             return
-        if db.execute("SELECT 1 FROM paths WHERE file_id = ?", (file_id,)).fetchone() is not None:
-            return
-        unsent = "remote_id IS NULL AND lookup_due = 0 AND state NOT IN ('uploading', 'uploaded', 'confirmed')"
-        db.execute(f"DELETE FROM files WHERE part_of = ? AND {unsent}", (file_id,))
-        db.execute(f"DELETE FROM files WHERE id = ? AND {unsent} "
-                   "AND NOT EXISTS (SELECT 1 FROM files WHERE part_of = ?)", (file_id, file_id))
+        db.execute("INSERT INTO places (file_id, path, how, dest, at) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (file_id, path) DO UPDATE SET how = excluded.how, dest = excluded.dest, "
+                   "at = excluded.at", (file_id, path, how, dest, self._clock()))
+        if not held and idle:
+            db.execute("UPDATE files SET state = 'vanished', updated_at = ? WHERE (id = ? OR part_of = ?) "
+                       "AND state IN ('discovered', 'ready', 'uploading')", (self._clock(), file_id, file_id))
 
     def _record_path_row(self, db: sqlite3.Connection, path: str | bytes | os.PathLike[str], sha256: str,
                          st: os.stat_result, folder: str, file_id: Optional[int]) -> None:
@@ -474,15 +538,39 @@ class Ledger:
     def skipped_count(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM skipped", ())[0][0])
 
-    def forget_path(self, path: str | bytes | os.PathLike[str]) -> None:
-        """The path holds nothing any more (archived, deleted, gone): drop it, and its content's
-        row too when no other path holds that content and it never reached the server."""
+    def forget_path(self, path: str | bytes | os.PathLike[str], how: str = "gone") -> None:
+        """The path holds nothing any more (`how`, a key of GONE_HOW): drop it, and its
+        content's row too when no other path holds that content and it never reached the
+        server (else the row keeps where its bytes went: `_orphaned`)."""
         with self._tx() as db:
-            row = db.execute("SELECT file_id FROM paths WHERE path = ?", (_fspath(path),)).fetchone()
-            db.execute("DELETE FROM paths WHERE path = ?", (_fspath(path),))
-            db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(_fspath(path))),))
-            if row is not None and row[0] is not None:
-                self._drop_orphan(db, row[0])
+            self._forget(db, _fspath(path), how)
+
+    def _forget(self, db: sqlite3.Connection, path: bytes, how: str, dest: Optional[bytes] = None) -> None:
+        row = db.execute("SELECT file_id FROM paths WHERE path = ?", (path,)).fetchone()
+        db.execute("DELETE FROM paths WHERE path = ?", (path,))
+        db.execute("DELETE FROM duties WHERE path = ?", (path,))
+        db.execute("DELETE FROM dir_marks WHERE directory = ?", (_dir_key(os.path.dirname(path)),))
+        if row is not None and row[0] is not None:
+            self._orphaned(db, int(row[0]), path, how, dest)
+
+    def forget_folder(self, root: str) -> int:
+        """A folder left the config (a reload): its paths whose content was not sent are
+        forgotten (their rows with them, or kept as `_orphaned` says when the server may hold
+        them), and nothing more is owed in it. Sent files keep their paths: their bytes are
+        still there. Returns how many paths were forgotten."""
+        prefix = _dir_key(root).rstrip(b"/") + b"/"
+        with self._lock, self._tx() as db:
+            rows = db.execute("SELECT path, file_id FROM paths WHERE folder = ? AND (file_id IS NULL OR file_id IN "
+                              "(SELECT id FROM files WHERE remote_id IS NULL AND state NOT IN ('uploaded', "
+                              "'confirmed')))", (root,)).fetchall()
+            forgotten = [bytes(r[0]) for r in rows if r[1] is None or int(r[1]) not in self._in_flight]
+            for path in forgotten:
+                self._forget(db, path, "left")
+            db.execute("DELETE FROM duties WHERE path >= ? AND path < ?", (prefix, prefix[:-1] + b"0"))
+            db.execute("DELETE FROM skipped WHERE path >= ? AND path < ?", (prefix, prefix[:-1] + b"0"))
+            db.execute("DELETE FROM dir_marks WHERE directory = ? OR (directory >= ? AND directory < ?)",
+                       (_dir_key(root), prefix, prefix[:-1] + b"0"))
+        return len(forgotten)
 
     def paths_of(self, file_id: int) -> list[bytes]:
         """The paths holding this row's content (a companion's: its file's, see `companion`)."""
@@ -698,6 +786,77 @@ class Ledger:
         return {(r[0], r[1]): int(r[2]) for r in
                 self._read_aside("SELECT state, target, COUNT(*) FROM files GROUP BY state, target")}
 
+    # -- where the bytes are; after-upload duties (after/) --------------------------------
+    def place_of(self, file_id: int) -> Optional[Place]:
+        """Where the row's bytes are now: its most recently seen watched path, else where
+        they went when the last one stopped holding them; None for a row that never had a path."""
+        raw = self.path_of(file_id)
+        if raw is not None:
+            return Place("watched", raw)
+        rows = self._read(f"SELECT how, path, dest FROM places WHERE file_id = {_OWNER} ORDER BY at DESC LIMIT 1",
+                          (file_id, file_id))
+        if not rows:
+            return None
+        how, path, dest = rows[0][0], bytes(rows[0][1]), rows[0][2]
+        return Place(how, bytes(dest), path) if dest is not None else Place(how, path)
+
+    def owe(self, path: str | bytes | os.PathLike[str], file_id: int, action: str) -> bool:
+        """Record that `path`, holding row `file_id`'s content, is to be archived or deleted
+        (`action`); False when it was owed already."""
+        now = self._clock()
+        with self._tx() as db:
+            return db.execute("INSERT INTO duties (path, file_id, action, due_at, next_at) VALUES (?, ?, ?, ?, ?) "
+                              "ON CONFLICT (path) DO NOTHING", (_fspath(path), file_id, action, now, now)).rowcount > 0
+
+    def unowed(self, root: str) -> list[tuple[bytes, int]]:
+        """(path, row) of the folder's paths whose content the server holds and that nothing
+        is owed for: confirmed before duties were written (a crash in between, a ledger from
+        before migration 10), or while the folder kept its files. On its own connection."""
+        rows = self._read_aside("SELECT path, file_id FROM paths WHERE folder = ? AND file_id IN (SELECT id FROM "
+                                "files WHERE state = 'confirmed') AND path NOT IN (SELECT path FROM duties)", (root,))
+        return [(bytes(r[0]), int(r[1])) for r in rows]
+
+    def duties(self, *, due_by: Optional[float] = None, file_id: Optional[int] = None,
+               limit: int = 100) -> list[Duty]:
+        """Owed actions whose time has come by `due_by`, or those of row `file_id`; oldest first."""
+        where, args = ("next_at <= ?", (due_by,)) if due_by is not None else ("file_id = ?", (file_id,))
+        rows = self._read(f"SELECT {', '.join(_DUTY_COLUMNS)} FROM duties WHERE {where} ORDER BY next_at, path "
+                          "LIMIT ?", (*args, limit))
+        return [_duty(r) for r in rows]
+
+    def duty_tried(self, path: bytes, *, dest: Optional[bytes] = None, error: Optional[str] = None,
+                   next_at: Optional[float] = None) -> None:
+        """Note a duty's chosen archive name (before the move), or a failed attempt: its
+        error and when to try again."""
+        with self._tx() as db:
+            if error is None:
+                db.execute("UPDATE duties SET dest = ? WHERE path = ?", (dest, path))
+            else:
+                db.execute("UPDATE duties SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE path = ?",
+                           (error, next_at, path))
+
+    def duty_void(self, path: bytes) -> None:
+        """Nothing is owed for `path` any more (it changed, its folder keeps its files now)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM duties WHERE path = ?", (path,))
+
+    def duty_done(self, path: bytes, how: str, dest: Optional[bytes] = None) -> None:
+        """`path` was archived (to `dest`) or deleted: one write drops the duty and the path and
+        records where the bytes went."""
+        with self._tx() as db:
+            self._forget(db, path, how, dest)
+
+    def waiting(self, now: float) -> dict[str, tuple[int, Duty]]:
+        """{action: (how many are owed, the oldest)} for `status` and the metrics."""
+        out = {}
+        for action, count in self._read("SELECT action, COUNT(*) FROM duties WHERE due_at <= ? GROUP BY action",
+                                        (now,)):
+            rows = self._read(f"SELECT {', '.join(_DUTY_COLUMNS)} FROM duties WHERE action = ? ORDER BY due_at, path "
+                              "LIMIT 1", (action,))
+            if rows:
+                out[str(action)] = (int(count), _duty(rows[0]))
+        return out
+
 
 def _dir_key(directory: str | bytes | os.PathLike[str]) -> bytes:
     """A directory as `dir_marks` keys it: bytes, no trailing slash (except the root)."""
@@ -721,6 +880,12 @@ _JSON_COLUMNS = ("metadata", "result")
 def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (json.dumps(v, sort_keys=True, ensure_ascii=False) if k in _JSON_COLUMNS and v is not None else v)
             for k, v in fields.items()}
+
+
+def _duty(row: sqlite3.Row | tuple[Any, ...]) -> Duty:
+    path, file_id, action, dest, due_at, attempts, next_at, error = row
+    return Duty(bytes(path), int(file_id), str(action), bytes(dest) if dest is not None else None, float(due_at),
+                int(attempts), float(next_at), error)
 
 
 def _file(row: sqlite3.Row | tuple[Any, ...]) -> FileRecord:

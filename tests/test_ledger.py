@@ -299,3 +299,90 @@ def test_a_companion_row_has_its_files_paths_and_goes_with_it_unless_sent(ledger
     gone_clip = ledger.companion(gone.id, "d" * 64, "video", "default", 5)
     ledger.forget_path(other)
     assert ledger.get_by_id(gone.id) is None and ledger.get_by_id(gone_clip.id) is None
+
+
+def _row(ledger: Ledger, path: Path, sha: str, *states: State, **fields: object) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(sha.encode())
+    row = ledger.register(path, path.stat(), str(path.parent), sha, "video", "default")
+    for state in states:
+        ledger.transition(row.id, state, **fields)
+    return row.id
+
+
+def test_every_row_keeps_a_place_when_no_watched_path_holds_its_bytes(ledger: Ledger, tmp_path: Path) -> None:
+    """README: `ledger` never shows a row without a path. A row that may be on the server
+    outlives its path: it says where the bytes went and why, and stops being pending."""
+    cam = tmp_path / "cam"
+    archived = _row(ledger, cam / "a.mp4", "a" * 64, State.UPLOADING, State.CONFIRMED)
+    ledger.owe(cam / "a.mp4", archived, "archive")
+    ledger.duty_done(os.fsencode(cam / "a.mp4"), "archived", os.fsencode(tmp_path / "archive" / "a.mp4"))
+    deleted = _row(ledger, cam / "d.mp4", "d" * 64, State.UPLOADING, State.CONFIRMED)
+    ledger.duty_done(os.fsencode(cam / "d.mp4"), "deleted")
+    cut = _row(ledger, cam / "cut.mp4", "c" * 64, State.UPLOADING, State.READY, lookup_due=1)  # maybe sent
+    ledger.forget_path(cam / "cut.mp4")
+    _row(ledger, cam / "never.mp4", "e" * 64)
+    ledger.forget_path(cam / "never.mp4")
+    grown = _row(ledger, cam / "grown.mp4", "f" * 64, State.UPLOADING, State.READY, lookup_due=1)
+    _row(ledger, cam / "grown.mp4", "0" * 64)  # the same path, longer now: other content
+    places = {i: ledger.place_of(i) for i in (archived, deleted, cut, grown)}
+    assert {i: (p.how, p.describe()) for i, p in places.items() if p} == {
+        archived: ("archived", f"{tmp_path / 'archive' / 'a.mp4'} (archived)"),
+        deleted: ("deleted", f"{cam / 'd.mp4'} (deleted after upload)"),
+        cut: ("gone", f"{cam / 'cut.mp4'} (no longer there)"),
+        grown: ("replaced", f"{cam / 'grown.mp4'} (the path holds newer content now)")}
+    assert places[archived].as_json()["was"] == str(cam / "a.mp4")  # type: ignore[union-attr]
+    assert ledger.get("e" * 64, "video", "default") is None  # never sent: forgotten, not kept without a place
+    assert {ledger.get_by_id(i).state for i in (cut, grown)} == {State.VANISHED}  # type: ignore[union-attr]
+    assert ledger.get_by_id(cut).lookup_due  # type: ignore[union-attr]  # found again: looked up first
+    assert ledger.duties(file_id=archived) == []
+    _row(ledger, cam / "again" / "a.mp4", "a" * 64)  # the same bytes watched again: that is where they are
+    assert ledger.place_of(archived).how == "watched"  # type: ignore[union-attr]
+
+
+def test_a_folder_dropped_by_a_reload_forgets_what_was_not_sent(ledger: Ledger, tmp_path: Path) -> None:
+    cam, other = tmp_path / "cam", tmp_path / "cam-other"
+    sent = _row(ledger, cam / "sent.mp4", "a" * 64, State.UPLOADING, State.CONFIRMED)
+    ledger.owe(cam / "sent.mp4", sent, "delete")
+    _row(ledger, cam / "bad.mp4", "b" * 64, State.REJECTED, last_error="not media")
+    _row(ledger, cam / "ready.mp4", "c" * 64)
+    maybe = _row(ledger, cam / "maybe.mp4", "d" * 64, State.UPLOADING, State.READY, lookup_due=1)
+    elsewhere = _row(ledger, other / "x.mp4", "e" * 64)
+    ledger.set_mark(cam, 1, 4)
+    ledger.skip(cam / "fifo", "a FIFO")
+    assert ledger.forget_folder(str(cam)) == 3
+    assert [ledger.get(c * 64, "video", "default") for c in "bc"] == [None, None]
+    assert ledger.place_of(sent).how == "watched"  # type: ignore[union-attr]  # sent: its bytes are still there
+    assert ledger.duties(file_id=sent) == []  # never touched on disk any more
+    assert (ledger.get_by_id(maybe).state, ledger.place_of(maybe).how) == (State.VANISHED, "left")  # type: ignore[union-attr]
+    assert ledger.place_of(elsewhere).how == "watched"  # type: ignore[union-attr]
+    assert ledger.mark_of(cam) is None and ledger.skipped() == []
+
+
+def test_duties_are_owed_once_tried_with_their_error_and_found_when_missing(ledger: Ledger, tmp_path: Path) -> None:
+    cam = tmp_path / "cam"
+    a = _row(ledger, cam / "a.mp4", "a" * 64, State.UPLOADING, State.CONFIRMED)
+    b = _row(ledger, cam / "b.mp4", "b" * 64, State.UPLOADING, State.CONFIRMED)
+    _row(ledger, cam / "c.mp4", "c" * 64)  # not on the server: nothing owed
+    assert sorted(ledger.unowed(str(cam))) == [(os.fsencode(cam / "a.mp4"), a), (os.fsencode(cam / "b.mp4"), b)]
+    assert ledger.owe(cam / "a.mp4", a, "archive") and not ledger.owe(cam / "a.mp4", a, "archive")
+    assert ledger.unowed(str(cam)) == [(os.fsencode(cam / "b.mp4"), b)]
+    [duty] = ledger.duties(due_by=1e12)
+    ledger.duty_tried(duty.path, dest=b"/archive/a.mp4")
+    ledger.duty_tried(duty.path, error="Read-only file system", next_at=duty.next_at + 10)
+    assert ledger.duties(due_by=duty.next_at + 5) == []
+    [again] = ledger.duties(file_id=a)
+    assert (again.attempts, again.last_error, again.dest) == (1, "Read-only file system", b"/archive/a.mp4")
+    [(n, oldest)] = ledger.waiting(duty.next_at + 5).values()
+    assert n == 1 and oldest.path == duty.path
+
+
+def test_a_ledger_of_schema_9_gains_duties_and_places(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:9]:
+        db.executescript(script)
+    db.execute("PRAGMA user_version = 9")
+    db.close()
+    with Ledger(path) as led:
+        assert led.schema_version() == len(MIGRATIONS) == 10 and led.waiting(0.0) == {}

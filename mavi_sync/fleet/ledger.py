@@ -57,6 +57,19 @@ CREATE TABLE dir_marks (directory BYTEA PRIMARY KEY, mark BIGINT NOT NULL, files
     marked_at DOUBLE PRECISION NOT NULL);
 CREATE TABLE ledger_schema (version INTEGER NOT NULL);
 """
+# What each schema version after 9 adds, as MIGRATIONS (ledger.py) does on SQLite; a fleet
+# database made by an older mavi-sync is brought up to date by the first node that opens it.
+UPGRADES: dict[int, str] = {
+    10: """
+CREATE TABLE duties (path BYTEA PRIMARY KEY, file_id BIGINT NOT NULL REFERENCES files (id), action TEXT NOT NULL,
+    dest BYTEA, due_at DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_at DOUBLE PRECISION NOT NULL, last_error TEXT);
+CREATE INDEX duties_next ON duties (next_at);
+CREATE TABLE places (file_id BIGINT NOT NULL REFERENCES files (id), path BYTEA NOT NULL, how TEXT NOT NULL,
+    dest BYTEA, at DOUBLE PRECISION NOT NULL, PRIMARY KEY (file_id, path));
+""",
+}
+BASE_VERSION = 9  # what SCHEMA alone makes
 
 
 def _hex(data: bytes) -> str:
@@ -108,7 +121,11 @@ class _Connection:
                     .replace("substr(path, %s)", f"substr(path, %s + {len(self.prefix)})")
                     .replace("SELECT path FROM paths WHERE ", f"SELECT path FROM paths WHERE {self.mine} AND ")
                     .replace("FROM skipped ORDER BY", f"FROM skipped WHERE {self.mine} ORDER BY")
-                    .replace("SELECT COUNT(*) FROM skipped", f"SELECT COUNT(*) FROM skipped WHERE {self.mine}"))
+                    .replace("SELECT COUNT(*) FROM skipped", f"SELECT COUNT(*) FROM skipped WHERE {self.mine}")
+                    # a folder's paths, what is owed and where bytes went: this node's
+                    .replace("FROM paths WHERE folder = ", f"FROM paths WHERE {self.mine} AND folder = ")
+                    .replace("FROM duties WHERE ", f"FROM duties WHERE {self.mine} AND ")
+                    .replace("FROM places WHERE ", f"FROM places WHERE {self.mine} AND "))
             self._cache[sql] = done
         return done
 
@@ -187,8 +204,13 @@ class PostgresLedger(Ledger):
             if not (exists and exists[0]):
                 for statement in filter(str.strip, SCHEMA.split(";")):
                     db.execute(statement)
-                db.execute("INSERT INTO ledger_schema (version) VALUES (?)", (len(MIGRATIONS),))
+                db.execute("INSERT INTO ledger_schema (version) VALUES (?)", (BASE_VERSION,))
             version = int(db.execute("SELECT version FROM ledger_schema").fetchone()[0])  # type: ignore[index]
+            for number in range(max(version, BASE_VERSION) + 1, len(MIGRATIONS) + 1):
+                for statement in filter(str.strip, UPGRADES[number].split(";")):
+                    db.execute(statement)
+                db.execute("UPDATE ledger_schema SET version = ?", (number,))
+                version = number
         if version != len(MIGRATIONS):
             raise LedgerError(f"the fleet ledger at {self._at} has schema version {version}; this mavi-sync "
                               f"knows {len(MIGRATIONS)}", hint="Run the same mavi-sync version on every node.")

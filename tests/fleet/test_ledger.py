@@ -78,7 +78,7 @@ def test_a_node_role_with_only_the_listed_rights_runs_the_ledger(postgres: Postg
     name = url.rsplit("/", 1)[1]
     postgres.sql("postgres", "CREATE ROLE mavi_barn LOGIN PASSWORD 'barn-pw-123'")
     postgres.sql(name, "GRANT SELECT, INSERT, UPDATE, DELETE ON files, paths, daemon, skipped, dir_marks, "
-                       "ledger_schema TO mavi_barn")
+                       "duties, places, ledger_schema TO mavi_barn")
     barn = open_as(url.replace("mavi_node@", "mavi_barn@"), "barn", tmp_path, password="barn-pw-123")
     path = clip(tmp_path, "barn")
     row = barn.register(path, path.stat(), str(path.parent), "e" * 64, "image", "default")
