@@ -100,7 +100,7 @@ class Daemon:
         self.oversight = Oversight(config, self.ledger, Watched(engine.pause.current, lambda: engine.outage.since,
                                                                 lambda: parts.counters.uploaded),
                                    secrets=self.client.keys.revealed)
-        engine.on_caption = self.oversight.caption
+        engine.after.on_caption = self.oversight.caption
         self.metrics: Optional["Metrics"] = _metrics(parts) if config.metrics.port else None
         self.receiver = _receiver(config, self.ledger, self.engine) if config.receiver.listen else None
         self.watcher: Optional[Watcher] = None
@@ -294,7 +294,7 @@ def _join(config: Config) -> "Fleet":
 
 def _receiver(config: Config, ledger: Ledger, engine: Engine) -> Receiver:
     try:
-        return Receiver(config.receiver.listen, ledger, engine.caption_arrived)
+        return Receiver(config.receiver.listen, ledger, engine.after.caption)
     except OSError as exc:
         raise MaviSyncError(f"[receiver] listen = {config.receiver.listen!r}: cannot listen there "
                             f"({exc.strerror or exc})", hint="Choose a free port, or leave listen empty.") from None
@@ -307,7 +307,8 @@ def _metrics(parts: Parts) -> "Metrics":
     metrics = Metrics(Sources(counts=engine.ledger.counts, counters=parts.counters,
                               limiter=parts.client.transport.limiters["upload"],
                               queue_depth=lambda: engine.queue.qsize() + len(parts.intake),
-                              paused=lambda: engine.pause.paused, gate=lambda: parts.gate.state))
+                              paused=lambda: engine.pause.paused, gate=lambda: parts.gate.state,
+                              waiting=engine.after.waiting))
     engine.on_upload = metrics.upload_seconds.observe
     return metrics
 

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from mavi_sync import after, events
+from mavi_sync import events
+from mavi_sync.after import AfterUpload
 from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import AccountError, FileChanged, LedgerError, MaviSyncError
@@ -30,7 +31,6 @@ from mavi_sync.snapshot import Counters, Snapshot
 from mavi_sync.staging import Staging
 from mavi_sync.states import State
 from mavi_sync.api.image import batch_key as image_batch_key
-from mavi_sync.captions import write_sidecar
 from mavi_sync.uploader import Outcome, Ready, apply, prepare, prepare_clip, rules_of, send, send_images
 
 log = get_logger("mavi_sync.engine")
@@ -77,13 +77,13 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self.on_upload: Callable[[float], None] = lambda seconds: None  # metrics hook
         self.on_ledger_back: Callable[[], None] = lambda: None  # the daemon walks again
-        self.on_caption: Callable[[Optional[str], str], None] = lambda path, text: None  # notifications
         self.settling: Callable[[], int] = lambda: 0  # paths intake still holds (for snapshots)
         # Where a path found again (a due retry, a resumed row, an unfinished file) goes:
         # through intake's settling (daemon.assemble), so no worker ever gets a file in flux.
         self.resettle: Callable[[Path, bool], None] = lambda path, hold: self.enqueue(path)
+        self.after = AfterUpload(config, ledger, clock=clock)  # archive, delete; captions beside the clip
         self.follower = Follower(ledger, client, rules_of(config), clock=clock, stop=stop,
-                                 on_account_error=self._account_failed, on_confirmed=self._after,
+                                 on_account_error=self._account_failed, on_confirmed=self.after.confirmed,
                                  paused=lambda: self.pause.paused)
 
     def reconfigure(self, config: Config) -> None:
@@ -91,6 +91,7 @@ class Engine:
         time applies from the next helper started."""
         self.config = config
         self.follower.rules = rules_of(config)
+        self.after.reconfigure(config)
         if isinstance(self.probe, ProbeHelper):
             self.probe.idle_s = config.uploads.probe_idle_s
 
@@ -107,7 +108,8 @@ class Engine:
     # -- workers ------------------------------------------------------------------------
     def start(self, workers: int) -> None:
         loops = [("worker", self._worker)] * workers + [
-            ("scheduler", self._scheduler), ("follower", lambda: self.follower.run(self.draining))]
+            ("scheduler", self._scheduler), ("follower", lambda: self.follower.run(self.draining)),
+            ("after", lambda: self.after.run(self.stop, self.draining))]
         for i, (name, target) in enumerate(loops):
             thread = threading.Thread(target=target, name=f"{name}-{i}", daemon=True)
             thread.start()
@@ -251,37 +253,15 @@ class Engine:
             self.on_upload(seconds)
             self._api_ok()
         if o.kind is Kind.SENT and o.result is not None and o.record is not None and o.result.details.get("text"):
-            self.caption_arrived(o.record.id, str(o.result.details["text"]), o.path, via="upload")
+            self.after.caption(o.record.id, str(o.result.details["text"]), o.path, via="upload")
         if o.state is State.CONFIRMED and o.record is not None and o.kind in (Kind.SENT, Kind.KNOWN):
-            self._after(o.record)  # (KNOWN: a copy or rename of confirmed content: the folder's action applies)
+            self.after.confirmed(o.record)  # (KNOWN: a copy or rename of confirmed content: the folder's action applies)
         if o.kind is Kind.UNREADABLE and self.ledger.skip(o.path, o.detail):  # no content to key a row by
             events.skipped_logged(str(o.path), o.detail)
         if o.kind is Kind.UNFINISHED or isinstance(o.error, FileChanged):
             self.resettle(o.path, True)  # still being written, or paused: it settles again
         if o.outage:
             self._api_unreachable(o)
-
-    def caption_arrived(self, file_id: int, text: str, path: Optional[Path] = None, *, via: str = "callback") -> None:
-        """A clip's caption is known (a sync answer, or the receiver's callback): written to
-        the folder's sidecar file if it wants one, and logged."""
-        if path is None:
-            raw = self.ledger.path_of(file_id)
-            path = Path(os.fsdecode(raw)) if raw is not None else None
-        folder = self.config.folder_for(path) if path is not None else None
-        written = error = None
-        if folder is not None and path is not None:
-            try:
-                dest = write_sidecar(folder, path, text)
-                written = str(dest) if dest else None
-            except OSError as exc:
-                error = f"{exc.strerror or exc} ({exc.filename or ''})"
-        events.caption_logged(str(path) if path else None, text, via=via, written=written, error=error)
-        self.on_caption(str(path) if path else None, text)
-
-    def _after(self, record: FileRecord) -> None:
-        for done in after.apply(self.config, self.ledger, record.id):
-            event = {"archived": "file_archived", "deleted": "file_deleted"}.get(done.action, "file_kept")
-            log.info(event, path=str(done.path), dest=str(done.dest) if done.dest else None, detail=done.detail)
 
     # -- pauses: the account, an outage, the ledger ---------------------------------------
     def _account_failed(self, exc: AccountError) -> None:

@@ -6,6 +6,7 @@ daemon's code paths carry no instrumentation beyond the upload-duration histogra
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
@@ -30,6 +31,9 @@ class Sources:
     queue_depth: Callable[[], int]  # settling or waiting for a worker
     paused: Callable[[], bool]
     gate: Callable[[], Optional[GateState]] = lambda: None
+    # after-upload actions owed: {action: (how many, since when the oldest is)} (after/duties.py)
+    waiting: Callable[[], dict[str, tuple[int, float]]] = lambda: {}
+    clock: Callable[[], float] = time.time
 
 
 class _Collector(Collector):
@@ -66,6 +70,20 @@ class _Collector(Collector):
                                 value=1 if gate is None or gate.window_open else 0)
         yield GaugeMetricFamily("mavi_sync_paused_by_hand", "1 while paused by `mavi-sync pause`",
                                 value=1 if gate is not None and gate.hand is not None else 0)
+        yield from self._waiting()
+
+    def _waiting(self) -> Iterator[Any]:
+        """What `status` shows as "waiting to archive: N, oldest …", read from the same ledger rows."""
+        waiting = GaugeMetricFamily("mavi_sync_after_upload_waiting", "Files whose after-upload action is owed",
+                                    labels=["action"])
+        oldest = GaugeMetricFamily("mavi_sync_after_upload_oldest_seconds",
+                                   "How long the oldest owed after-upload action has waited", labels=["action"])
+        now = self.sources.clock()
+        for action, (n, since) in sorted(self.sources.waiting().items()):
+            waiting.add_metric([action], n)
+            oldest.add_metric([action], max(0.0, now - since))
+        yield waiting
+        yield oldest
 
 
 class Metrics:

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Optional
 
 from mavi_sync.gate import hand_pause
 from mavi_sync.snapshot import Snapshot
-from mavi_sync.ledger import FileRecord, Ledger
+from mavi_sync.ledger import GONE_HOW, FileRecord, Ledger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.pairs import Pair, skipped_half
 from mavi_sync.plan import FilePlan, metadata_record
@@ -211,7 +211,7 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
         counts.setdefault(state, {})[target] = n
     daemon = {k: v for k, (v, _at) in ledger.daemon().items()}
     beat = float(daemon["heartbeat"]) if "heartbeat" in daemon else None
-    errors = [{"path": _path(ledger, r.id), "state": r.state.value, "target": r.target, "error": r.last_error}
+    errors = [{**_place(ledger, r.id), "state": r.state.value, "target": r.target, "error": r.last_error}
               for r in ledger.files(limit=200) if r.last_error][:5]
     oldest = ledger.oldest_pending()
     return {
@@ -230,16 +230,33 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
         "hand_paused": _hand(ledger.daemon()),
         "bandwidth": _bandwidth(daemon.get("gate")) if beat is not None and now - beat < RUNNING_S else None,
         "oldest_pending": None if oldest is None else {
-            "path": _path(ledger, oldest.id), "state": oldest.state.value, "target": oldest.target,
+            **_place(ledger, oldest.id), "state": oldest.state.value, "target": oldest.target,
             "age_s": round(now - oldest.created_at, 1)},
+        "after": after_json(ledger, now),
     }
+
+
+def after_json(ledger: Ledger, now: float) -> dict[str, Any]:
+    """{action: waiting, and the oldest}: the after-upload actions owed (after/duties.py)."""
+    return {action: {"waiting": n, "oldest": {"path": os.fsdecode(d.path), "age_s": round(now - d.due_at, 1),
+                                              "attempts": d.attempts, "error": d.last_error}}
+            for action, (n, d) in sorted(ledger.waiting(now).items())}
+
+
+def _after_lines(after: dict[str, Any]) -> list[str]:
+    lines = []
+    for action, w in after.items():
+        o = w["oldest"]
+        tried = f"; tried {o['attempts']} time(s): {o['error']}" if o["error"] else ""
+        lines.append(f"waiting to {action}: {w['waiting']}, oldest {o['path']} ({o['age_s']:.0f} s{tried})")
+    return lines
 
 
 def empty_status() -> dict[str, Any]:
     """`status` where no ledger exists yet: the shape of status_json, nothing in it."""
     return {"counts": {}, "total": 0, "running": False, "pid": None, "heartbeat_age_s": None, "summary": None,
             "paused": None, "paused_detail": None, "outage": None, "outage_since": None, "last_errors": [],
-            "skipped": 0, "hand_paused": None, "bandwidth": None, "oldest_pending": None}
+            "skipped": 0, "hand_paused": None, "bandwidth": None, "oldest_pending": None, "after": {}}
 
 
 def _hand(daemon: dict[str, tuple[str, float]]) -> Optional[dict[str, Any]]:
@@ -255,9 +272,17 @@ def _bandwidth(recorded: Optional[str]) -> Optional[dict[str, Any]]:
         return None
 
 
-def _path(ledger: Ledger, file_id: int) -> Optional[str]:
-    raw = ledger.path_of(file_id)
-    return os.fsdecode(raw) if raw else None
+def _place(ledger: Ledger, file_id: int) -> dict[str, Optional[str]]:
+    """Where a row's bytes are now (`path`, `place`, `was`): the same in `ledger`, `captions` and `status`."""
+    place = ledger.place_of(file_id)
+    return place.as_json() if place is not None else {"path": None, "place": None, "was": None}
+
+
+def where(row: dict[str, Any]) -> str:
+    """A row's place in words: its path, and why no watched path holds its bytes any more."""
+    if row.get("path") is None:
+        return "-"
+    return row["path"] + ("" if row.get("place") in (None, "watched") else f" ({GONE_HOW[row['place']]})")
 
 
 def _bandwidth_lines(b: Optional[dict[str, Any]]) -> list[str]:
@@ -295,9 +320,10 @@ def status_text(s: dict[str, Any]) -> str:
         lines.append("the ledger is empty")
     if s["oldest_pending"]:
         o = s["oldest_pending"]
-        lines.append(f"oldest pending: {o['path']} ({o['state']}, {o['target']}, {o['age_s']:.0f} s)")
+        lines.append(f"oldest pending: {where(o)} ({o['state']}, {o['target']}, {o['age_s']:.0f} s)")
+    lines += _after_lines(s.get("after") or {})
     for e in s["last_errors"]:
-        lines.append(f"error: {e['path']} ({e['state']}): {e['error']}")
+        lines.append(f"error: {where(e)} ({e['state']}): {e['error']}")
     if s["skipped"]:
         lines.append(f"skipped: {s['skipped']} path(s) with nothing to upload (why: mavi-sync ledger --skipped)")
     return "\n".join(lines)
@@ -308,6 +334,6 @@ def skipped_rows(ledger: Ledger, limit: int) -> list[dict[str, Any]]:
 
 
 def ledger_rows(ledger: Ledger, records: Iterable[FileRecord]) -> list[dict[str, Any]]:
-    return [{"path": _path(ledger, r.id), "state": r.state.value, "target": r.target, "sha256": r.sha256,
+    return [{**_place(ledger, r.id), "state": r.state.value, "target": r.target, "sha256": r.sha256,
              "sent_sha256": r.sent_sha256, "size": r.size, "remote_id": r.remote_id, "remote_status": r.remote_status, "attempts": r.attempts,
              "error": r.last_error, "updated_at": r.updated_at} for r in records]

@@ -17,7 +17,7 @@ from mavi_sync.config import Config, default_config_path, load_config
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.fleet import open_ledger
 from mavi_sync.ledger import Ledger, ledger_path_for
-from mavi_sync.report import empty_status, ledger_rows, skipped_rows, status_json, status_text
+from mavi_sync.report import empty_status, ledger_rows, skipped_rows, status_json, status_text, where
 from mavi_sync.states import State
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -111,7 +111,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         print_json(rows)
     else:
         for r in rows:
-            print(f"{r['state']:<10} {r['target']:<8} {(r['remote_id'] or '-'):<22} {r['path']}"
+            print(f"{r['state']:<10} {r['target']:<8} {(r['remote_id'] or '-'):<22} {where(r)}"
                   + (f"  {r['error']}" if r["error"] else ""))
     return EXIT_OK
 
@@ -135,7 +135,7 @@ def cmd_captions(args: argparse.Namespace) -> int:
         print_json([c.as_json() for c in found])
     else:
         for c in found:
-            print(f"{(c.when or '-')[:19]}  {c.path or '-'}\n    {c.text.strip()}")
+            print(f"{(c.when or '-')[:19]}  {c.place.describe() if c.place else '-'}\n    {c.text.strip()}")
     return EXIT_OK
 
 

@@ -63,6 +63,55 @@ def test_a_sync_caption_is_logged_listed_and_written_beside_the_clip(spawn, emul
     assert d.stop() == 0
 
 
+def test_an_archived_clip_takes_its_sidecar_along_and_every_read_out_shows_where_it_is(
+        spawn, emulator, admin: Admin, tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    d = spawn(emulator.url)
+    d.write_config(emulator.url, folders=security_folder(
+        d, f'caption_sidecar = "beside"\nafter_upload = "archive"\narchive_dir = "{archive}"\n'))
+    d.start()
+    clip = write_video(d.camera / "cam1" / "2024-05-01_0800.mp4",
+                       VideoSpec(seconds=1, creation_time="2024-05-01T08:00:00.000000Z"))
+    sent = clip.read_bytes()
+    moved = archive / "cam1" / clip.name
+    until(lambda: moved.exists() and not clip.exists(), 30)
+    until(lambda: (archive / "cam1" / (clip.name + ".caption.txt")).exists(), 10)
+    assert not (d.camera / "cam1" / (clip.name + ".caption.txt")).exists()  # the sidecar followed its clip
+    assert moved.read_bytes() == sent and len(admin.uploads()) == 1
+    # ledger, captions (also by the folder the clip came from) and status agree: it is in the archive.
+    [row] = d.ledger_rows()
+    assert (row["path"], row["place"], row["was"]) == (str(moved), "archived", str(clip))
+    [listed] = captions(d)
+    assert (listed["path"], listed["place"]) == (str(moved), "archived")
+    assert captions(d, "--folder", str(d.camera / "cam1")) == [listed] == captions(d, "--folder", str(archive))
+    assert captions(d, "--folder", str(d.camera / "cam2")) == []
+    text = subprocess.run([*CLI, "ledger", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
+    assert f"{moved} (archived)" in text.stdout and "None" not in text.stdout
+    text = subprocess.run([*CLI, "captions", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
+    assert f"{moved} (archived)" in text.stdout
+    status = d.status()
+    assert status["after"] == {} and status["last_errors"] == [] and status["oldest_pending"] is None
+    assert d.stop() == 0
+
+
+def test_a_deleted_clip_takes_its_sidecar_along_and_is_shown_as_deleted(spawn, emulator, admin: Admin) -> None:
+    d = spawn(emulator.url)
+    d.write_config(emulator.url, folders=security_folder(d, 'caption_sidecar = "beside"\nafter_upload = "delete"\n'))
+    d.start()
+    clip = write_video(d.camera / "gate.mp4", VideoSpec(seconds=1))
+    until(lambda: d.count("confirmed") == 1 and not clip.exists(), 30)
+    until(lambda: not (d.camera / "gate.mp4.caption.txt").exists(), 10)
+    assert list(d.camera.iterdir()) == [] and len(admin.uploads()) == 1
+    [row] = d.ledger_rows()
+    assert (row["path"], row["place"]) == (str(clip), "deleted")
+    [listed] = captions(d)
+    assert (listed["path"], listed["place"]) == (str(clip), "deleted")
+    assert captions(d, "--folder", str(d.camera)) == [listed]
+    text = subprocess.run([*CLI, "ledger", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
+    assert f"{clip} (deleted after upload)" in text.stdout
+    assert d.stop() == 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
