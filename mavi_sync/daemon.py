@@ -242,15 +242,28 @@ class Daemon:
                         hint="these changes take effect after a restart; the rest applies now")
         if self.watcher is not None:
             self.watcher.stop()
-        self.config = new
+        before, self.config = self.config, new
         self.client.keys.forget()  # a key file corrected before the reload is read again
         self.gate.bandwidth = new.bandwidth
         self.oversight.reconfigure(new)
         self.engine.reconfigure(new)
         self.intake.reconfigure(new)
+        self._forget_dropped(before, new)  # once nothing takes new work from them any more
         self._start_watching()
         self.intake.walk_in_background(self._walk, "reload-walk")
         log.info("config_reloaded", folders=[str(f.path) for f in new.folders])
+
+    def _forget_dropped(self, old: Config, new: Config) -> None:
+        """Folders the new config drops: what they held that was not sent is forgotten (README)."""
+        kept = {f.path for f in new.folders}
+        for folder in [f for f in old.folders if f.path not in kept]:
+            try:
+                forgotten = self.ledger.forget_folder(str(folder.path))
+            except MaviSyncError as exc:
+                log.error("folder_forget_failed", path=str(folder.path), error=str(exc))
+                continue
+            log.info("folder_dropped", path=str(folder.path), forgotten=forgotten,
+                     hint="no longer watched; its files not yet sent are forgotten, found again if it comes back")
 
     def _shutdown(self) -> int:
         grace = self.config.uploads.shutdown_grace_s

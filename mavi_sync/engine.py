@@ -177,7 +177,7 @@ class Engine:
     def _prepare(self, path: Path) -> "Ready | Attempt | None":
         folder = self.config.folder_for(path)
         if folder is None:  # its folder left the config (a reload): not watched, not retried every second
-            self.ledger.forget_path(path)
+            self.ledger.forget_path(path, "left")
             return None
         return prepare(path, folder, self.config, self.ledger, target=None, progress=None, clock=self.clock,
                        unattended=True, probe=self.probe, staging=self.staging,
