@@ -202,3 +202,19 @@ def test_free_name_counts_up_past_a_name_whose_sidecar_is_taken(tmp_path: Path) 
     assert free_name(tmp_path / "b.jpg") == tmp_path / "b.jpg"
     (tmp_path / "c.mp4.caption.txt").write_text("an older clip's caption")
     assert free_name(tmp_path / "c.mp4", (".caption.txt",)) == tmp_path / "c (1).mp4"
+
+
+def test_a_move_whose_record_was_lost_is_recorded_as_archived_not_as_gone(tmp_path: Path, ledger: Ledger) -> None:
+    """A stop (or the ledger's disk full) between the move and its write: the next attempt
+    finds the clip at the name chosen for it."""
+    clip = tmp_path / "cam" / "clip.mp4"
+    row = confirmed(ledger, clip)
+    ledger.owe(clip, row, "archive")
+    dest = tmp_path / "archive" / "clip.mp4"
+    ledger.duty_tried(bytes(clip), dest=bytes(dest))
+    dest.parent.mkdir()
+    clip.rename(dest)  # what the attempt did before it was cut off
+    owner = after(tmp_path, ledger, "archive")
+    owner.do(ledger.duties(due_by=ledger._clock()))
+    place = ledger.place_of(row)
+    assert place is not None and (place.how, place.path) == ("archived", bytes(dest)) and ledger.waiting(1e12) == {}

@@ -57,17 +57,20 @@ class AfterUpload:
     def confirmed(self, record: FileRecord) -> None:
         """The server holds `record`'s content: owe each of its paths its folder's action,
         then do it. A motion photo's still waits for its clip (`all_parts_confirmed`)."""
-        if not self.ledger.all_parts_confirmed(record.id):
-            return
-        owners = set()
-        for raw in self.ledger.paths_of(record.id):
-            known, folder = self.ledger.lookup_path(raw), self._folder(raw)
-            if known is not None and known.file_id is not None and folder is not None:
-                self.ledger.owe(raw, known.file_id, folder.after_upload)
-                owners.add(known.file_id)
-        now = self.clock()
-        for owner in owners:  # (one failing already waits for its time: the loop's)
-            self.do([d for d in self.ledger.duties(file_id=owner) if d.next_at <= now])
+        try:
+            if not self.ledger.all_parts_confirmed(record.id):
+                return
+            owners = set()
+            for raw in self.ledger.paths_of(record.id):
+                known, folder = self.ledger.lookup_path(raw), self._folder(raw)
+                if known is not None and known.file_id is not None and folder is not None:
+                    self.ledger.owe(raw, known.file_id, folder.after_upload)
+                    owners.add(known.file_id)
+        except MaviSyncError:  # the ledger (a full disk): the loop's next review finds what was not owed
+            self._review = True
+            raise
+        for owner in owners:
+            self.do(self.ledger.duties(file_id=owner))
 
     def review(self) -> int:
         """Owe what the ledger holds no duty for; returns how many were found."""
@@ -118,8 +121,10 @@ class AfterUpload:
         try:
             st = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
-            self.ledger.forget_path(duty.path, "gone")
-            log.info("file_kept", path=str(path), detail="no longer there")
+            self._gone(duty, path)
+            return
+        except OSError as exc:
+            self._failed(duty, path, folder, exc)
             return
         if not known.matches(st):  # a new version, which intake registers: not what the server holds
             self.ledger.duty_void(duty.path)
@@ -136,6 +141,16 @@ class AfterUpload:
                 log.info("file_archived", path=str(path), dest=str(dest), attempt=duty.attempts + 1)
         except OSError as exc:
             self._failed(duty, path, folder, exc)
+
+    def _gone(self, duty: Duty, path: Path) -> None:
+        """The path holds nothing: archived by an attempt whose record failed (the ledger's
+        disk full right after the move: the copy is checked before it takes its name), or
+        taken away by someone else."""
+        if duty.dest is not None and os.path.exists(duty.dest):
+            self.ledger.duty_done(duty.path, "archived", duty.dest)
+        else:
+            self.ledger.forget_path(duty.path, "gone")
+            log.info("file_kept", path=str(path), detail="no longer there")
 
     def _delete(self, path: Path, folder: FolderConfig) -> None:
         if folder.caption_sidecar == "beside":
