@@ -36,6 +36,7 @@ log = get_logger("mavi_sync.after")
 
 TICK_S = 1.0
 BATCH = 100  # duties done per pass: a backlog never starves the stop check
+ERROR_WAIT_S = 10.0  # after the ledger failed (as the engine's ledger probe)
 
 
 class AfterUpload:
@@ -94,9 +95,11 @@ class AfterUpload:
                     self._review = False
                     self.review()
                 self.do(self.ledger.duties(due_by=self.clock(), limit=BATCH), stop)
-            except MaviSyncError as exc:  # the ledger (a full disk, a fleet's database away): next pass
+            except MaviSyncError as exc:  # the ledger (a full disk, a fleet's database away): later
                 self._review = True
-                log.error("after_upload_error", error=str(exc), error_type=exc.__class__.__name__)
+                log.error("after_upload_error", error=str(exc), error_type=exc.__class__.__name__,
+                          next_try_s=ERROR_WAIT_S)
+                stop.wait(ERROR_WAIT_S)
 
     def waiting(self) -> dict[str, tuple[int, float]]:
         """{action: (owed, since when the oldest is)} for the metrics."""
