@@ -108,3 +108,26 @@ def test_a_claim_of_a_node_whose_heartbeat_is_a_minute_old_is_free(postgres: Pos
     for ledger in (a, b):
         ledger.close()
     fleet.close()
+
+
+def test_a_fleet_database_of_schema_9_is_brought_up_to_date_and_each_node_sees_its_own_duties(
+        postgres: PostgresServer, tmp_path: Path) -> None:
+    url = postgres.database()
+    name = url.rsplit("/", 1)[1]
+    open_as(url, "owner", tmp_path).close()
+    postgres.sql(name, "DROP TABLE duties; DROP TABLE places; UPDATE ledger_schema SET version = 9")  # as 9 left it
+    a, b = open_as(url, "site-a", tmp_path), open_as(url, "site-b", tmp_path)
+    assert a.schema_version() == 10
+    pa, pb = clip(tmp_path, "a"), clip(tmp_path, "b")
+    row = a.register(pa, pa.stat(), str(pa.parent), "d" * 64, "video", "default")
+    b.register(pb, pb.stat(), str(pb.parent), "d" * 64, "video", "default")
+    a.transition(row.id, State.UPLOADING)
+    a.transition(row.id, State.CONFIRMED, remote_id="VI1")
+    assert a.unowed(str(pa.parent)) == [(bytes(pa), row.id)] and b.unowed(str(pa.parent)) == []
+    assert a.owe(pa, row.id, "delete") and b.owe(pb, row.id, "archive")
+    assert [d.path for d in a.duties(file_id=row.id)] == [bytes(pa)] and list(b.waiting(1e12)) == ["archive"]
+    a.duty_done(bytes(pa), "deleted")
+    assert a.place_of(row.id).how == "deleted" and b.place_of(row.id).how == "watched"  # type: ignore[union-attr]
+    assert b.forget_folder(str(pb.parent)) == 0 and b.waiting(1e12) == {}  # sent: kept, but nothing owed
+    for ledger in (a, b):
+        ledger.close()
