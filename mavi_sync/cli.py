@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, metavar="PATH", help="config file (default: $MAVI_SYNC_CONFIG, ~/.config/mavi-sync/config.toml, /etc/mavi-sync/config.toml)")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for remote statuses")
 
-    p = sub.add_parser("status", help="counts by state and target, pause/outage, last errors")
+    p = sub.add_parser("status", help="counts by state and target, pause/outage, last errors, what waits to be archived or deleted")
     p.add_argument("--config", type=Path, metavar="PATH", help="config file (default: $MAVI_SYNC_CONFIG, ~/.config/mavi-sync/config.toml, /etc/mavi-sync/config.toml)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--fleet", action="store_true", help="every node of the [fleet] database: running, last seen, "
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all-failed", action="store_true", help="every file in state failed")
     p.add_argument("--config", type=Path, metavar="PATH", help="config file (default: $MAVI_SYNC_CONFIG, ~/.config/mavi-sync/config.toml, /etc/mavi-sync/config.toml)")
 
-    p = sub.add_parser("ledger", help="list ledger rows")
+    p = sub.add_parser("ledger", help="list ledger rows, each with where its bytes are now")
     p.add_argument("--config", type=Path, metavar="PATH", help="config file (default: $MAVI_SYNC_CONFIG, ~/.config/mavi-sync/config.toml, /etc/mavi-sync/config.toml)")
     p.add_argument("--state", choices=[s.value for s in State], help="only rows in this state")
     p.add_argument("--target", choices=TARGETS, help="only rows for this target")
@@ -109,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--node", default="", metavar="NAME", help="in a fleet: the rows of node NAME (default: this one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    p = sub.add_parser("captions", help="what the security service said about each clip (time, path, text)")
+    p = sub.add_parser("captions", help="what the security service said about each clip (time, where the clip is now, text)")
     p.add_argument("--config", type=Path, metavar="PATH", help="config file (default: see README)")
-    p.add_argument("--folder", type=Path, metavar="DIR", help="only clips under this directory")
+    p.add_argument("--folder", type=Path, metavar="DIR", help="only clips under this directory (where they are now, or the folder they came from)")
     p.add_argument("--since", type=when, metavar="TIME", help="only clips taken at or after (2024-05-01 or 2024-05-01T08:00)")
     p.add_argument("--until", type=when, metavar="TIME", help="only clips taken at or before")
     p.add_argument("--search", default="", metavar="TEXT", help="only captions containing TEXT (any case)")

@@ -254,7 +254,8 @@ class Daemon:
         log.info("config_reloaded", folders=[str(f.path) for f in new.folders])
 
     def _forget_dropped(self, old: Config, new: Config) -> None:
-        """Folders the new config drops: what they held that was not sent is forgotten (README)."""
+        """Folders the new config drops: what they held that was not sent is forgotten
+        (docs/guides/systemd.md "Reload, stop and signals")."""
         kept = {f.path for f in new.folders}
         for folder in [f for f in old.folders if f.path not in kept]:
             try:

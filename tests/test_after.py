@@ -49,7 +49,7 @@ def confirmed(ledger: Ledger, path: Path, data: bytes = b"video", sha: str = "a"
     return row.id
 
 
-def test_archive_keeps_the_tree_never_overwrites_and_the_row_keeps_its_place(tmp_path: Path, ledger: Ledger) -> None:
+def test_archive_keeps_the_tree_and_never_overwrites(tmp_path: Path, ledger: Ledger) -> None:
     owner = after(tmp_path, ledger, "archive")
     clip = tmp_path / "cam" / "day1" / "clip.mp4"
     row = confirmed(ledger, clip)
@@ -195,7 +195,7 @@ def test_a_caption_arriving_after_the_archive_is_written_beside_the_clip_where_i
     assert told == [(str(tmp_path / "archive" / "gate.mp4"), "a fox")] and list((tmp_path / "cam").iterdir()) == []
 
 
-def test_free_name_counts_up_past_a_name_whose_sidecar_is_taken(tmp_path: Path) -> None:
+def test_free_name_counts_up(tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(b"")
     (tmp_path / "a (1).jpg").write_bytes(b"")
     assert free_name(tmp_path / "a.jpg") == tmp_path / "a (2).jpg"

@@ -311,8 +311,9 @@ def _row(ledger: Ledger, path: Path, sha: str, *states: State, **fields: object)
 
 
 def test_every_row_keeps_a_place_when_no_watched_path_holds_its_bytes(ledger: Ledger, tmp_path: Path) -> None:
-    """README: `ledger` never shows a row without a path. A row that may be on the server
-    outlives its path: it says where the bytes went and why, and stops being pending."""
+    """docs/design/daemon.md "The ledger": every row says where its bytes are. A row that may
+    be on the server outlives its path: it says where the bytes went and why, and stops
+    being pending."""
     cam = tmp_path / "cam"
     archived = _row(ledger, cam / "a.mp4", "a" * 64, State.UPLOADING, State.CONFIRMED)
     ledger.owe(cam / "a.mp4", archived, "archive")

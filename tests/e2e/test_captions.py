@@ -53,8 +53,9 @@ def test_a_sync_caption_is_logged_listed_and_written_beside_the_clip(spawn, emul
     assert captions(d, "--since", "2024-05-02") == []
     text = subprocess.run([*CLI, "captions", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
     assert str(clip) in text.stdout and "Emulated understanding" in text.stdout
-    # The sidecar is not media (README): neither the watcher's events for it nor the walks
-    # make it a candidate, so it is never "unfinished", refused, uploaded or skipped.
+    # The sidecar is not media (docs/guides/captions.md "Reading the captions"): neither the
+    # watcher's events for it nor the walks make it a candidate, so it is never "unfinished",
+    # refused, uploaded or skipped.
     walks = len(d.events("walk_done"))
     until(lambda: len(d.events("walk_done")) >= walks + 3, 15)  # rescans, and past incomplete_grace_s (2 s)
     assert d.status()["skipped"] == 0 and len(admin.uploads()) == 1

@@ -1,6 +1,7 @@
-"""README: "A folder dropped from the config is no longer watched: its files not yet sent are
-forgotten by the ledger (never touched on disk), and found again by the walk if the folder
-comes back." Also those whose request was cut off midway: no row is left without a place."""
+"""docs/guides/systemd.md "Reload, stop and signals": a file of a folder dropped from the config
+that was not sent yet is forgotten by the ledger (never touched on disk), and found again by
+the walk if the folder comes back. Also one whose request was cut off midway: no row is left
+without a place, and it is not sent twice."""
 
 from __future__ import annotations
 
