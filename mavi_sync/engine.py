@@ -225,7 +225,7 @@ class Engine:
             assert isinstance(outcome.error, AccountError)
             self._account_failed(outcome.error)
             return None
-        self._clip_of(outcome)  # first: the still's confirmation must find the clip's row (after.py)
+        self._clip_of(outcome)  # first: the still's confirmation must find the clip's row (after/)
         self._note(outcome, time.monotonic() - started)
         return outcome
 
