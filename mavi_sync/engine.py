@@ -1,9 +1,10 @@
-"""The upload engine: the work queue, the workers, the retry scheduler, pauses and drain.
+"""The upload engine: the work queue, the workers, the retry scheduler and drain.
 
 Intake (intake/) feeds `enqueue`; each worker runs one path through the uploader, which
-records the attempt's decided outcome (outcome.py); the engine logs it and acts on what
-concerns everyone (an outage or account problem pauses all uploads). The status follower
-(follower.py) runs beside it. Every loop is a thread that stops on `stop` and never
+records the attempt's decided outcome (outcome.py); the engine logs it and tells the pauses'
+owner (pauses.py) what concerns everyone: an outage, an account problem, a ledger that
+cannot be written. Images with the same fields share a request (batch.py). The status
+follower (follower.py) runs beside it. Every loop is a thread that stops on `stop` and never
 blocks without a timeout.
 """
 
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from mavi_sync import events
+from mavi_sync import batch, events
 from mavi_sync.after import AfterUpload
 from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
@@ -26,16 +27,14 @@ from mavi_sync.ledger import FileRecord, Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.media.prober import ProbeHelper, Prober, convert_here
 from mavi_sync.outcome import Attempt, Kind
-from mavi_sync.pause import Outage, Pause
+from mavi_sync.pauses import Pauses
 from mavi_sync.snapshot import Counters, Snapshot
 from mavi_sync.staging import Staging
 from mavi_sync.states import State
-from mavi_sync.api.image import batch_key as image_batch_key
-from mavi_sync.uploader import Outcome, Ready, apply, prepare, prepare_clip, rules_of, send, send_images
+from mavi_sync.uploader import Outcome, Ready, apply, prepare, prepare_clip, rules_of, send
 
 log = get_logger("mavi_sync.engine")
 
-LEDGER_PROBE_S = 10.0
 TRANSCODE_TIMEOUT_S = 6 * 3600.0  # a 2-hour MJPEG clip on a slow box; a hang still ends
 TRANSCODE_NICE = 10
 
@@ -61,8 +60,11 @@ class Engine:
                                       self.transcoder.convert if self.transcoder else None)
         self.stop = stop  # the client's waits see it too (daemon.py hands both the same one)
         self.draining = threading.Event()  # SIGTERM: take no new work, finish what is in flight
-        self.pause = Pause()
-        self.outage = Outage()
+        self.pauses = Pauses(ledger, client, clock=clock, account_probe_s=lambda: self.config.uploads.account_probe_s)
+        self.pause, self.outage = self.pauses.pause, self.pauses.outage  # (read by the daemon's oversight)
+        self.pauses.fill = self.schedule_due  # a trial needs work in the queue to try with
+        self.pauses.on_ledger_back = self._ledger_back
+        self._resume = True  # the scheduler's next pass resumes the work a stop or the ledger cut off
         # Clear while uploads may not start: outside the upload windows, paused by hand (gate.py).
         self.opened = threading.Event()
         self.opened.set()
@@ -83,7 +85,7 @@ class Engine:
         self.resettle: Callable[[Path, bool], None] = lambda path, hold: self.enqueue(path)
         self.after = AfterUpload(config, ledger, clock=clock)  # archive, delete; captions beside the clip
         self.follower = Follower(ledger, client, rules_of(config), clock=clock, stop=stop,
-                                 on_account_error=self._account_failed, on_confirmed=self.after.confirmed,
+                                 on_account_error=self.pauses.account_failed, on_confirmed=self.after.confirmed,
                                  paused=lambda: self.pause.paused)
 
     def reconfigure(self, config: Config) -> None:
@@ -117,22 +119,42 @@ class Engine:
 
     def _worker(self) -> None:
         while not self.stop.is_set() and not self.draining.is_set():
-            if not self.opened.wait(0.5) or not self.pause.wait(0.5):
+            if not self.opened.wait(0.5):
+                continue
+            ticket = self.pauses.admit(0.5)  # 0, or the pause's trial this worker took
+            if ticket is None:
                 continue
             try:
-                path = self.queue.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if not self._take(path):
-                break
-            try:
-                self.process(path)
-            except LedgerError as exc:  # a full or read-only disk: stop intake, not the daemon
-                self._ledger_failed(exc)
-            except MaviSyncError as exc:  # never let one file stop a worker
-                log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
+                path = self._next(0.5)
+                if path is None:
+                    continue
+                try:
+                    self.process(path)
+                except MaviSyncError as exc:  # never let one file stop a worker
+                    self._failed(path, exc)
+                finally:
+                    self._done(path)
             finally:
-                self._done(path)
+                self.pauses.release(ticket)  # a trial no request decided goes to the next file
+
+    def _next(self, timeout: float) -> Optional[Path]:
+        """The next queued path, now this worker's; None when there is none or draining."""
+        try:
+            path = self.queue.get(timeout=timeout) if timeout else self.queue.get_nowait()
+        except queue.Empty:
+            return None
+        if not self._take(path):
+            self.queue.put(path)  # (draining: whoever starts next finds it again anyway)
+            return None
+        return path
+
+    def _failed(self, path: Path, exc: MaviSyncError) -> bool:
+        """An error no attempt could record; True when it concerns every file (the ledger)."""
+        if isinstance(exc, LedgerError):  # a full or read-only disk, a fleet database away
+            self.pauses.ledger_failed(exc)
+            return True
+        log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
+        return False
 
     def _take(self, path: Path) -> bool:
         """`path`, taken off the queue, is this worker's now (False: draining, leave it)."""
@@ -155,24 +177,30 @@ class Engine:
 
     def process(self, path: Path) -> Optional[Outcome]:
         """One ready path: upload it (or not: known, waiting, refused), the outcome recorded.
-        An image ready to leave takes the queued files behind it that are images with the
-        same fields into its request (up to `image_batch_files`, as the client read it at start)."""
+        An image ready to leave takes the queued images with the same fields behind it into
+        its request (batch.py); each outcome is recorded as soon as its answer is in. Every
+        row claimed is released at the end, however the attempt ended (a ledger that failed
+        at the body's first byte included): else later claims in this process are refused."""
         started = time.monotonic()
         ready = self._prepare(path)
         if not isinstance(ready, Ready):
             return self._record(ready, started)
         if ready.job.target != "image" or self.client.settings.image_batch_files < 2:
-            return self._record(send(ready, self.client, self.ledger, self.staging), started)
-        batch, extra, taken = self._images_behind(ready)
+            try:
+                return self._record(send(ready, self.client, self.ledger, self.staging), started)
+            finally:
+                self.ledger.release(ready.record.id)
+        group = batch.gather(ready, self.client.settings.image_batch_files, lambda: self._next(0), self._prepare,
+                             self._failed, self.stop)
         try:
-            attempts = send_images(batch, self.client, self.ledger, self.staging)
-            attempts += [send(r, self.client, self.ledger, self.staging) if isinstance(r, Ready) else r
-                         for r in extra]
-            outcomes = [self._record(a, started) for a in attempts]
+            outcomes = [self._record(a, started) for a in batch.attempts(group, self.client, self.ledger,
+                                                                          self.staging)]
         finally:
-            for other in taken:
+            for claimed in group.claimed():
+                self.ledger.release(claimed.record.id)
+            for other in group.taken:
                 self._done(other)
-        return outcomes[0]
+        return next((o for o in outcomes if o is not None and o.path == path), None)
 
     def _prepare(self, path: Path) -> "Ready | Attempt | None":
         folder = self.config.folder_for(path)
@@ -183,39 +211,6 @@ class Engine:
                        unattended=True, probe=self.probe, staging=self.staging,
                        is_outage=lambda exc: self.outage.failed(exc, self.clock()))
 
-    def _images_behind(self, first: Ready) -> "tuple[list[Ready], list[Ready | Attempt], list[Path]]":
-        """The images with `first`'s fields queued behind it, taken while the queue holds
-        them; what else was taken on the way (at most one file that is not such an image,
-        so a video never waits behind more than one batch) is handed back to be sent alone."""
-        key = image_batch_key(first.job)
-        batch: list[Ready] = [first]
-        extra: list["Ready | Attempt"] = []
-        taken: list[Path] = []
-        while len(batch) < self.client.settings.image_batch_files and not self.stop.is_set():
-            try:
-                path = self.queue.get_nowait()
-            except queue.Empty:
-                break
-            if not self._take(path):
-                self.queue.put(path)
-                break
-            taken.append(path)
-            try:
-                ready = self._prepare(path)
-            except LedgerError as exc:
-                self._ledger_failed(exc)
-                break
-            except MaviSyncError as exc:
-                log.error("file_error", path=str(path), error=str(exc), error_type=exc.__class__.__name__)
-                continue
-            if isinstance(ready, Ready) and ready.job.target == "image" and image_batch_key(ready.job) == key:
-                batch.append(ready)
-            elif ready is not None:
-                extra.append(ready)
-                if isinstance(ready, Ready):
-                    break
-        return batch, extra, taken
-
     def _record(self, attempt: "Attempt | None", started: float) -> Optional[Outcome]:
         """Write the attempt's decision and act on it; an account problem pauses everyone."""
         if attempt is None:
@@ -223,7 +218,7 @@ class Engine:
         outcome = apply(self.ledger, attempt, rules_of(self.config), self.clock())
         if outcome.kind is Kind.ACCOUNT:  # recorded (attempt given back); everyone waits
             assert isinstance(outcome.error, AccountError)
-            self._account_failed(outcome.error)
+            self.pauses.account_failed(outcome.error)
             return None
         self._clip_of(outcome)  # first: the still's confirmation must find the clip's row (after/)
         self._note(outcome, time.monotonic() - started)
@@ -239,9 +234,13 @@ class Engine:
         started = time.monotonic()
         ready = prepare_clip(o.path, folder, self.config, self.ledger, record, clock=self.clock, probe=self.probe,
                              is_outage=lambda exc: self.outage.failed(exc, self.clock()), staging=self.staging)
-        if ready is not None:
-            self._record(send(ready, self.client, self.ledger, self.staging) if isinstance(ready, Ready) else ready,
-                         started)
+        if isinstance(ready, Ready):
+            try:
+                self._record(send(ready, self.client, self.ledger, self.staging), started)
+            finally:
+                self.ledger.release(ready.record.id)
+        elif ready is not None:
+            self._record(ready, started)
 
     def _note(self, o: Outcome, seconds: float) -> None:
         """Log the outcome once, and act on what concerns every upload (outage, recovery)."""
@@ -251,7 +250,7 @@ class Engine:
                 self.counters.uploaded += 1
                 self.counters.bytes_sent += o.result.bytes_sent
             self.on_upload(seconds)
-            self._api_ok()
+            self.pauses.answered()
         if o.kind is Kind.SENT and o.result is not None and o.record is not None and o.result.details.get("text"):
             self.after.caption(o.record.id, str(o.result.details["text"]), o.path, via="upload")
         if o.state is State.CONFIRMED and o.record is not None and o.kind in (Kind.SENT, Kind.KNOWN):
@@ -260,82 +259,31 @@ class Engine:
             events.skipped_logged(str(o.path), o.detail)
         if o.kind is Kind.UNFINISHED or isinstance(o.error, FileChanged):
             self.resettle(o.path, True)  # still being written, or paused: it settles again
-        if o.outage:
-            self._api_unreachable(o)
+        if o.outage:  # the file's attempt was already given back by the outcome's decision
+            self.pauses.unreachable(o.detail)
 
-    # -- pauses: the account, an outage, the ledger ---------------------------------------
-    def _account_failed(self, exc: AccountError) -> None:
-        """Bad key, no credits, disabled: every upload waits (a worker's or the follower's find)."""
-        if self.pause.set(exc.reason, self.clock(), self.config.uploads.account_probe_s, str(exc)):
-            log.error("uploads_paused", reason=exc.reason, error=str(exc), hint=exc.hint)
-            self.ledger.set_daemon(paused=exc.reason, paused_detail=str(exc))
-
-    def _api_unreachable(self, o: Outcome) -> None:
-        """An API that cannot be reached pauses every worker; one trial goes through after
-        5 s, then 10, 20… up to 5 min (pause.py), so a long outage costs a few requests.
-        The file's attempt was already given back by the outcome's decision."""
-        probe_s = self.outage.probe_s()
-        if self.pause.set("outage", self.clock(), probe_s, o.detail):
-            log.error("api_unreachable", error=o.detail, next_probe_s=probe_s,
-                      hint="uploads wait; nothing is marked failed because of it")
-        self.ledger.set_daemon(outage=o.detail, outage_since=str(self.outage.since), paused="outage",
-                               paused_detail=o.detail)
-
-    def _api_ok(self) -> None:
-        """An upload got through: any pause (an outage, or an account problem whose trial
-        passed) is over. Kept in memory: a success costs no ledger read."""
-        since = self.outage.answered()
-        if since is not None:
-            log.info("api_recovered", outage_s=round(self.clock() - since, 1))
-        ended = self.pause.paused and self.pause.reason != "ledger" and self.pause.clear()
-        if ended or since is not None:
-            self.ledger.set_daemon(outage=None, outage_since=None, paused=None, paused_detail=None)
-
-    def _ledger_failed(self, exc: LedgerError) -> None:
-        if self.pause.set("ledger", self.clock(), LEDGER_PROBE_S, str(exc)):
-            log.error("ledger_unwritable", error=str(exc), next_probe_s=LEDGER_PROBE_S,
-                      hint="Free disk space or make the ledger writable; intake resumes by itself. "
-                           "Nothing is lost: files not yet recorded are found again by a walk.")
-
-    def _pause_trial(self) -> None:
-        """While paused: after the pause's probe interval, one trial (pause.py)."""
-        if self.clock() - self.pause.since < self.pause.probe_s:
-            return
-        if self.pause.reason == "ledger":
-            try:
-                self.ledger.set_daemon(ledger_probe=str(self.clock()))
-            except LedgerError:
-                self.pause.set("ledger", self.clock(), LEDGER_PROBE_S)
-                self.pause.since = self.clock()
-                return
-            log.info("ledger_writable_again")
-            self.pause.clear()
-            self.on_ledger_back()
-            return
-        reason = self.pause.reason
-        if reason != "outage":  # an account problem: a key corrected meanwhile is read again
-            self.client.keys.forget()
-        self.schedule_due()  # the trial needs work in the queue to try with
-        if self.pause.trial(self.clock()):
-            if reason == "outage":
-                self.outage.trial_opened()
-            log.info("uploads_probing", reason=reason)
+    def _ledger_back(self) -> None:
+        """The ledger is writable again: what arrived meanwhile is found by a walk (the
+        daemon's hook), what it cut off mid-attempt is resumed like after a stop."""
+        self._resume = True
+        self.on_ledger_back()
 
     # -- scheduler: retries, cool-downs, resumed attempts ---------------------------------
     def _scheduler(self) -> None:
-        resumed = False
         while not self.stop.wait(1.0):
             if self.draining.is_set():
                 return
-            if self.pause.paused:
-                self._pause_trial()
-                continue
             try:
-                if not resumed:  # work cut off by the last stop: resume it (videos are looked up first)
+                if self.pauses.paused:
+                    self.pauses.tick()
+                    continue
+                if self._resume:  # work cut off by the last stop or the ledger: resume it (videos are looked up first)
                     for state in (State.UPLOADING, State.DISCOVERED):
                         self._enqueue_records(self.ledger.files(state=state, limit=100000))
-                    resumed = True
+                    self._resume = False
                 self.schedule_due()
+            except LedgerError as exc:
+                self.pauses.ledger_failed(exc)
             except MaviSyncError as exc:
                 log.error("scheduler_error", error=str(exc))
 

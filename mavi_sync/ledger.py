@@ -279,6 +279,9 @@ class Ledger:
     # What the connection raises, and how a message names the ledger and says what went
     # wrong: the fleet's PostgreSQL ledger (fleet/ledger.py) has its own.
     ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    # What the owner does when a write fails (the daemon's `ledger_unwritable` line).
+    UNWRITABLE_HINT = ("Free disk space or make the ledger writable; intake resumes by itself. "
+                       "Nothing is lost: files not yet recorded are found again by a walk.")
 
     @property
     def where(self) -> str:
@@ -666,6 +669,12 @@ class Ledger:
             record = self.transition(file_id, state, expect=expect, attempts=expect[1] + 1, last_error=None)
             self._in_flight.add(file_id)
             return record
+
+    def release(self, file_id: int) -> None:
+        """This process's attempt on `file_id` is over, however it ended (its outcome written,
+        or the ledger failed before it could be): the row may be claimed again."""
+        with self._lock:
+            self._in_flight.discard(file_id)
 
     def started(self, file_id: int) -> None:
         """The attempt's request is leaving: from now on the server may hold the content."""

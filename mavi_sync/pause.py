@@ -3,7 +3,9 @@ reached, a ledger that cannot be written. Pure state, thread-safe; the engine ac
 
 A pause lets one trial through every `probe_s` (a circuit breaker's half-open state): one
 worker, not all of them, so a long outage costs a request or so per probe, whatever the
-backlog.
+backlog. A trial is decided only by a request: a worker whose file asked the server nothing
+(refused, known, unfinished) hands it back for the next one (`give_back`), and whoever runs
+the trials asks the API itself when no file did (pauses.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ class Pause:
         self._clear = threading.Event()
         self._clear.set()
         self._trial = False  # paused, but one worker may try once
-        self._probing = False  # a trial was opened and has not failed yet
+        self._probing = False  # a trial was opened and nothing has decided it yet
+        self._number = 0  # of the last trial opened: a worker hands back only the one it took
         self.reason = ""
         self.detail = ""  # the error that caused it, as a person reads it
         self.since = 0.0
@@ -47,8 +50,14 @@ class Pause:
             if self._clear.is_set() or self._trial or now - self.since < self.probe_s:
                 return False
             self._trial = self._probing = True
+            self._number += 1
             self.since = now
             return True
+
+    @property
+    def probing(self) -> bool:
+        """A trial is open or taken, and no answer has decided it yet."""
+        return self._probing
 
     def clear(self) -> bool:
         with self._lock:
@@ -67,15 +76,25 @@ class Pause:
         with self._lock:
             return None if self._clear.is_set() else (self.reason, self.detail)
 
-    def wait(self, timeout: float) -> bool:
-        """True when the caller may work: not paused, or it takes the one open trial."""
+    def wait(self, timeout: float) -> Optional[int]:
+        """None while the caller must wait; else 0 (not paused) or the number of the trial it
+        took (the one open trial: the other workers keep waiting)."""
         if self._clear.wait(timeout):
-            return True
+            return 0
         with self._lock:
             if self._trial:
-                self._trial = False  # taken: the others keep waiting
+                self._trial = False
+                return self._number
+        return None
+
+    def give_back(self, number: int) -> bool:
+        """The worker that took trial `number` made no request: the trial is open again for
+        the next worker, unless something decided it meanwhile. True if it was reopened."""
+        with self._lock:
+            if number and number == self._number and self._probing and not self._clear.is_set():
+                self._trial = True
                 return True
-        return False
+            return False
 
 
 class Outage:

@@ -17,7 +17,7 @@ import time
 from datetime import timezone
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from mavi_sync.api.body import Progress
 from mavi_sync.api.client import Client
@@ -276,24 +276,33 @@ def send(ready: Ready, client: Client, ledger: Ledger, staging: Staging) -> Atte
     return _sent(ready, ledger, result)
 
 
-def send_images(readies: list[Ready], client: Client, ledger: Ledger, staging: Staging) -> list[Attempt]:
+def send_images(readies: list[Ready], client: Client, ledger: Ledger, staging: Staging) -> Iterator[Attempt]:
     """Send images together, in as few requests as their fields allow (the client groups
-    them); each gets its own outcome: one the server refuses never costs the others theirs."""
-    def progress(sent: int, total: int) -> None:
-        for ready in readies:
-            ready.started(sent, total)
+    them); each gets its own attempt, as soon as its request is answered (the caller records
+    it before the next request leaves): one the server refuses never costs the others theirs.
+    Each request's first byte marks only its own images `uploading`."""
+    def progress_of(indices: list[int]) -> Progress:
+        def progress(sent: int, total: int) -> None:
+            for i in indices:
+                readies[i].started(sent, total)
+        return progress
 
+    answered: set[int] = set()
     try:
-        outcomes: list["UploadResult | BaseException"] = list(client.upload_images([r.job for r in readies],
-                                                                                   progress))
-    except AccountError as exc:  # concerns every image
-        outcomes = [exc] * len(readies)
+        try:
+            for i, outcome in client.each_image([r.job for r in readies], progress_of):
+                answered.add(i)
+                r = readies[i]
+                yield (_unsent(outcome, r.path, r.record, ledger, None, r.is_outage, r.started.left)
+                       if isinstance(outcome, BaseException) else _sent(r, ledger, outcome))
+        except AccountError as exc:  # concerns every image not answered yet
+            for i, r in enumerate(readies):
+                if i not in answered:
+                    yield _unsent(exc, r.path, r.record, ledger, None, r.is_outage, r.started.left)
     finally:
         for ready in readies:
             if ready.staged is not None:
                 staging.release(ready.staged)
-    return [_unsent(o, r.path, r.record, ledger, None, r.is_outage, r.started.left)
-            if isinstance(o, BaseException) else _sent(r, ledger, o) for r, o in zip(readies, outcomes)]
 
 
 def _sent(ready: Ready, ledger: Ledger, result: UploadResult) -> Attempt:

@@ -13,17 +13,34 @@ def test_a_pause_lets_exactly_one_worker_try_after_its_probe_interval() -> None:
     assert pause.set("outage", 100.0, 5.0) is True and pause.set("outage", 101.0, 5.0) is False  # logged once
     assert pause.trial(104.0) is False  # too early
     assert pause.trial(105.0) is True
-    results: list[bool] = []
+    results: list[object] = []
     threads = [threading.Thread(target=lambda: results.append(pause.wait(0.05))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(5)
-    assert sorted(results) == [False, False, False, True]  # one trial, not a stampede
+    assert results.count(None) == 3 and results.count(1) == 1  # one trial (number 1), not a stampede
     assert pause.paused
     pause.set("outage", 106.0, 10.0)  # the trial failed: paused again, from now
     assert pause.trial(115.0) is False and pause.trial(116.0) is True
-    assert pause.clear() is True and pause.wait(0) is True
+    assert pause.clear() is True and pause.wait(0) == 0
+
+
+def test_a_trial_that_asked_nothing_goes_to_the_next_worker_one_that_was_decided_does_not() -> None:
+    pause = Pause()
+    pause.set("bad_key", 0.0, 2.0)
+    assert pause.trial(2.0) and pause.probing
+    first = pause.wait(0)
+    assert first and pause.wait(0) is None  # taken
+    assert pause.give_back(first) is True  # its file was refused here, known, unfinished: no request
+    second = pause.wait(0)
+    assert second == first and pause.wait(0) is None  # the same trial, to the next worker
+    pause.set("bad_key", 2.5, 2.0)  # its request was refused: decided
+    assert pause.give_back(second) is False and pause.wait(0) is None and not pause.probing
+    assert pause.trial(4.0) is False and pause.trial(4.5) is True  # the next one counts from the answer
+    third = pause.wait(0)
+    pause.clear()  # an upload went through
+    assert pause.give_back(third) is False and pause.wait(0) == 0
 
 
 def test_a_refused_connection_is_an_outage_at_once_silence_only_when_repeated() -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
-from mavi_sync.api import asset, image, security, video
+from mavi_sync.api import account, asset, image, security, video
 from mavi_sync.api.body import Progress
 from mavi_sync.api.model import DONE, RemoteStatus, UploadJob, UploadResult
 from mavi_sync.api.retry import RetryPolicy, call
@@ -171,38 +171,54 @@ class Client:
     def upload_images(self, jobs: Sequence[UploadJob], progress: Optional[Progress] = None) -> list[ImageOutcome]:
         """Upload images in as few requests as their fields allow; one outcome per job, in order.
         Only AccountError is raised (it concerns every job); the rest are returned per job."""
+        outcomes = dict(self.each_image(jobs, lambda indices: progress))
+        return [outcomes[i] for i in range(len(jobs))]
+
+    def each_image(self, jobs: Sequence[UploadJob],
+                   progress_of: Callable[[list[int]], Optional[Progress]] = lambda indices: None,
+                   ) -> Iterator[tuple[int, ImageOutcome]]:
+        """(index, outcome) for each job, a request's as soon as its answer is in, while the
+        next request still waits for its rate slot: the caller records them at once (a crash
+        in between must not send again what the server already holds). `progress_of(indices)`
+        is the progress hook of the request carrying those jobs. AccountError is raised (it
+        concerns every job not yet answered); the rest come back per job."""
         key = self.keys.get("API key")
-        outcomes: dict[int, ImageOutcome] = {}
-        good = []
+        good: list[tuple[int, UploadJob]] = []
         for i, job in enumerate(jobs):
             found = image.problems(job)
             if found:
-                outcomes[i] = PermanentError(f"image {job.path.name} refused: " + "; ".join(found))
+                yield i, PermanentError(f"image {job.path.name} refused: " + "; ".join(found))
             else:
-                good.append(i)
+                good.append((i, job))
         s = self.settings
-        index = {id(jobs[i]): i for i in good}
-        for batch in image.batches([jobs[i] for i in good], s.image_batch_files, s.image_batch_bytes):
-            for job, outcome in zip(batch, self._image_batch(key, batch, progress)):
-                outcomes[index[id(job)]] = outcome
-        return [outcomes[i] for i in range(len(jobs))]
+        index = {id(job): i for i, job in good}
+        for batch in image.batches([job for _, job in good], s.image_batch_files, s.image_batch_bytes):
+            yield from self._image_request(key, [(index[id(job)], job) for job in batch], progress_of)
 
-    def _image_batch(self, key: Secret, batch: list[UploadJob], progress: Optional[Progress]) -> list[ImageOutcome]:
+    def _image_request(self, key: Secret, batch: list[tuple[int, UploadJob]],
+                       progress_of: Callable[[list[int]], Optional[Progress]]) -> Iterator[tuple[int, ImageOutcome]]:
+        indices, jobs = [i for i, _ in batch], [job for _, job in batch]
         try:
-            return list(self._call(lambda: image.upload(self.transport, self.api.base_url, key, batch,
-                                                             progress)))
-        except FileChanged as exc:
+            results: list[ImageOutcome] = list(self._call(
+                lambda: image.upload(self.transport, self.api.base_url, key, jobs, progress_of(indices))))
+        except (FileChanged, PermanentError) as exc:
             if len(batch) == 1:
-                return [exc]
-            # One image moved under us: send the others alone, so it does not hold them up.
-            return [o for job in batch for o in self._image_batch(key, [job], progress)]
-        except PermanentError as exc:
-            if len(batch) == 1:
-                return [exc]
-            # One bad image refuses the whole batch: find it by sending each alone.
-            return [o for job in batch for o in self._image_batch(key, [job], progress)]
+                yield indices[0], exc
+                return
+            # One image moved under us, or one bad image refuses the whole batch: send each
+            # alone, so one does not hold up (or cost) the others.
+            for one in batch:
+                yield from self._image_request(key, [one], progress_of)
+            return
         except TransientError as exc:
-            return [exc for _ in batch]
+            results = [exc] * len(batch)
+        yield from zip(indices, results)
+
+    def check_account(self) -> None:
+        """One cheap request with the API key (api/account.py), not repeated here: a pause's
+        trial when no queued file makes one. Raises AccountError or TransientError."""
+        key = self.keys.get("API key")
+        account.check(self.transport, self.api.base_url, key)
 
     # -- status -------------------------------------------------------------------------
     def status(self, target: str, remote_id: str, namespace: str = "default") -> RemoteStatus:

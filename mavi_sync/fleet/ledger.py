@@ -166,6 +166,9 @@ class PostgresLedger(Ledger):
     node's SQLite ledger would be: what lives beside it (the staging area) stays there."""
 
     ERRORS = (psycopg.Error,)
+    UNWRITABLE_HINT = ("The fleet database cannot be reached: check the database server and the network "
+                       "between them. Intake resumes by itself when it answers; nothing is lost: files not yet "
+                       "recorded are found again by a walk.")
 
     def __init__(self, url: str, password: Optional[Secret], node: str, local: Path, *,
                  clock: Callable[[], float] = time.time) -> None:
