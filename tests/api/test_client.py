@@ -172,6 +172,35 @@ def test_one_bad_image_does_not_hold_up_the_rest_of_its_batch(tmp_path, folder) 
     assert sorted(u["filename"] for u in stored) == ["s0.jpg", "s1.jpg", "s2.jpg"]
 
 
+def test_each_request_of_images_is_handed_back_before_the_next_one_leaves(setup, admin, folder) -> None:
+    """The caller records each answer at once (issue 23: a crash while later requests waited
+    for their slots sent photos twice), so the next request must not have left yet."""
+    config, client = setup
+    jobs = [job(config, an_image(folder, "a.jpg", taken="2024:06:01 12:30:00")),
+            job(config, an_image(folder, "b.jpg", taken="2024:06:02 08:00:00"))]
+    each = client.each_image(jobs)
+    first = next(each)
+    assert requests_to(admin, "/serve/api/v1/upload_img") == 1 and not isinstance(first[1], BaseException)
+    second = next(each)
+    assert requests_to(admin, "/serve/api/v1/upload_img") == 2 and {first[0], second[0]} == {0, 1}
+    assert next(each, None) is None
+
+
+def test_the_account_check_says_whether_the_key_is_taken(setup, admin) -> None:
+    """A pause's trial when no queued file makes a request (pauses.py): cheap, documented,
+    the same key; credits cannot be seen from it (only uploads cost them)."""
+    _config, client = setup
+    client.check_account()
+    [asked] = [e for e in admin.stats()["log"] if e["path"] == "/serve/api/v1/list_videos"]
+    assert asked["json"] == {"page": 1, "size": 1} and asked["has_authorization"]
+    admin.faults(no_credits=True)
+    client.check_account()  # (an upload would be refused)
+    admin.faults(no_credits=False, bad_key=True)
+    with pytest.raises(AccountError) as refused:
+        client.check_account()
+    assert refused.value.reason == "bad_key"
+
+
 def test_an_image_the_endpoint_cannot_take_is_refused_before_sending(setup, admin, folder) -> None:
     config, client = setup
     good = job(config, an_image(folder, "ok.jpg"))
