@@ -10,7 +10,8 @@ after it opened (the queue is empty, holds only such files, or the one upload in
 slow), the API is asked directly (api/account.py): cheap, documented, with the same key,
 read again first, so a key file corrected meanwhile counts. Its answer ends a pause for a
 bad or missing key, a disabled account or an outage. "No credits" and "no permission" are
-about uploads only: the check cannot see them end, so only an upload ends those.
+about uploads only, and the security host has a key of its own and nothing cheap to ask:
+the check cannot see those end, so only an upload ends them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Pauses:
         self.fill: Callable[[], None] = lambda: None  # queue what is due: the trial's candidates
         self.on_ledger_back: Callable[[], None] = lambda: None
         self._checked = True  # the current trial's account check is done (or not needed)
+        self._key = "API key"  # the key the account pause is about
 
     @property
     def paused(self) -> bool:
@@ -51,6 +53,7 @@ class Pauses:
     def account_failed(self, exc: AccountError) -> None:
         """Bad key, no credits, disabled: every upload waits (a worker's, the follower's or
         the check's find). Raises LedgerError when the ledger cannot note it."""
+        self._key = exc.key
         if self.pause.set(exc.reason, self.clock(), self.account_probe_s(), str(exc)):
             log.error("uploads_paused", reason=exc.reason, error=str(exc), hint=exc.hint)
             self.ledger.set_daemon(paused=exc.reason, paused_detail=str(exc))
@@ -130,7 +133,7 @@ class Pauses:
             elif reason == "outage" and self.outage.failed(exc, self.clock()):
                 self.unreachable(str(exc))
             return  # an account pause stays as it was until the next trial
-        if reason in CHECK_ENDS:
+        if reason == "outage" or reason in CHECK_ENDS and self._key == "API key":
             self.answered()
 
     def _ledger_trial(self, now: float) -> None:

@@ -133,8 +133,13 @@ class Client:
                 raise outcome
             return outcome
         if job.target == "security":
-            key = self.keys.get("security API key")
-            return self._call(lambda: security.upload(self.transport, self.api.security_base_url, key, job, progress))
+            try:
+                key = self.keys.get("security API key")
+                return self._call(lambda: security.upload(self.transport, self.api.security_base_url, key, job,
+                                                          progress))
+            except AccountError as exc:
+                exc.key = "security API key"  # the account check cannot speak for it (pauses.py)
+                raise
         if job.target == "asset":
             key = self.keys.get("API key")
             return self._call(lambda: asset.upload(self.transport, self.api.asset_base_url, key, job, progress))

@@ -12,7 +12,7 @@ import pytest
 from mavi_sync.config.secrets import Secret
 from mavi_sync.emulator.faults import Bucket
 from mavi_sync.errors import FleetUnavailable
-from mavi_sync.fleet.budget import RETRY_S, SharedLimiter
+from mavi_sync.fleet.budget import FAIR_SHARE_S, RETRY_S, SharedLimiter
 from mavi_sync.fleet.db import FleetDatabase
 from mavi_sync.fleet.nodes import Registry, fleet_rows
 from tests.pg import PASSWORD, PostgresServer
@@ -194,3 +194,24 @@ def test_nodes_back_on_the_shared_budget_at_different_times_stay_under_the_accou
     refused = [t for t in sorted(times) if not account.allow(rate, 2)]
     assert not refused, f"{len(refused)} of {len(times)} sends over the account's limit"
     assert len(times) >= 0.8 * rate * 1.0  # (and the nodes did send meanwhile)
+
+
+def test_the_fair_share_is_counted_again_as_nodes_join(postgres: PostgresServer) -> None:
+    """A node that started first counted only itself: losing the database, it would have paced
+    at the whole account's rate beside the others' shares."""
+    url = postgres.database()
+    dbs = [node(url) for _ in range(2)]
+    Registry(dbs[0], "first").beat("queued 0", None, starting=True)
+    now = [1000.0]
+    limiter = SharedLimiter(dbs[0], "upload", 10.0, clock=lambda: now[0])
+    limiter.reserve()
+    assert limiter.local.rate == 10.0  # alone
+    Registry(dbs[1], "second").beat("queued 0", None, starting=True)
+    now[0] += FAIR_SHARE_S / 2
+    limiter.reserve()
+    assert limiter.local.rate == 10.0  # not counted again yet
+    now[0] += FAIR_SHARE_S / 2
+    limiter.reserve()
+    assert limiter.local.rate == 5.0
+    for db in dbs:
+        db.close()
