@@ -19,7 +19,7 @@ from mavi_sync.errors import MaviSyncError
 from mavi_sync.ledger import Ledger
 from mavi_sync.outcome import Attempt
 from mavi_sync.staging import Staging
-from mavi_sync.uploader import Ready, send, send_images
+from mavi_sync.sending import Ready, send, send_images
 
 
 @dataclass

@@ -31,7 +31,8 @@ from mavi_sync.pauses import Pauses
 from mavi_sync.snapshot import Counters, Snapshot
 from mavi_sync.staging import Staging
 from mavi_sync.states import State
-from mavi_sync.uploader import Outcome, Ready, apply, prepare, prepare_clip, rules_of, send
+from mavi_sync.sending import Ready, send
+from mavi_sync.uploader import Outcome, apply, prepare, prepare_clip, rules_of
 
 log = get_logger("mavi_sync.engine")
 

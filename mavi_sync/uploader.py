@@ -17,22 +17,21 @@ import time
 from datetime import timezone
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 from mavi_sync.api.body import Progress
 from mavi_sync.api.client import Client
 from mavi_sync.api.follow import PollPolicy
-from mavi_sync.api.model import UploadJob, UploadResult
+from mavi_sync.api.model import UploadResult
 from mavi_sync.config.schema import Config, FolderConfig
-from mavi_sync.errors import (AccountError, ClaimLost, ConversionError, FileChanged, LedgerError, PermanentError,
-                              StagingFull, TransientError, Unreachable)
+from mavi_sync.errors import AccountError, ClaimLost, FileChanged
 from mavi_sync.hashing import sha256_file
 from mavi_sync.ledger import FileRecord, Ledger
-from mavi_sync.logs import get_logger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import Prober, convert_here, probe_here
 from mavi_sync.media.rules import LIMITS
 from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, looks_unfinished
+from mavi_sync.sending import IsOutage, Ready, Started, send, unsent, unreachable
 from mavi_sync.media.pairs import Pair, skipped_half
 from mavi_sync.plan import FilePlan, job_for, live_photo, metadata_record, plan_file, with_pair_tag
 from mavi_sync.staging import Staging
@@ -40,16 +39,6 @@ from mavi_sync.stamp import last_change_s, signature
 from mavi_sync.states import State
 
 DONE_STATES = frozenset({State.UPLOADED, State.CONFIRMED})
-
-log = get_logger("mavi_sync.uploader")
-
-# Is this error part of an outage? The daemon asks its outage detector (pause.Outage); a
-# one-off command knows only that a refused connection is nobody's file's fault.
-IsOutage = Callable[[Exception], bool]
-
-
-def _unreachable(error: Exception) -> bool:
-    return isinstance(error, Unreachable)
 
 
 @dataclass(frozen=True)
@@ -113,7 +102,7 @@ def record_path_and_row(path: Path, plan: FilePlan, st: os.stat_result, folder: 
 def upload_path(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
                 target: Optional[str] = None, progress: Optional[Progress] = None,
                 clock: Callable[[], float] = time.time, unattended: bool = False,
-                probe: Prober = probe_here, is_outage: IsOutage = _unreachable,
+                probe: Prober = probe_here, is_outage: IsOutage = unreachable,
                 staging: Optional[Staging] = None) -> Outcome:
     """Upload one file unless the ledger says its content is already there, and record what
     happened. `unattended` (the daemon): a file waiting for its next attempt waits, and
@@ -143,18 +132,6 @@ def apply(ledger: Ledger, attempt: Attempt, rules: RetryRules, now: float) -> Ou
 
 def _no_row_state(kind: Kind) -> State:
     return State.VANISHED if kind is Kind.VANISHED else State.FAILED
-
-
-@dataclass
-class Ready:
-    """A file claimed and made ready to leave: its job (and what was staged for it)."""
-
-    path: Path
-    record: FileRecord
-    job: UploadJob
-    started: "_Started"
-    staged: Optional[Converted]
-    is_outage: IsOutage
 
 
 def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, client: Client, *,
@@ -260,83 +237,8 @@ def _claim_and_stage(path: Path, plan: FilePlan, st: os.stat_result, folder: Fol
     except BaseException as exc:
         if staged is not None:
             staging.release(staged)
-        return _unsent(exc, path, record, ledger, verdict.convert, is_outage)
-    return Ready(path, record, job, _Started(ledger, record.id, progress), staged, is_outage)
-
-
-def send(ready: Ready, client: Client, ledger: Ledger, staging: Staging) -> Attempt:
-    """Send one ready file and say what happened."""
-    try:
-        result = client.upload(ready.job, ready.started)
-    except BaseException as exc:
-        return _unsent(exc, ready.path, ready.record, ledger, None, ready.is_outage, ready.started.left)
-    finally:
-        if ready.staged is not None:
-            staging.release(ready.staged)
-    return _sent(ready, ledger, result)
-
-
-def send_images(readies: list[Ready], client: Client, ledger: Ledger, staging: Staging) -> Iterator[Attempt]:
-    """Send images together, in as few requests as their fields allow (the client groups
-    them); each gets its own attempt, as soon as its request is answered (the caller records
-    it before the next request leaves): one the server refuses never costs the others theirs.
-    Each request's first byte marks only its own images `uploading`."""
-    def progress_of(indices: list[int]) -> Progress:
-        def progress(sent: int, total: int) -> None:
-            for i in indices:
-                readies[i].started(sent, total)
-        return progress
-
-    answered: set[int] = set()
-    try:
-        try:
-            for i, outcome in client.each_image([r.job for r in readies], progress_of):
-                answered.add(i)
-                r = readies[i]
-                yield (_unsent(outcome, r.path, r.record, ledger, None, r.is_outage, r.started.left)
-                       if isinstance(outcome, BaseException) else _sent(r, ledger, outcome))
-        except AccountError as exc:  # concerns every image not answered yet
-            for i, r in enumerate(readies):
-                if i not in answered:
-                    yield _unsent(exc, r.path, r.record, ledger, None, r.is_outage, r.started.left)
-    finally:
-        for ready in readies:
-            if ready.staged is not None:
-                staging.release(ready.staged)
-
-
-def _sent(ready: Ready, ledger: Ledger, result: UploadResult) -> Attempt:
-    current = ledger.get_by_id(ready.record.id) or ready.record
-    return Attempt(Kind.SENT, ready.path, current, "adopted an earlier upload" if result.adopted else "", result,
-                   sent_sha256=ready.staged.sha256 if ready.staged else None)
-
-
-def _unsent(exc: BaseException, path: Path, record: FileRecord, ledger: Ledger, convert: Optional[str],
-            is_outage: IsOutage, left: bool = False) -> Attempt:
-    """The attempt an error ended, before or while sending (`left`: the body started leaving)."""
-    if isinstance(exc, ConversionError):
-        what = {"jpeg": "JPEG", "mp4": "MP4", "h264": "H.264", "clip": "a video"}.get(convert or "", "MP4")
-        return Attempt(Kind.REFUSED, path, record, f"cannot be converted to {what}: {exc}", error=exc)
-    if isinstance(exc, StagingFull):
-        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc)
-    if isinstance(exc, AccountError):
-        return Attempt(Kind.ACCOUNT, path, record, str(exc), error=exc, body_left=left)
-    if isinstance(exc, PermanentError):
-        return Attempt(Kind.REFUSED, path, record, str(exc), error=exc, body_left=left)
-    if isinstance(exc, (FileChanged, TransientError)):
-        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(exc), error=exc, outage=is_outage(exc), body_left=left)
-    if isinstance(exc, LedgerError):  # the ledger could not note the start: the caller pauses intake
-        raise exc
-    if isinstance(exc, OSError):  # no helper process to be had, or the staging disk: not the file's fault
-        error = TransientError(f"cannot prepare {path.name} for upload now ({exc.strerror or exc})")
-        return Attempt(Kind.ATTEMPT_FAILED, path, record, str(error), error=error)
-    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not an attempt's outcome
-        raise exc
-    # A bug or an unforeseen error: never leave the row claimed.
-    log.error("upload_crashed", path=str(path), error=repr(exc), error_type=exc.__class__.__name__,
-              hint="This is a bug in mavi-sync; the file is tried again later. Please report it.")
-    return Attempt(Kind.CRASHED, path, ledger.get_by_id(record.id) or record,
-                   f"unexpected error: {exc.__class__.__name__}", error=exc)
+        return unsent(exc, path, record, ledger, verdict.convert, is_outage)
+    return Ready(path, record, job, Started(ledger, record.id, progress), staged, is_outage)
 
 
 def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig,
@@ -358,21 +260,6 @@ def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder
         staging.release(staged)
         raise FileChanged(f"{path} changed while being converted")
     return staged
-
-
-class _Started:
-    """The body's progress callback, which also marks the row `uploading` at the first byte."""
-
-    def __init__(self, ledger: Ledger, file_id: int, progress: Optional[Progress]) -> None:
-        self.ledger, self.file_id, self.progress = ledger, file_id, progress
-        self.left = False  # the body started leaving in this attempt
-
-    def __call__(self, sent: int, total: int) -> None:
-        if not self.left:
-            self.left = True
-            self.ledger.started(self.file_id)
-        if self.progress is not None:
-            self.progress(sent, total)
 
 
 def _not_now(record: FileRecord, now: float) -> bool:

@@ -16,7 +16,7 @@ LEVELS: list[tuple[int, tuple[str, ...]]] = [
     (7, ("cli", "views", "terminal", "__main__", "dev", "control")),
     (6, ("daemon",)),
     (5, ("engine", "metrics", "report", "oversight")),
-    (4, ("intake", "follower", "uploader", "dryrun", "after", "events", "pauses", "batch")),
+    (4, ("intake", "follower", "uploader", "sending", "dryrun", "after", "events", "pauses", "batch")),
     (3, ("outcome", "pause", "plan", "staging", "captions", "receiver", "gate", "alerts", "courier")),
     (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator", "fleet")),
     (1, ("config", "errors", "logs", "states", "timetable", "__init__")),
