@@ -64,6 +64,7 @@ class Engine:
         self.pauses = Pauses(ledger, client, clock=clock, account_probe_s=lambda: self.config.uploads.account_probe_s)
         self.pause, self.outage = self.pauses.pause, self.pauses.outage  # (read by the daemon's oversight)
         self.pauses.fill = self.schedule_due  # a trial needs work in the queue to try with
+        self.pauses.queued = lambda: self.queue.qsize() + self.settling()
         self.pauses.on_ledger_back = self._ledger_back
         self._resume = True  # the scheduler's next pass resumes the work a stop or the ledger cut off
         # Clear while uploads may not start: outside the upload windows, paused by hand (gate.py).

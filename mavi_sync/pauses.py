@@ -5,9 +5,9 @@ ask `admit` before each file, the scheduler calls `tick` each second while pause
 
 A trial is a real request. Once the probe interval has passed, one worker may try with its
 next file; a file that asks the server nothing (refused, known, unfinished, vanished) hands
-the trial on to the next (`release`). When no answer has decided the trial CHECK_AFTER_S
-after it opened (the queue is empty, holds only such files, or the one upload in flight is
-slow), the API is asked directly (api/account.py): cheap, documented, with the same key,
+the trial on to the next (`release`). When the queue is empty, or no answer has decided the
+trial CHECK_AFTER_S after it opened (the queue holds only such files, or the one upload in
+flight is slow), the API is asked directly (api/account.py): cheap, documented, with the same key,
 read again first, so a key file corrected meanwhile counts. Its answer ends a pause for a
 bad or missing key, a disabled account or an outage. "No credits" and "no permission" are
 about uploads only, and the security host has a key of its own and nothing cheap to ask:
@@ -41,6 +41,7 @@ class Pauses:
         self.pause = Pause()
         self.outage = Outage()
         self.fill: Callable[[], None] = lambda: None  # queue what is due: the trial's candidates
+        self.queued: Callable[[], int] = lambda: 0  # files queued or settling: candidates still to come
         self.on_ledger_back: Callable[[], None] = lambda: None
         self._checked = True  # the current trial's account check is done (or not needed)
         self._key = "API key"  # the key the account pause is about
@@ -114,6 +115,9 @@ class Pauses:
                 self.client.keys.forget()
             log.info("uploads_probing", reason=reason)
             self.fill()
+            if not self.queued():  # no file to try with: ask at once
+                self._checked = True
+                self._check(reason)
         elif not self._checked and self.pause.probing and now - self.pause.since >= CHECK_AFTER_S:
             self._checked = True
             self._check(reason)

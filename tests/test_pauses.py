@@ -51,11 +51,23 @@ def refused(reason: str, key: str = "API key") -> AccountError:
 
 def test_a_bad_key_ends_at_the_trial_when_the_check_passes(rig, admin) -> None:  # type: ignore[no-untyped-def]
     pauses, now, filled = rig
+    pauses.queued = lambda: 1  # a file to try with: it has the first second
     pauses.account_failed(refused("bad_key"))
-    to_the_check(pauses, now, 1000.0)
-    assert filled == ["due rows queued"]  # the queued files had their chance first
+    now[0] = 1000.0 + PROBE_S
+    pauses.tick()
+    assert filled == ["due rows queued"] and pauses.paused and admin.stats()["requests"].get(LIST) is None
+    now[0] += CHECK_AFTER_S
+    pauses.tick()  # its file asked nothing (or is slow): the check
     assert not pauses.paused and admin.stats()["requests"].get(LIST) == 1
     assert pauses.ledger.daemon().get("paused") is None
+
+
+def test_with_nothing_queued_the_check_goes_with_the_trial(rig, admin) -> None:  # type: ignore[no-untyped-def]
+    pauses, now, _filled = rig
+    pauses.account_failed(refused("disabled"))
+    now[0] = 1000.0 + PROBE_S
+    pauses.tick()
+    assert not pauses.paused and admin.stats()["requests"].get(LIST) == 1
 
 
 def test_a_key_still_refused_keeps_the_pause_and_asks_once_per_trial(rig, admin) -> None:  # type: ignore[no-untyped-def]

@@ -189,5 +189,7 @@ def test_a_file_claimed_as_the_database_stops_goes_up_once_it_is_back(tmp_path: 
     [unwritable] = d.events("ledger_unwritable")
     assert "database" in unwritable["hint"] and "disk" not in unwritable["hint"], unwritable
     assert len(d.events("fleet_database_unreachable")) == 1 and len(d.events("fleet_database_back")) == 1
+    local = [e["kind"] for e in d.events("fleet_budget_local")]
+    assert len(local) == len(set(local)), local  # once per budget (uploads, queries), not per try
     log = d.logs()
     assert "error connecting" not in log and PASSWORD not in log

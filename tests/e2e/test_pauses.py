@@ -19,6 +19,7 @@ from mavi_sync.pause import OUTAGE_PROBE_S
 from mavi_sync.pauses import CHECK_AFTER_S
 from tests.conftest import API_KEY, SECURITY_KEY, fast_timing
 from tests.e2e.rig import Daemon, until
+from tests.e2e.stream import record_figures
 from tests.e2e.test_keys import with_key_file
 
 ACCOUNT_PROBE_S = 2.0  # the rig's account_probe_s
@@ -64,6 +65,7 @@ def test_a_corrected_key_ends_the_pause_though_no_queued_file_makes_a_request(
     assert "sk-mavi-wrong" not in d.logs() and API_KEY not in d.logs()
     assert d.stop() == 0
     assert took <= ACCOUNT_PROBE_S + SLACK_S
+    record_figures("a corrected key ends the pause", account_probe_s=ACCOUNT_PROBE_S, took_s=round(took, 1))
 
 
 def test_an_outage_with_nothing_queued_ends_at_the_next_trial(spawn: Callable[..., Daemon], tmp_path: Path) -> None:
@@ -91,3 +93,4 @@ def test_an_outage_with_nothing_queued_ends_at_the_next_trial(spawn: Callable[..
     finally:
         server.stop()
     assert took <= OUTAGE_PROBE_S + SLACK_S
+    record_figures("an outage with nothing queued ends", first_probe_s=OUTAGE_PROBE_S, took_s=round(took, 1))
