@@ -163,6 +163,7 @@ class ProbeHelper:
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith("LC_")}
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/")
         self.started += 1
+        threading.Thread(target=_reap_when_gone, args=(self._proc,), name="probe-reaper", daemon=True).start()
         return self._proc
 
     def _reap(self) -> int:
@@ -187,6 +188,18 @@ class ProbeHelper:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self._reap()
+
+
+def _reap_when_gone(proc: "subprocess.Popen[bytes]") -> None:
+    """Reap the helper as soon as it exits. It leaves by itself when idle, and the daemon may
+    then have no file to read for days: without this it stays a `<defunct>` zombie until the
+    next helper is started. WNOWAIT waits without reaping, so that Popen alone reaps (under
+    its own lock) and a `_reap` by the caller's thread meanwhile is harmless."""
+    try:
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:  # reaped already: closed or replaced by the caller's thread
+        return
+    proc.poll()
 
 
 def _read_line(stream: IO[bytes], deadline: float) -> Optional[bytes]:
