@@ -46,6 +46,7 @@ log = get_logger("mavi_sync.uploader")
 # Is this error part of an outage? The daemon asks its outage detector (pause.Outage); a
 # one-off command knows only that a refused connection is nobody's file's fault.
 IsOutage = Callable[[Exception], bool]
+Sending = Callable[[int], None]  # told +1 when a file's request starts leaving, -1 when it ends
 
 
 def _unreachable(error: Exception) -> bool:
@@ -168,9 +169,11 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
 
 def prepare(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, *,
             target: Optional[str], progress: Optional[Progress], clock: Callable[[], float],
-            unattended: bool, probe: Prober, is_outage: IsOutage, staging: Staging) -> "Ready | Attempt":
+            unattended: bool, probe: Prober, is_outage: IsOutage, staging: Staging,
+            sending: Optional[Sending] = None) -> "Ready | Attempt":
     """Register and claim the file and make what is sent (staged, if converted): Ready to
-    send, or the Attempt that ends here (known, refused, waiting, unfinished…)."""
+    send, or the Attempt that ends here (known, refused, waiting, unfinished…). `sending`
+    is told when its request starts (+1) and ends (-1)."""
     try:
         plan, st = read(path, folder, config, ledger, probe)
     except FileNotFoundError:
@@ -194,12 +197,12 @@ def prepare(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, *,
     if skipped is not None and record.state not in DONE_STATES:
         return Attempt(Kind.SKIPPED, path, record, skipped)
     return _claim_and_stage(path, plan, st, folder, record, ledger, progress=progress, clock=clock,
-                            unattended=unattended, is_outage=is_outage, staging=staging)
+                            unattended=unattended, is_outage=is_outage, staging=staging, sending=sending)
 
 
 def prepare_clip(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, primary: FileRecord, *,
                  clock: Callable[[], float], probe: Prober, is_outage: IsOutage,
-                 staging: Staging) -> "Ready | Attempt | None":
+                 staging: Staging, sending: Optional[Sending] = None) -> "Ready | Attempt | None":
     """An Android motion photo under live_photos = "both": its clip's own upload, a second row
     made from the same file (`Ledger.companion`), tagged like the still. None when the file is
     not one, or no video endpoint takes its clip (the still went alone)."""
@@ -212,7 +215,7 @@ def prepare_clip(path: Path, folder: FolderConfig, config: Config, ledger: Ledge
         return None
     record = _companion(ledger, primary, clip)
     return _claim_and_stage(path, clip, st, folder, record, ledger, progress=None, clock=clock, unattended=True,
-                            is_outage=is_outage, staging=staging)
+                            is_outage=is_outage, staging=staging, sending=sending)
 
 
 def _clip_plan(plan: FilePlan, config: Config) -> Optional[FilePlan]:
@@ -237,7 +240,7 @@ def _companion(ledger: Ledger, primary: FileRecord, clip: FilePlan) -> FileRecor
 
 def _claim_and_stage(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, record: FileRecord,
                      ledger: Ledger, *, progress: Optional[Progress], clock: Callable[[], float], unattended: bool,
-                     is_outage: IsOutage, staging: Staging) -> "Ready | Attempt":
+                     is_outage: IsOutage, staging: Staging, sending: Optional[Sending] = None) -> "Ready | Attempt":
     """The row as registered: known, refused or waiting, else claimed and made ready to send."""
     if record.state in DONE_STATES:
         return Attempt(Kind.KNOWN, path, record, f"already uploaded ({record.remote_id})")
@@ -261,7 +264,7 @@ def _claim_and_stage(path: Path, plan: FilePlan, st: os.stat_result, folder: Fol
         if staged is not None:
             staging.release(staged)
         return _unsent(exc, path, record, ledger, verdict.convert, is_outage)
-    return Ready(path, record, job, _Started(ledger, record.id, progress), staged, is_outage)
+    return Ready(path, record, job, _Started(ledger, record.id, progress, sending), staged, is_outage)
 
 
 def send(ready: Ready, client: Client, ledger: Ledger, staging: Staging) -> Attempt:
@@ -271,6 +274,7 @@ def send(ready: Ready, client: Client, ledger: Ledger, staging: Staging) -> Atte
     except BaseException as exc:
         return _unsent(exc, ready.path, ready.record, ledger, None, ready.is_outage, ready.started.left)
     finally:
+        ready.started.ended()
         if ready.staged is not None:
             staging.release(ready.staged)
     return _sent(ready, ledger, result)
@@ -290,6 +294,7 @@ def send_images(readies: list[Ready], client: Client, ledger: Ledger, staging: S
         outcomes = [exc] * len(readies)
     finally:
         for ready in readies:
+            ready.started.ended()
             if ready.staged is not None:
                 staging.release(ready.staged)
     return [_unsent(o, r.path, r.record, ledger, None, r.is_outage, r.started.left)
@@ -352,18 +357,30 @@ def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder
 
 
 class _Started:
-    """The body's progress callback, which also marks the row `uploading` at the first byte."""
+    """The body's progress callback, which also marks the row `uploading` at the first byte
+    and counts the request in flight (`sending`) until `ended`."""
 
-    def __init__(self, ledger: Ledger, file_id: int, progress: Optional[Progress]) -> None:
-        self.ledger, self.file_id, self.progress = ledger, file_id, progress
+    def __init__(self, ledger: Ledger, file_id: int, progress: Optional[Progress],
+                 sending: Optional[Sending] = None) -> None:
+        self.ledger, self.file_id, self.progress, self.sending = ledger, file_id, progress, sending
         self.left = False  # the body started leaving in this attempt
+        self._counted = False
 
     def __call__(self, sent: int, total: int) -> None:
         if not self.left:
             self.left = True
+            if self.sending is not None:
+                self._counted = True
+                self.sending(1)
             self.ledger.started(self.file_id)
         if self.progress is not None:
             self.progress(sent, total)
+
+    def ended(self) -> None:
+        """The request is over (answered, failed or cut off): no longer in flight."""
+        if self._counted and self.sending is not None:
+            self._counted = False
+            self.sending(-1)
 
 
 def _not_now(record: FileRecord, now: float) -> bool:
