@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from mavi_sync.config.reader import Table
 from mavi_sync.config.schema import FleetConfig, KeySource
 
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def database_origin(url: str) -> str:
+    """What may be shown of the fleet database's URL: where it is and the role, never a
+    password nor the query (libpq takes `password=` there too)."""
+    parts = urlsplit(url)
+    role = f" (role {parts.username})" if parts.username else ""
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 5432}{parts.path}{role}"
 
 
 def fleet(t: Table) -> FleetConfig:
@@ -20,7 +28,7 @@ def fleet(t: Table) -> FleetConfig:
             t.problem("database", "(hidden)" if parts.password else database,
                       "a URL like postgresql://mavi_node@db.example:5432/mavi")
             database = ""
-        elif parts.password is not None:
+        elif parts.password is not None or "password" in {k.lower() for k, _ in parse_qsl(parts.query)}:
             t.problem("database", "(hidden: it holds a password)", "the URL without its password; give the "
                       "password in [fleet] password (a systemd credential, a file or an environment variable)")
             database = ""
