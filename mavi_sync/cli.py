@@ -16,6 +16,7 @@ from mavi_sync.api.client import Client
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
 from mavi_sync.config.schema import TARGETS
 from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
+from mavi_sync.fleet.command import add_fleet_arguments, run_fleet
 from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.fleet import open_ledger
@@ -119,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
     p.add_argument("--from", dest="source", type=Path, metavar="LEDGER",
                    help="the SQLite ledger to copy (default: the one this config would use)")
+
+    add_fleet_arguments(sub, CONFIG_HELP)
 
     p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
     add_emulator_arguments(p)
@@ -298,7 +301,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"check-config": check.cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
              "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger, "captions": cmd_captions,
-             "migrate-ledger": cmd_migrate_ledger, "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
+             "migrate-ledger": cmd_migrate_ledger, "fleet": run_fleet, "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
 
 
 if __name__ == "__main__":  # pragma: no cover
