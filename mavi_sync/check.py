@@ -1,7 +1,8 @@
-"""`mavi-sync check-config`: is the config valid, and is this box ready to run it? What it
-means, line by line: where the ledger is, where each key and URL comes from (never the key
-or the URL), the folders, the bandwidth cap in the rates it means. Ready is `OK` and exit
-0; not ready says why on stderr and exits 1 (never both); an invalid config exits 2."""
+"""`mavi-sync check-config`: is the config valid, and is this box ready to run it? The verdict
+first (`PATH: OK`, exit 0, or `PATH: NOT READY`, exit 1, with why on stderr: never both;
+an invalid config exits 2), then what it means, line by line: where the ledger is, where
+each key and URL comes from (never the key or the URL), the folders, the bandwidth cap in
+the rates it means."""
 
 from __future__ import annotations
 
@@ -27,34 +28,31 @@ def add_arguments(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = config_at(args.path)
-    print(f"{config.source}: valid")
-    print(f"  ledger      {_ledger_line(config)}")
+    shown = [f"  ledger      {_ledger_line(config)}"]
     missing = []
     for name, source, needed in _keys_needed(config):
         try:
-            print(f"  {name:<11} found ({resolve_key(source, name).origin})")
+            shown.append(f"  {name:<11} found ({resolve_key(source, name).origin})")
         except MaviSyncError as exc:
-            print(f"  {name:<11} {'MISSING' if needed else 'not set'}: {exc}")
+            shown.append(f"  {name:<11} {'MISSING' if needed else 'not set'}: {exc}")
             missing += [name] if needed else []
     u = config.uploads
-    print(f"  uploads     {u.concurrency} workers, {u.rate_limit_per_minute:g} requests/min, "
-          f"{u.max_attempts} attempts")
+    shown.append(f"  uploads     {u.concurrency} workers, {u.rate_limit_per_minute:g} requests/min, "
+                 f"{u.max_attempts} attempts")
     for folder in config.folders:
-        print(f"  folder      {folder.path} → {folder.target}"
-              f"{' (recursive)' if folder.recursive else ''}, after upload: {folder.after_upload}"
-              + (f" to {folder.archive_dir}" if folder.after_upload == "archive" else ""))
-    unusable = _unattended_lines(config)
-    for warning in config.warnings:
-        print(f"  WARNING     {warning}")
+        shown.append(f"  folder      {folder.path} → {folder.target}"
+                     f"{' (recursive)' if folder.recursive else ''}, after upload: {folder.after_upload}"
+                     + (f" to {folder.archive_dir}" if folder.after_upload == "archive" else ""))
+    unusable = _unattended_lines(config, shown)
+    shown += [f"  WARNING     {warning}" for warning in config.warnings]
+    # The verdict first, and only one: a config that is valid but not ready is not OK.
+    print("\n".join([f"{config.source}: {'NOT READY' if missing or unusable else 'OK'}", *shown]))
     if missing:
         print(f"not ready: no {' and no '.join(missing)} for the folders that need it "
               "(the daemon would pause until there is)", file=sys.stderr)
     if unusable:
         print(f"not ready: {', '.join(unusable)} (the daemon would run without them)", file=sys.stderr)
-    if missing or unusable:
-        return EXIT_ERROR
-    print(f"OK: {config.source} is ready")
-    return EXIT_OK
+    return EXIT_ERROR if missing or unusable else EXIT_OK
 
 
 def _ledger_line(config: Config) -> str:
@@ -70,12 +68,13 @@ def _ledger_line(config: Config) -> str:
             f"{config.fleet.node or socket.gethostname()} (password: {origin})")
 
 
-def _unattended_lines(config: Config) -> list[str]:
-    """[bandwidth], [notify] and [health] as check-config shows them: each URL by its service
-    and where it comes from, never the URL (it holds a token). Returns what cannot be used."""
+def _unattended_lines(config: Config, shown: list[str]) -> list[str]:
+    """[bandwidth], [notify] and [health] as check-config shows them (added to `shown`): each
+    URL by its service and where it comes from, never the URL (it holds a token). Returns
+    what cannot be used."""
     b = config.bandwidth
-    print(f"  bandwidth   cap {b.limit.text}: {b.limit.describe()}"
-          + (f"; windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
+    shown.append(f"  bandwidth   cap {b.limit.text}: {b.limit.describe()}"
+                 + (f"; windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
     missing = []
     sources = [(f"notify {i + 1}", t.url, f"notify.targets[{i}].url", ", ".join(t.events))
                for i, t in enumerate(config.notify.targets)]
@@ -85,11 +84,11 @@ def _unattended_lines(config: Config) -> list[str]:
         try:
             url = resolve_key(source, f"{label} URL", key_path=key_path)
         except MaviSyncError as exc:
-            print(f"  {label:<11} MISSING: {exc}")
+            shown.append(f"  {label:<11} MISSING: {exc}")
             missing.append(f"no {label} URL")
             continue
         problem = notify_url_problem(url.reveal()) if label.startswith("notify") else None
-        print(f"  {label:<11} {service_name(url.reveal())} ({url.origin}): {problem or what}")
+        shown.append(f"  {label:<11} {service_name(url.reveal())} ({url.origin}): {problem or what}")
         if problem:
             missing.append(f"the {label} URL is not one Apprise reads")
     return missing

@@ -20,7 +20,7 @@ from mavi_sync.errors import ConfigError, MaviSyncError, Problem, SecretError
 
 def add_fleet_arguments(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", config_help: str) -> None:
     p = sub.add_parser("fleet", help="the fleet database's owner: create the tables, grant the nodes' role")
-    fleet = p.add_subparsers(dest="fleet_command", required=True, metavar="ACTION", help="init")
+    fleet = p.add_subparsers(dest="fleet_command", required=True, metavar="ACTION", help="what to do")
     init = fleet.add_parser("init", help="create the fleet's tables (as the database's owner) and grant a node "
                                          "role what it needs; run again, it changes nothing")
     init.add_argument("--database", metavar="URL", help="postgresql://OWNER@HOST:PORT/DATABASE, no password in it "

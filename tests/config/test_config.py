@@ -215,9 +215,10 @@ def test_check_config_never_says_ok_and_exits_1(write_config, tmp_path: Path) ->
                                text=True, env=bare, timeout=60)
     assert not_ready.returncode == 1 and "not ready: no api key" in not_ready.stderr
     assert "OK" not in not_ready.stdout + not_ready.stderr, not_ready.stdout
+    assert not_ready.stdout.startswith(f"{path}: NOT READY\n"), not_ready.stdout
     ready = run_cli("check-config", str(path), env={"MAVI_API_KEY": "sk-mavi-x"})
-    assert ready.returncode == 0 and ready.stdout.rstrip().endswith(f"OK: {path} is ready"), ready.stdout
-    assert "not ready" not in ready.stdout + ready.stderr
+    assert ready.returncode == 0 and ready.stdout.startswith(f"{path}: OK\n"), ready.stdout
+    assert "not ready" not in (ready.stdout + ready.stderr).lower()
 
 
 def test_check_config_says_the_rate_a_bandwidth_limit_means_and_refuses_one_rclone_refuses(

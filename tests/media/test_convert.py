@@ -188,9 +188,10 @@ def test_a_real_mjpeg_clip_is_re_encoded(corpus: Path, tmp_path: Path, row: dict
 
 
 def _security_takes_it_remuxed(source: Path, seconds: float, tmp_path: Path) -> None:
-    """The README: raw streams go to video and security remuxed. The security endpoint takes
-    up to 2 hours, so the length of a stream with no container is measured (its frames, at
-    its own timing), the same way the remux times it into the MP4."""
+    """docs/guides/camera-folder.md, "Camera video in MPEG-TS": raw dumps go to video and
+    security remuxed. The security endpoint takes up to 2 hours, so the length of a stream
+    with no container is measured (its frames, at its own timing), the same way the remux
+    times it into the MP4."""
     from mavi_sync.config.parse import build_config
     from mavi_sync.media.convert import to_mp4
     from mavi_sync.plan import plan_file
