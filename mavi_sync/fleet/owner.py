@@ -33,13 +33,15 @@ OWNER_NODE = "(owner)"  # the name the owner's ledger connection goes by: it reg
 @dataclass(frozen=True)
 class Setup:
     where: str  # host:port/database
-    created: bool  # False: every table was there already
+    found: Optional[int]  # the ledger's schema before: None when there were no tables
     fleet_schema: int
     ledger_schema: int
     granted: tuple[str, ...]  # the roles given a node's rights
 
     def text(self) -> str:
-        made = "created the tables" if self.created else "the tables were there already"
+        made = ("created the tables" if self.found is None else "the tables were there already"
+                if self.found == self.ledger_schema else
+                f"brought the ledger's tables from schema {self.found} to {self.ledger_schema}")
         lines = [f"fleet database {self.where}: {made} (fleet schema {self.fleet_schema}, "
                  f"ledger schema {self.ledger_schema})"]
         rights = "; ".join(f"{what} on {', '.join(tables)}" for what, tables in GRANTS)
@@ -48,11 +50,13 @@ class Setup:
 
 
 def init(url: str, password: Optional[Secret], grant_to: Sequence[str] = ()) -> Setup:
-    """Create what is missing and grant `grant_to` a node's rights, as the role in `url` (the
-    database's owner). Raises FleetUnavailable or LedgerError with the database's reason."""
+    """Create what is missing, bring the tables up to this version's schema (a node with a
+    node's rights cannot: after an upgrade the owner runs this again) and grant `grant_to`
+    a node's rights, as the role in `url` (the database's owner). Raises FleetUnavailable or
+    LedgerError with the database's reason."""
     db = FleetDatabase(url, password).open()
     try:
-        created = not _has_tables(db)
+        found = _ledger_schema(db)
         db.migrate()
         with tempfile.TemporaryDirectory(prefix="mavi-fleet-init-") as state:  # (nothing is staged here)
             ledger = PostgresLedger(url, password, OWNER_NODE, Path(state) / "ledger")
@@ -62,16 +66,21 @@ def init(url: str, password: Optional[Secret], grant_to: Sequence[str] = ()) -> 
                 ledger.close()
         for role in grant_to:
             _grant(db, role)
-        return Setup(db.where, created, len(MIGRATIONS), ledger_version, tuple(grant_to))
+        return Setup(db.where, found, len(MIGRATIONS), ledger_version, tuple(grant_to))
     finally:
         db.close()
 
 
-def _has_tables(db: FleetDatabase) -> bool:
+def _ledger_schema(db: FleetDatabase) -> Optional[int]:
+    """The ledger's schema version as found; None when its tables are not there yet."""
     with db.transaction() as cur:
-        cur.execute("SELECT to_regclass('fleet_schema') IS NOT NULL AND to_regclass('ledger_schema') IS NOT NULL")
+        cur.execute("SELECT to_regclass('ledger_schema') IS NOT NULL")
         row = cur.fetchone()
-    return bool(row and row[0])
+        if not (row and row[0]):
+            return None
+        cur.execute("SELECT version FROM ledger_schema")
+        row = cur.fetchone()
+    return int(row[0]) if row else None
 
 
 def _grant(db: FleetDatabase, role: str) -> None:

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -46,8 +47,21 @@ def _fleet_init(*args: str, password: str) -> subprocess.CompletedProcess[str]:
                           env={**env, "MAVI_FLEET_PASSWORD": password})
 
 
-def test_the_guide_setup_lets_a_node_with_least_privileges_join(postgres: PostgresServer, tmp_path: Path,
-                                                                 emulator: EmulatorServer, admin: Admin) -> None:
+@dataclass(frozen=True)
+class Fleet:
+    """What the guide's set-up made, under names of this test's own."""
+
+    database: str
+    owner: str
+    owner_pw: str
+    node: str
+    node_pw: str
+    init: list[str]  # the guide's `mavi-sync fleet init` arguments, as the owner runs them
+    node_url: str
+
+
+def _set_up_by_the_guide(postgres: PostgresServer) -> Fleet:
+    """The guide's SQL, as a superuser; nothing run as the owner yet."""
     sql, command = _guide_setup()
     uid = uuid.uuid4().hex[:8]
     owner, node, database = f"owner_{uid}", f"node_{uid}", f"fleet_{uid}"
@@ -60,15 +74,21 @@ def test_the_guide_setup_lets_a_node_with_least_privileges_join(postgres: Postgr
         return re.sub(r"\bmavi\b", database, text).replace("db.example:5432", f"127.0.0.1:{postgres.port}")
 
     postgres.script(ours(sql))
-    argv = ours(command).split()[1:]
-    first = _fleet_init(*argv, password=owner_pw)
+    return Fleet(database, owner, owner_pw, node, node_pw, ours(command).split()[1:],
+                 f"postgresql://{node}@127.0.0.1:{postgres.port}/{database}")
+
+
+def test_the_guide_setup_lets_a_node_with_least_privileges_join(postgres: PostgresServer, tmp_path: Path,
+                                                                 emulator: EmulatorServer, admin: Admin) -> None:
+    f = _set_up_by_the_guide(postgres)
+    node, node_pw, node_url = f.node, f.node_pw, f.node_url
+    first = _fleet_init(*f.init, password=f.owner_pw)
     assert first.returncode == 0, first.stderr
-    assert f"127.0.0.1:{postgres.port}/{database}: created the tables" in first.stdout, first.stdout
+    assert f"127.0.0.1:{postgres.port}/{f.database}: created the tables" in first.stdout, first.stdout
     assert f"granted to {node}: CONNECT on the database; SELECT, INSERT, UPDATE on fleet_schema" in first.stdout
-    again = _fleet_init(*argv, password=owner_pw)
+    again = _fleet_init(*f.init, password=f.owner_pw)
     assert again.returncode == 0 and "the tables were there already" in again.stdout, again.stdout + again.stderr
 
-    node_url = f"postgresql://{node}@127.0.0.1:{postgres.port}/{database}"
     d = Daemon(tmp_path, emulator.url, tables=f'[fleet]\ndatabase = "{node_url}"\nnode = "barn"\n')
     d.start(env={"MAVI_FLEET_PASSWORD": node_pw})
     write_image(d.camera / "a.jpg", ImageSpec(make="Canon"))
@@ -91,7 +111,33 @@ def test_the_guide_setup_lets_a_node_with_least_privileges_join(postgres: Postgr
         assert f"`{right}` on" in " ".join(_fleet_section().split()), right
         assert all(f"`{t}`" in _fleet_section() for t in tables)
     outputs = first.stdout + first.stderr + again.stdout + d.logs() + fleet.stdout + fleet.stderr
-    assert owner_pw not in outputs and node_pw not in outputs
+    assert f.owner_pw not in outputs and node_pw not in outputs
+
+
+def test_after_an_upgrade_the_owner_runs_fleet_init_again_and_the_node_goes_on(postgres: PostgresServer,
+                                                                              tmp_path: Path) -> None:
+    """A node with least privileges cannot bring the tables up to a new version (it may not
+    CREATE); the guide says the owner runs the same command again first. A database left
+    at schema 9 (before duties and places) stands for an older release's."""
+    f = _set_up_by_the_guide(postgres)
+    assert _fleet_init(*f.init, password=f.owner_pw).returncode == 0
+    postgres.sql(f.database, "DROP TABLE duties; DROP TABLE places; UPDATE ledger_schema SET version = 9")
+    (tmp_path / "cam").mkdir()
+    config = tmp_path / "node.toml"
+    config.write_text(f'[[folders]]\npath = "{tmp_path / "cam"}"\n[fleet]\ndatabase = "{f.node_url}"\nnode = "barn"\n')
+
+    def status() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, "status", "--config", str(config)], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "MAVI_FLEET_PASSWORD": f.node_pw})
+
+    before = status()
+    assert before.returncode == 1 and "permission denied" in before.stderr, before.stdout + before.stderr
+    upgrade = _fleet_init(*f.init, password=f.owner_pw)
+    assert upgrade.returncode == 0 and "brought the ledger's tables from schema 9 to 10" in upgrade.stdout, \
+        upgrade.stdout + upgrade.stderr
+    after = status()
+    assert after.returncode == 0, after.stderr
+    assert f.node_pw not in before.stderr + after.stdout and f.owner_pw not in upgrade.stdout + upgrade.stderr
 
 
 def test_fleet_init_refuses_a_url_with_a_password_and_one_it_cannot_reach_says_why(tmp_path: Path) -> None:
