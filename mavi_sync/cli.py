@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -12,14 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Sequence, TextIO
 
-from mavi_sync import __version__, control, daemon
+from mavi_sync import __version__, check, control, daemon
 from mavi_sync.api.client import Client
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
-from mavi_sync.config.schema import TARGETS, KeySource
+from mavi_sync.config.schema import TARGETS
 from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
-from mavi_sync.config.secrets import resolve_key
-from mavi_sync.config.unattended import service_name
-from mavi_sync.courier import notify_url_problem
+from mavi_sync.fleet.command import add_fleet_arguments, run_fleet
 from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
 from mavi_sync.hashing import sha256_file
 from mavi_sync.fleet import open_ledger
@@ -60,8 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("check-config", help="validate a config file and show what it means")
-    p.add_argument("path", nargs="?", type=Path, help="config file (default: see README)")
+    check.add_arguments(sub)
 
     p = sub.add_parser("inspect", help="show type, metadata and per-target upload fields of files")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="media files to read (nothing is uploaded)")
@@ -125,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", type=Path, metavar="LEDGER",
                    help="the SQLite ledger to copy (default: the one this config would use)")
 
+    add_fleet_arguments(sub, CONFIG_HELP)
+
     p = sub.add_parser("emulator", help="run a local memories.ai emulator (for tests and the demo)")
     add_emulator_arguments(p)
     return parser
@@ -147,73 +145,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"mavi-sync: {exc}" + (f"\nTry: {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return EXIT_ERROR
-
-
-def cmd_check_config(args: argparse.Namespace) -> int:
-    config = config_at(args.path)
-    print(f"{config.source}: OK")
-    print(f"  ledger      {ledger_path(config)}")
-    missing = []
-    for name, source, needed in _keys_needed(config):
-        try:
-            print(f"  {name:<11} found ({resolve_key(source, name).origin})")
-        except MaviSyncError as exc:
-            print(f"  {name:<11} {'MISSING' if needed else 'not set'}: {exc}")
-            missing += [name] if needed else []
-    u = config.uploads
-    print(f"  uploads     {u.concurrency} workers, {u.rate_limit_per_minute:g} requests/min, "
-          f"{u.max_attempts} attempts")
-    for folder in config.folders:
-        print(f"  folder      {folder.path} → {folder.target}"
-              f"{' (recursive)' if folder.recursive else ''}, after upload: {folder.after_upload}"
-              + (f" to {folder.archive_dir}" if folder.after_upload == "archive" else ""))
-    unusable = _unattended_lines(config)
-    for warning in config.warnings:
-        print(f"  WARNING     {warning}")
-    if missing:
-        print(f"not ready: no {' and no '.join(missing)} for the folders that need it "
-              "(the daemon would pause until there is)", file=sys.stderr)
-    if unusable:
-        print(f"not ready: {', '.join(unusable)} (the daemon would run without them)", file=sys.stderr)
-    return EXIT_ERROR if missing or unusable else EXIT_OK
-
-
-def _unattended_lines(config: Config) -> list[str]:
-    """[bandwidth], [notify] and [health] as check-config shows them: each URL by its service
-    and where it comes from, never the URL (it holds a token). Returns what cannot be used."""
-    if config.fleet.database:
-        try:
-            origin = resolve_key(config.fleet.password, "fleet database password", key_path="[fleet] password").origin
-        except MaviSyncError:
-            origin = "none found: the role must log in without one"
-        node = config.fleet.node or socket.gethostname()
-        print(f"  fleet       node {node} in {config.fleet.database} (password: {origin})")
-    b = config.bandwidth
-    print(f"  bandwidth   cap {b.limit.text}" + (f", windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
-    missing = []
-    sources = [(f"notify {i + 1}", t.url, f"notify.targets[{i}].url", ", ".join(t.events))
-               for i, t in enumerate(config.notify.targets)]
-    sources += [(f"health {n}", getattr(config.health, n), f"health.{n}", f"every {config.health.interval_s:g} s")
-                for n in ("ping", "fail") if getattr(config.health, n).is_set()]
-    for label, source, key_path, what in sources:
-        try:
-            url = resolve_key(source, f"{label} URL", key_path=key_path)
-        except MaviSyncError as exc:
-            print(f"  {label:<11} MISSING: {exc}")
-            missing.append(f"no {label} URL")
-            continue
-        problem = notify_url_problem(url.reveal()) if label.startswith("notify") else None
-        print(f"  {label:<11} {service_name(url.reveal())} ({url.origin}): {problem or what}")
-        if problem:
-            missing.append(f"the {label} URL is not one Apprise reads")
-    return missing
-
-
-def _keys_needed(config: Config) -> list[tuple[str, KeySource, bool]]:
-    """Each key, and whether a folder's target needs it (security: its own key; the rest: the API key)."""
-    targets = {f.target for f in config.folders}
-    return [("api key", config.api.key, bool(targets - {"security"})),
-            ("security key", config.api.security_key, "security" in targets)]
 
 
 def _folder_for(path: Path, config: Optional[Config]) -> FolderConfig:
@@ -368,9 +299,9 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return run_emulator(args)
 
 
-_COMMANDS = {"check-config": cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
+_COMMANDS = {"check-config": check.cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
              "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger, "captions": cmd_captions,
-             "migrate-ledger": cmd_migrate_ledger, "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
+             "migrate-ledger": cmd_migrate_ledger, "fleet": run_fleet, "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ an invalid one is logged and the old one kept.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import threading
@@ -82,6 +83,7 @@ def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
     intake = Intake(config, ledger, engine.enqueue, stop=stop, clock=clock)
     engine.settling = intake.__len__
     engine.resettle = intake.resettle
+    intake.on_gone = engine.story.gone
     engine.on_ledger_back = lambda: intake.walk_in_background(intake.walk, "walk-after-ledger")
     gate = Gate(config.bandwidth, ledger, client.transport.throttle, engine.opened, clock=clock)
     return Parts(stop, counters, client, engine, intake, gate)
@@ -211,7 +213,7 @@ class Daemon:
         self.notifier.status(summary)
         self.notifier.watchdog()
         try:
-            self.ledger.set_daemon(heartbeat=str(time.time()), summary=summary)
+            self.ledger.set_daemon(heartbeat=str(time.time()), summary=summary, waiting=self._waiting())
         except MaviSyncError as exc:
             log.error("ledger_write_failed", error=str(exc))
         if self.fleet is not None:
@@ -220,6 +222,12 @@ class Daemon:
                 self.fleet.registry.beat(summary, pause[0] if pause else None, starting=starting)
             except MaviSyncError as exc:  # the budget says so once (fleet_budget_local); this is detail
                 log.debug("fleet_beat_failed", error=str(exc))
+
+    def _waiting(self) -> Optional[str]:
+        """The file held back longest (unfinished, held, changed while sent…), for `status`:
+        one not yet written to the ledger is known only here."""
+        oldest = self.engine.story.oldest(lambda p: self.config.folder_for(p) is not None and os.path.lexists(p))
+        return json.dumps(oldest.as_json()) if oldest is not None else None
 
     def reload(self) -> None:
         """SIGHUP: a valid new config replaces the folders and most upload settings; an

@@ -36,8 +36,6 @@ from mavi_sync.uploader import Outcome, apply, prepare, prepare_clip, rules_of
 
 log = get_logger("mavi_sync.engine")
 
-TRANSCODE_TIMEOUT_S = 6 * 3600.0  # a 2-hour MJPEG clip on a slow box; a hang still ends
-TRANSCODE_NICE = 10
 
 
 class Engine:
@@ -54,8 +52,7 @@ class Engine:
         # transcodes, which take minutes of CPU, in a niced helper of their own, one at a time,
         # so that probing the next files never waits behind one.
         helper = isinstance(self.probe, ProbeHelper)
-        self.transcoder = ProbeHelper(timeout_s=TRANSCODE_TIMEOUT_S, idle_s=config.uploads.probe_idle_s,
-                                      nice=TRANSCODE_NICE) if helper else None
+        self.transcoder = ProbeHelper.for_transcoding(config.uploads.probe_idle_s) if helper else None
         self.staging = Staging.beside(ledger.path, int(config.uploads.staging_max_mb * 1e6),
                                       self.probe.convert if isinstance(self.probe, ProbeHelper) else convert_here,
                                       self.transcoder.convert if self.transcoder else None)
@@ -71,6 +68,7 @@ class Engine:
         self.opened = threading.Event()
         self.opened.set()
         self.counters = counters or Counters()
+        self.story = events.Story(clock)  # each file's log lines; who waits, and since when
         self.queue: "queue.Queue[Path]" = queue.Queue()
         self._lock = threading.Lock()
         self._queued: set[Path] = set()
@@ -210,7 +208,7 @@ class Engine:
             self.ledger.forget_path(path, "left")
             return None
         return prepare(path, folder, self.config, self.ledger, target=None, progress=None, clock=self.clock,
-                       unattended=True, probe=self.probe, staging=self.staging,
+                       unattended=True, probe=self.probe, staging=self.staging, sending=self.counters.sending_changed,
                        is_outage=lambda exc: self.outage.failed(exc, self.clock()))
 
     def _record(self, attempt: "Attempt | None", started: float) -> Optional[Outcome]:
@@ -235,7 +233,8 @@ class Engine:
             return
         started = time.monotonic()
         ready = prepare_clip(o.path, folder, self.config, self.ledger, record, clock=self.clock, probe=self.probe,
-                             is_outage=lambda exc: self.outage.failed(exc, self.clock()), staging=self.staging)
+                             is_outage=lambda exc: self.outage.failed(exc, self.clock()), staging=self.staging,
+                             sending=self.counters.sending_changed)
         if isinstance(ready, Ready):
             try:
                 self._record(send(ready, self.client, self.ledger, self.staging), started)
@@ -246,7 +245,7 @@ class Engine:
 
     def _note(self, o: Outcome, seconds: float) -> None:
         """Log the outcome once, and act on what concerns every upload (outage, recovery)."""
-        events.attempt_logged(o, seconds, self.clock())
+        self.story.attempt(o, seconds, self.clock())
         if o.kind is Kind.SENT and o.result is not None:
             with self._lock:
                 self.counters.uploaded += 1

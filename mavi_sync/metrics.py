@@ -59,7 +59,7 @@ class _Collector(Collector):
                                   value=limiter.waited_s if limiter else 0.0)
         yield GaugeMetricFamily("mavi_sync_queue_depth", "Files settling or waiting for a worker",
                                 value=s.queue_depth())
-        yield GaugeMetricFamily("mavi_sync_uploads_in_flight", "Uploads in flight", value=s.counters.in_flight)
+        yield GaugeMetricFamily("mavi_sync_uploads_in_flight", "Uploads in flight", value=s.counters.sending)
         yield GaugeMetricFamily("mavi_sync_paused", "1 while an account error, an outage or the ledger pauses uploads",
                                 value=1 if s.paused() else 0)
         gate = s.gate()

@@ -213,11 +213,11 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
     beat = float(daemon["heartbeat"]) if "heartbeat" in daemon else None
     errors = [{**_place(ledger, r.id), "state": r.state.value, "target": r.target, "error": r.last_error}
               for r in ledger.files(limit=200) if r.last_error][:5]
-    oldest = ledger.oldest_pending()
+    running = beat is not None and now - beat < RUNNING_S
     return {
         "counts": counts,
         "total": sum(sum(t.values()) for t in counts.values()),
-        "running": beat is not None and now - beat < RUNNING_S,
+        "running": running,
         "pid": daemon.get("pid"),
         "heartbeat_age_s": round(now - beat, 1) if beat is not None else None,
         "summary": daemon.get("summary"),
@@ -228,12 +228,29 @@ def status_json(ledger: Ledger, now: float) -> dict[str, Any]:
         "last_errors": errors,
         "skipped": ledger.skipped_count(),
         "hand_paused": _hand(ledger.daemon()),
-        "bandwidth": _bandwidth(daemon.get("gate")) if beat is not None and now - beat < RUNNING_S else None,
-        "oldest_pending": None if oldest is None else {
-            **_place(ledger, oldest.id), "state": oldest.state.value, "target": oldest.target,
-            "age_s": round(now - oldest.created_at, 1)},
+        "bandwidth": _bandwidth(daemon.get("gate")) if running else None,
+        "oldest_pending": _oldest_pending(ledger, daemon.get("waiting") if running else None, now),
         "after": after_json(ledger, now),
     }
+
+
+def _oldest_pending(ledger: Ledger, held: Optional[str], now: float) -> Optional[dict[str, Any]]:
+    """The file pending longest: the oldest row not done yet, or a file the running daemon
+    holds back before it has a row (`held`: what it recorded, events.Wait), whichever waits
+    longer. Named, with since when and why."""
+    row = ledger.oldest_pending()
+    candidates = [] if row is None else [{**_place(ledger, row.id), "state": row.state.value, "target": row.target,
+                                          "since": row.created_at, "reason": row.last_error}]
+    try:
+        wait = json.loads(held) if held else None
+    except ValueError:
+        wait = None
+    if isinstance(wait, dict):
+        candidates.append({"path": wait.get("path"), "place": "watched", "was": None, "state": wait.get("why"),
+                           "target": None, "since": float(wait.get("since") or now),
+                           "reason": wait.get("detail") or None})
+    oldest = min(candidates, key=lambda c: c["since"], default=None)
+    return None if oldest is None else {**oldest, "age_s": round(now - oldest["since"], 1)}
 
 
 def after_json(ledger: Ledger, now: float) -> dict[str, Any]:
@@ -320,7 +337,8 @@ def status_text(s: dict[str, Any]) -> str:
         lines.append("the ledger is empty")
     if s["oldest_pending"]:
         o = s["oldest_pending"]
-        lines.append(f"oldest pending: {where(o)} ({o['state']}, {o['target']}, {o['age_s']:.0f} s)")
+        what = ", ".join(str(v) for v in (o["state"], o["target"]) if v) + (f": {o['reason']}" if o["reason"] else "")
+        lines.append(f"oldest pending: {where(o)} ({what}; since {_local(o['since'])}, {o['age_s']:.0f} s)")
     lines += _after_lines(s.get("after") or {})
     for e in s["last_errors"]:
         lines.append(f"error: {where(e)} ({e['state']}): {e['error']}")

@@ -29,6 +29,7 @@ log = get_logger("mavi_sync.uploader")
 # Is this error part of an outage? The daemon asks its outage detector (pause.Outage); a
 # one-off command knows only that a refused connection is nobody's file's fault.
 IsOutage = Callable[[Exception], bool]
+Sending = Callable[[int], None]  # told +1 when a file's request starts leaving, -1 when it ends
 
 
 def unreachable(error: Exception) -> bool:
@@ -48,18 +49,30 @@ class Ready:
 
 
 class Started:
-    """The body's progress callback, which also marks the row `uploading` at the first byte."""
+    """The body's progress callback, which also marks the row `uploading` at the first byte
+    and counts the request in flight (`sending`) until `ended`."""
 
-    def __init__(self, ledger: Ledger, file_id: int, progress: Optional[Progress]) -> None:
-        self.ledger, self.file_id, self.progress = ledger, file_id, progress
+    def __init__(self, ledger: Ledger, file_id: int, progress: Optional[Progress],
+                 sending: Optional[Sending] = None) -> None:
+        self.ledger, self.file_id, self.progress, self.sending = ledger, file_id, progress, sending
         self.left = False  # the body started leaving in this attempt
+        self._counted = False
 
     def __call__(self, sent: int, total: int) -> None:
         if not self.left:
             self.left = True
+            if self.sending is not None:
+                self._counted = True
+                self.sending(1)
             self.ledger.started(self.file_id)
         if self.progress is not None:
             self.progress(sent, total)
+
+    def ended(self) -> None:
+        """The request is over (answered, failed or cut off): no longer in flight."""
+        if self._counted and self.sending is not None:
+            self._counted = False
+            self.sending(-1)
 
 
 def send(ready: Ready, client: Client, ledger: Ledger, staging: Staging) -> Attempt:
@@ -69,6 +82,7 @@ def send(ready: Ready, client: Client, ledger: Ledger, staging: Staging) -> Atte
     except BaseException as exc:
         return unsent(exc, ready.path, ready.record, ledger, None, ready.is_outage, ready.started.left)
     finally:
+        ready.started.ended()
         if ready.staged is not None:
             staging.release(ready.staged)
     return _sent(ready, ledger, result)
@@ -91,6 +105,7 @@ def send_images(readies: list[Ready], client: Client, ledger: Ledger, staging: S
             for i, outcome in client.each_image([r.job for r in readies], progress_of):
                 answered.add(i)
                 r = readies[i]
+                r.started.ended()  # its request is answered: no longer in flight
                 yield (unsent(outcome, r.path, r.record, ledger, None, r.is_outage, r.started.left)
                        if isinstance(outcome, BaseException) else _sent(r, ledger, outcome))
         except AccountError as exc:  # concerns every image not answered yet
@@ -99,6 +114,7 @@ def send_images(readies: list[Ready], client: Client, ledger: Ledger, staging: S
                     yield unsent(exc, r.path, r.record, ledger, None, r.is_outage, r.started.left)
     finally:
         for ready in readies:
+            ready.started.ended()
             if ready.staged is not None:
                 staging.release(ready.staged)
 

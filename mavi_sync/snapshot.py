@@ -3,7 +3,8 @@ the `sync` progress bar and the metrics read. Plain data: readers need not know 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 
@@ -13,8 +14,17 @@ class Counters:
 
     uploaded: int = 0
     bytes_sent: int = 0
-    in_flight: int = 0
+    in_flight: int = 0  # files a worker has: reading, converting, waiting for a slot, sending
     retries: int = 0
+    # Files whose request is in flight: its body started leaving, no answer yet. What
+    # `status` and the metrics call uploading (a worker waiting for its slot sends nothing).
+    sending: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def sending_changed(self, delta: int) -> None:
+        """A request started (+1) or ended (-1); called from the workers' threads."""
+        with self._lock:
+            self.sending += delta
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,7 @@ class Snapshot:
     """Where the work stands, for status lines and the `sync` progress bar."""
 
     queued: int  # settling, waiting for a worker, or waiting for a retry
-    uploading: int
+    uploading: int  # requests in flight
     following: int  # uploaded; waiting for the remote side to confirm
     confirmed: int
     failed: int
@@ -39,7 +49,7 @@ class Snapshot:
         for (state, _target), n in counts.items():
             by_state[state] = by_state.get(state, 0) + n
         return cls(queued=waiting + by_state.get("ready", 0) + by_state.get("discovered", 0),
-                   uploading=counters.in_flight, following=by_state.get("uploaded", 0),
+                   uploading=counters.sending, following=by_state.get("uploaded", 0),
                    confirmed=by_state.get("confirmed", 0), failed=by_state.get("failed", 0),
                    rejected=by_state.get("rejected", 0) + by_state.get("vanished", 0),
                    bytes_sent=counters.bytes_sent, paused=paused)

@@ -4,9 +4,10 @@ read from text and asked about a moment of the week. Pure: no clock, no I/O.
 A timetable is rclone's syntax, so a line copied from an rclone setup means the same here:
 entries separated by spaces (or `;`), each `[DAY-]HH:MM,RATE`; or a single RATE for all
 the time. RATE is bytes per second with rclone's binary suffixes, KiB when none is given
-("512" = 512 KiB/s, "2M" = 2 MiB/s, "1.5G"); "off" or 0 is no cap. An entry without a day
-holds every day from its time; the rate before the first entry of a day is the last one
-before it (the week wraps). `HH:MM:SS` is taken too.
+("512" = 512 KiB/s, "2M" = 2 MiB/s, "1.5G"); "off" or 0 is no cap. What rclone refuses is
+refused ("2Mb", "2MB": its suffix parser reads a bare B as bytes, then "2M" is no number),
+never guessed at. An entry without a day holds every day from its time; the rate before
+the first entry of a day is the last one before it (the week wraps). `HH:MM:SS` is taken too.
 
 A window is `[DAYS ]HH:MM-HH:MM`, DAYS "Mon", "Mon-Fri" or "Sat,Sun"; a window past
 midnight ("23:00-07:00") belongs to the day it starts; "00:00-24:00" is the whole day.
@@ -21,8 +22,10 @@ from typing import Optional
 
 WEEK_S = 7 * 86400
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_RATE = re.compile(r"^(\d+(?:\.\d+)?)([bkmgt])?(?:ib?|b)?$", re.IGNORECASE)
+_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50, "e": 1 << 60}
+_NUMBER = re.compile(r"^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")  # what Go's ParseFloat reads, less Inf/NaN
+_EXPECTED = ("bytes per second, as rclone reads them: 512 (KiB/s), 512K, 2M, 2Mi or 2MiB (MiB/s), 1.5G, "
+             "100B (bytes/s) or off")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)", re.IGNORECASE)
 _DURATION_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -38,16 +41,42 @@ def week_second(moment: datetime) -> int:
 
 
 def parse_rate(text: str) -> Optional[float]:
-    """"2M" → 2097152.0 bytes/s; "off" and 0 → None (no cap)."""
-    value = text.strip()
+    """"2M" → 2097152.0 bytes/s; "off" and 0 → None (no cap). rclone's "UP:DOWN" is read
+    whole (both must be rates) and its UP kept: uploads are all mavi-sync does."""
+    up, sep, down = text.strip().partition(":")
+    if sep:
+        _size(down, text)
+    return _size(up, text)
+
+
+def _size(value: str, text: str) -> Optional[float]:
+    """One rate, as rclone's SizeSuffix.Set reads it (fs/sizesuffix.go): a last character
+    that is a digit means KiB; a bare "b"/"B" means bytes unless it ends "iB" after a unit
+    letter; a trailing "i"/"I" needs a unit letter before it."""
     if value.lower() == "off":
         return None
-    value = value.split(":", 1)[0]  # rclone's "UP:DOWN": uploads are all mavi-sync does
-    m = _RATE.match(value)
-    if not m:
-        raise TimetableError(f"{text!r} is not a rate like 512K, 2M, 1.5G or off")
-    rate = float(m.group(1)) * _UNITS[(m.group(2) or "k").lower()]
+    number, unit = value, 1 << 10
+    if value[-1:] in ("b", "B") and value[-2:-1] == "i":
+        number, unit = value[:-3], _UNITS.get(value[-3:-2].lower(), 0)
+    elif value[-1:] in ("b", "B"):
+        number, unit = value[:-1], 1
+    elif value[-1:] in ("i", "I"):
+        number, unit = value[:-2], _UNITS.get(value[-2:-1].lower(), 0)
+    elif value[-1:].lower() in _UNITS:
+        number, unit = value[:-1], _UNITS[value[-1:].lower()]
+    if not unit or not _NUMBER.match(number):
+        raise TimetableError(f"{text!r} is not a rate rclone reads: {_EXPECTED}{_bits_hint(value)}")
+    rate = float(number) * unit
     return rate if rate > 0 else None
+
+
+def _bits_hint(value: str) -> str:
+    """"2Mb" may mean megabits: say what it would be in bytes (rclone's own advice: divide by 8)."""
+    m = re.match(r"^(\d+(?:\.\d+)?)([kKmMgG])[bB]$", value)
+    if not m:
+        return ""
+    return (f"; a rate in bits is divided by 8: {m.group(1)} {m.group(2).upper()}bit/s is about "
+            f"{float(m.group(1)) / 8:g}{m.group(2).upper()}")
 
 
 def _time_of_day(text: str, *, end: bool = False) -> int:
@@ -85,6 +114,7 @@ class Timetable:
 
     slots: tuple[tuple[int, Optional[float]], ...] = ()
     text: str = "off"
+    entries: tuple[tuple[str, Optional[float]], ...] = (("", None),)  # (from when, as written; rate)
 
     @classmethod
     def parse(cls, text: str) -> "Timetable":
@@ -93,8 +123,9 @@ class Timetable:
             raise TimetableError("an empty timetable (write off for no cap)")
         if len(entries) == 1 and "," not in entries[0]:
             rate = parse_rate(entries[0])
-            return cls(((0, rate),), text.strip())
+            return cls(((0, rate),), text.strip(), (("", rate),))
         slots: dict[int, Optional[float]] = {}
+        described: list[tuple[str, Optional[float]]] = []
         for entry in entries:
             when, sep, rate_text = entry.partition(",")
             if not sep:
@@ -104,7 +135,19 @@ class Timetable:
             rate = parse_rate(rate_text)
             for d in ([_day(day)] if dash else range(7)):
                 slots[d * 86400 + seconds] = rate
-        return cls(tuple(sorted(slots.items())), text.strip())
+            described.append((f"{_FULL_DAYS[_day(day)][:3].title()} {clock}" if dash else clock, rate))
+        return cls(tuple(sorted(slots.items())), text.strip(), tuple(described))
+
+    def describe(self) -> str:
+        """What the timetable means, in rates a person reads: "2 MiB/s (2097152 bytes/s) all
+        the time", "512 KiB/s (524288 bytes/s) from 08:00, no cap from 23:00"."""
+        def exact(rate: Optional[float]) -> str:
+            return "no cap" if rate is None else f"{human_rate(rate)} ({rate:.0f} bytes/s)"
+
+        if len(self.entries) == 1 and not self.entries[0][0]:
+            rate = self.entries[0][1]
+            return exact(rate) + (" all the time" if rate is not None else "")
+        return ", ".join(f"{exact(rate)} from {when}" for when, rate in self.entries)
 
     def rate_at(self, second: int) -> Optional[float]:
         """The cap at `second` of the week (week_second), bytes/s; None = no cap."""

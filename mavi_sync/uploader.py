@@ -31,7 +31,7 @@ from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import Prober, convert_here, probe_here
 from mavi_sync.media.rules import LIMITS
 from mavi_sync.outcome import Attempt, Kind, RetryRules, decide, looks_unfinished
-from mavi_sync.sending import IsOutage, Ready, Started, send, unsent, unreachable
+from mavi_sync.sending import IsOutage, Ready, Sending, Started, send, unsent, unreachable
 from mavi_sync.media.pairs import Pair, skipped_half
 from mavi_sync.plan import FilePlan, job_for, live_photo, metadata_record, plan_file, with_pair_tag
 from mavi_sync.staging import Staging
@@ -145,9 +145,11 @@ def try_upload(path: Path, folder: FolderConfig, config: Config, ledger: Ledger,
 
 def prepare(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, *,
             target: Optional[str], progress: Optional[Progress], clock: Callable[[], float],
-            unattended: bool, probe: Prober, is_outage: IsOutage, staging: Staging) -> "Ready | Attempt":
+            unattended: bool, probe: Prober, is_outage: IsOutage, staging: Staging,
+            sending: Optional[Sending] = None) -> "Ready | Attempt":
     """Register and claim the file and make what is sent (staged, if converted): Ready to
-    send, or the Attempt that ends here (known, refused, waiting, unfinished…)."""
+    send, or the Attempt that ends here (known, refused, waiting, unfinished…). `sending`
+    is told when its request starts (+1) and ends (-1)."""
     try:
         plan, st = read(path, folder, config, ledger, probe)
     except FileNotFoundError:
@@ -171,12 +173,12 @@ def prepare(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, *,
     if skipped is not None and record.state not in DONE_STATES:
         return Attempt(Kind.SKIPPED, path, record, skipped)
     return _claim_and_stage(path, plan, st, folder, record, ledger, progress=progress, clock=clock,
-                            unattended=unattended, is_outage=is_outage, staging=staging)
+                            unattended=unattended, is_outage=is_outage, staging=staging, sending=sending)
 
 
 def prepare_clip(path: Path, folder: FolderConfig, config: Config, ledger: Ledger, primary: FileRecord, *,
                  clock: Callable[[], float], probe: Prober, is_outage: IsOutage,
-                 staging: Staging) -> "Ready | Attempt | None":
+                 staging: Staging, sending: Optional[Sending] = None) -> "Ready | Attempt | None":
     """An Android motion photo under live_photos = "both": its clip's own upload, a second row
     made from the same file (`Ledger.companion`), tagged like the still. None when the file is
     not one, or no video endpoint takes its clip (the still went alone)."""
@@ -189,7 +191,7 @@ def prepare_clip(path: Path, folder: FolderConfig, config: Config, ledger: Ledge
         return None
     record = _companion(ledger, primary, clip)
     return _claim_and_stage(path, clip, st, folder, record, ledger, progress=None, clock=clock, unattended=True,
-                            is_outage=is_outage, staging=staging)
+                            is_outage=is_outage, staging=staging, sending=sending)
 
 
 def _clip_plan(plan: FilePlan, config: Config) -> Optional[FilePlan]:
@@ -214,7 +216,7 @@ def _companion(ledger: Ledger, primary: FileRecord, clip: FilePlan) -> FileRecor
 
 def _claim_and_stage(path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig, record: FileRecord,
                      ledger: Ledger, *, progress: Optional[Progress], clock: Callable[[], float], unattended: bool,
-                     is_outage: IsOutage, staging: Staging) -> "Ready | Attempt":
+                     is_outage: IsOutage, staging: Staging, sending: Optional[Sending] = None) -> "Ready | Attempt":
     """The row as registered: known, refused or waiting, else claimed and made ready to send."""
     if record.state in DONE_STATES:
         return Attempt(Kind.KNOWN, path, record, f"already uploaded ({record.remote_id})")
@@ -238,7 +240,7 @@ def _claim_and_stage(path: Path, plan: FilePlan, st: os.stat_result, folder: Fol
         if staged is not None:
             staging.release(staged)
         return unsent(exc, path, record, ledger, verdict.convert, is_outage)
-    return Ready(path, record, job, Started(ledger, record.id, progress), staged, is_outage)
+    return Ready(path, record, job, Started(ledger, record.id, progress, sending), staged, is_outage)
 
 
 def _staged(convert: str, path: Path, plan: FilePlan, st: os.stat_result, folder: FolderConfig,

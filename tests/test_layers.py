@@ -13,7 +13,7 @@ PACKAGE = REPO / "mavi_sync"
 
 # Higher imports lower (or its own level); never the other way.
 LEVELS: list[tuple[int, tuple[str, ...]]] = [
-    (7, ("cli", "views", "terminal", "__main__", "dev", "control")),
+    (7, ("cli", "views", "terminal", "__main__", "dev", "control", "check")),
     (6, ("daemon",)),
     (5, ("engine", "metrics", "report", "oversight")),
     (4, ("intake", "follower", "uploader", "sending", "dryrun", "after", "events", "pauses", "batch")),

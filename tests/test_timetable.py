@@ -15,9 +15,33 @@ MON, TUE, SAT, SUN = 0, 86400, 5 * 86400, 6 * 86400
 
 @pytest.mark.parametrize("text, rate", [
     ("512", 512 * 1024), ("512K", 512 * 1024), ("2M", 2 << 20), ("1.5G", 1.5 * (1 << 30)), ("100B", 100),
-    ("2Mi", 2 << 20), ("2MiB", 2 << 20), ("10M:100k", 10 << 20), ("off", None), ("0", None), ("OFF", None)])
+    ("2Mi", 2 << 20), ("2MiB", 2 << 20), ("10M:100k", 10 << 20), ("off", None), ("0", None), ("OFF", None),
+    ("2m", 2 << 20), ("2mib", 2 << 20), ("2MI", 2 << 20), ("100b", 100), (".5M", 1 << 19), ("1P", 1 << 50),
+    ("10M:off", 10 << 20), ("off:1M", None)])
 def test_rates_read_as_rclone_reads_them(text: str, rate: float) -> None:
     assert parse_rate(text) == rate
+
+
+@pytest.mark.parametrize("text", ["2Mb", "2MB", "2KB", "2kb", "2MIB", "2Bi", "2X", "M", "-1M", "", "10M:2Mb",
+                                  "nanM", "infM"])
+def test_rates_rclone_refuses_are_refused_not_guessed(text: str) -> None:
+    """rclone's SizeSuffix takes B (bytes), K, M, G, T, P, E with an optional "i" or "iB",
+    KiB when there is none; "2Mb" and "2MB" end in a bare b/B, which it reads as bytes,
+    then refuses "2M" as a number (fs/sizesuffix.go). They were taken as 2 MiB/s here, without
+    a word: a bit rate typed the usual way would have been capped 8 times too high."""
+    with pytest.raises(TimetableError) as refused:
+        parse_rate(text)
+    if text in ("2Mb", "2MB"):
+        assert "bytes per second" in str(refused.value) and "0.25M" in str(refused.value), refused.value
+
+
+def test_a_timetable_says_the_rates_it_means() -> None:
+    assert Timetable.parse("2M").describe() == "2 MiB/s (2097152 bytes/s) all the time"
+    assert Timetable.parse("off").describe() == "no cap"
+    assert Timetable.parse("08:00,512 23:00,off").describe() == \
+        "512 KiB/s (524288 bytes/s) from 08:00, no cap from 23:00"
+    assert Timetable.parse("Mon-08:00,1.5M Sat-10:00,off").describe() == \
+        "1.5 MiB/s (1572864 bytes/s) from Mon 08:00, no cap from Sat 10:00"
 
 
 def test_the_issue_timetable_caps_by_day_and_lifts_at_night() -> None:

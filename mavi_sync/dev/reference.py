@@ -146,12 +146,22 @@ def commands_page() -> str:
     out += head + [_option_row(a) for a in top._actions if a.option_strings and a.dest != "help"] + [""]
     out += ["Commands: " + ", ".join(f"[`{name}`](#{name})" for name in sub.choices) + ".", ""]
     for name, command in sub.choices.items():
-        actions = [a for a in command._actions if a.dest != "help"]
-        out += [f"## {name}", "", _escape(helps.get(name) or "").capitalize() + ".", "", "```",
-                " ".join(["mavi-sync", name] + [_usage(a) for a in actions]), "```", ""]
-        if actions:
-            out += head + [_option_row(a) for a in actions] + [""]
+        out += _command_section(name, command, helps.get(name) or "", head)
     return "\n".join(out)
+
+
+def _command_section(name: str, command: argparse.ArgumentParser, help_text: str, head: list[str]) -> list[str]:
+    """A command's section, and one for each action of a command that has them (`fleet init`)."""
+    actions = [a for a in command._actions if a.dest != "help"]
+    out = [f"## {name}", "", _escape(help_text).capitalize() + ".", "", "```",
+           " ".join(["mavi-sync", name] + [_usage(a) for a in actions]), "```", ""]
+    if actions:
+        out += head + [_option_row(a) for a in actions] + [""]
+    for nested in (a for a in actions if isinstance(a, argparse._SubParsersAction)):
+        helps = {a.dest: a.help for a in nested._choices_actions}
+        for action_name, parser in nested.choices.items():
+            out += _command_section(f"{name} {action_name}", parser, helps.get(action_name) or "", head)
+    return out
 
 
 def pages() -> dict[Path, str]:

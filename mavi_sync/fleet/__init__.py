@@ -1,6 +1,7 @@
-"""Several boxes on one memories.ai account, sharing a PostgreSQL database (issue 18, in
-progress): the account's rate budget (budget.py), the registry of nodes (nodes.py) and the
-ledger (ledger.py: content rows fleet-wide, paths per node) live there.
+"""Several boxes on one memories.ai account, sharing a PostgreSQL database: the account's
+rate budget (budget.py), the registry of nodes (nodes.py) and the ledger (ledger.py: content
+rows fleet-wide, paths per node) live there; its owner sets it up once (owner.py, `mavi-sync
+fleet init`), so that nodes run with least privileges.
 
 `open_ledger` is the one place that decides which ledger a config means; psycopg is only
 imported for a fleet."""

@@ -39,6 +39,8 @@ class Intake:
         self.settler = Settler()
         self._lock = threading.Lock()
         self._walks: list[threading.Thread] = []
+        # A path that disappeared while it settled: one held back (unfinished) is decided by that.
+        self.on_gone: Callable[[Path], None] = lambda path: None
 
     def __len__(self) -> int:
         """Paths still settling."""
@@ -52,6 +54,7 @@ class Intake:
         if kind == "deleted":
             with self._lock:
                 self.settler.forget(path)
+            self.on_gone(path)
             return
         self._consider(path, folder, closed=(kind == "closed"))
 
@@ -168,9 +171,11 @@ class Intake:
     def settle_tick(self) -> int:
         """Move settled files to the work queue; returns how many."""
         with self._lock:
-            ready, _gone = self.settler.due(time.monotonic(), _signature_of)
+            ready, gone = self.settler.due(time.monotonic(), _signature_of)
         for path in ready:
             self.enqueue(path)
+        for path in gone:
+            self.on_gone(path)
         return len(ready)
 
 

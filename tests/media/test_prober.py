@@ -113,6 +113,20 @@ def test_the_helper_leaves_when_idle_and_comes_back_on_demand(tmp_path: Path) ->
     idle.close()
 
 
+def test_a_helper_that_left_when_idle_is_reaped_no_zombie_remains(tmp_path: Path) -> None:
+    """The helper leaves by itself after `idle_s`; nothing may stay behind as `<defunct>`
+    until the next file starts another one (the daemon may be idle for days)."""
+    idle = ProbeHelper(idle_s=0.2)
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    assert idle(photo).refusal is None
+    pid = idle.pid
+    assert pid is not None
+    until(lambda: not os.path.exists(f"/proc/{pid}"), seconds=10)  # reaped: not even a zombie
+    assert idle.started == 1 and idle.pid is None  # nothing new started to clean up after the old one
+    assert idle(photo).refusal is None and idle.started == 2  # and the next file still gets one
+    idle.close()
+
+
 def test_a_new_idle_time_applies_to_the_next_helper_and_zero_means_one_file_each(tmp_path: Path) -> None:
     helper = ProbeHelper(idle_s=60)
     photo = write_image(tmp_path / "a.jpg", ImageSpec())
