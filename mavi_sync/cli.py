@@ -28,6 +28,7 @@ from mavi_sync.logs import configure, get_logger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import convert_here
 from mavi_sync.media.rules import LIMITS
+from mavi_sync.outcome import decide_retry
 from mavi_sync.plan import FilePlan, live_photo, plan_file
 from mavi_sync.report import (
     inspect_json,
@@ -40,6 +41,7 @@ from mavi_sync.report import (
 )
 from mavi_sync.dryrun import dry_run
 from mavi_sync.terminal import StatusLine
+from mavi_sync.web.server import password_for
 from mavi_sync.views import (EXIT_ERROR, EXIT_OK, EXIT_USAGE, cmd_captions, cmd_ledger, cmd_migrate_ledger,
                              cmd_status, config_at, ledger_of, ledger_path, print_json, when)
 from mavi_sync.receiver import with_callbacks
@@ -191,6 +193,11 @@ def _unattended_lines(config: Config) -> list[str]:
     b = config.bandwidth
     print(f"  bandwidth   cap {b.limit.text}" + (f", windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
     missing = []
+    password, problem = password_for(config)
+    who = f"password: {password.origin}" if password else "this box only"
+    print("  web         " + (f"MISSING: {problem}" if problem else
+                              f"http://{config.web.listen}/ ({who})" if config.web.listen else "off"))
+    missing += ["no [web] password"] if problem else []
     sources = [(f"notify {i + 1}", t.url, f"notify.targets[{i}].url", ", ".join(t.events))
                for i, t in enumerate(config.notify.targets)]
     sources += [(f"health {n}", getattr(config.health, n), f"health.{n}", f"every {config.health.interval_s:g} s")
@@ -353,12 +360,14 @@ def cmd_retry(args: argparse.Namespace) -> int:
             record = ledger.get_by_id(known.file_id) if known and known.file_id else None
             if record is None:
                 print(f"not in the ledger: {path}", file=sys.stderr)
-            elif record.state in (State.FAILED, State.REJECTED):
+            elif decide_retry(record) is not None:
                 records.append(record)
             else:
                 print(f"{path}: {record.state.value}, nothing to retry", file=sys.stderr)
         for record in records:
-            ledger.transition(record.id, State.READY, attempts=0, next_attempt_at=None, last_error=None)
+            change = decide_retry(record)
+            assert change is not None
+            ledger.transition(record.id, change.state, **change.fields)
             retried += 1
     print(f"{retried} file(s) will be tried again (by the running daemon, or the next `mavi-sync sync`)")
     return EXIT_OK
