@@ -67,8 +67,9 @@ class App:
                 raise Refused(414, f"the request's address is longer than {MAX_TARGET} characters")
             return self._route(req, url.path, _fields(url.query), body, client)
         except Refused as r:
-            if r.status == 401 and not wants_json and url.path in ("/", "/login"):
-                return Response(200, page({}, "", "", login=True).encode(), HTML)
+            if r.status in (401, 429) and not wants_json and url.path in ("/", "/login"):  # the form, and why
+                told = r.reason if method == "POST" else ""
+                return Response(r.status if told else 200, page({}, "", told, login=True).encode(), HTML)
             extra = [("WWW-Authenticate", 'Basic realm="mavi-sync"')] if r.status == 401 else []
             extra += [("Allow", "POST")] if r.status == 405 else []
             return _json(r.status, {"ok": False, "message": r.reason}, extra)

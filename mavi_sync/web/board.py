@@ -26,7 +26,7 @@ from mavi_sync.gate import GateState
 from mavi_sync.ledger import Ledger
 from mavi_sync.logs import recent
 from mavi_sync.report import status_json
-from mavi_sync.snapshot import Counters
+from mavi_sync.snapshot import Counters, Transfer
 from mavi_sync.states import State
 
 LIST = 50  # rows per list (failed, waiting, refusal reasons, recent files)
@@ -59,8 +59,9 @@ def peek(q: "queue.Queue[Path]") -> list[Path]:
 
 
 class Board:
-    def __init__(self, sources: Sources, ledger: Ledger, *, clock: Callable[[], float] = time.time) -> None:
-        self.sources, self.ledger, self.clock = sources, ledger, clock
+    def __init__(self, sources: Sources, ledger: Ledger, *, clock: Callable[[], float] = time.time,
+                 tick: Callable[[], float] = time.monotonic) -> None:
+        self.sources, self.ledger, self.clock, self.tick = sources, ledger, clock, tick
         self._lock = threading.Lock()
         self._doc: Optional[dict[str, Any]] = None
         self._built = -1e9  # monotonic
@@ -72,12 +73,12 @@ class Board:
         """The latest document; built again when it is older than a second (or than ten
         times the last build took, on a ledger so big that a build is slow)."""
         with self._lock:
-            if self._doc is None or time.monotonic() - self._built >= self._interval:
-                started = time.monotonic()
+            if self._doc is None or self.tick() - self._built >= self._interval:
+                started = time.perf_counter()
                 self._doc = self._build()
-                took = time.monotonic() - started
+                took = time.perf_counter() - started
                 self._doc["build_ms"] = round(took * 1000, 1)
-                self._built, self._interval = time.monotonic(), max(MIN_INTERVAL_S, 10 * took)
+                self._built, self._interval = self.tick(), max(MIN_INTERVAL_S, 10 * took)
             return self._doc
 
     def _build(self) -> dict[str, Any]:
@@ -101,10 +102,7 @@ class Board:
                        "rate_bytes_per_s": rate,
                        "eta_s": round(to_go_bytes / rate) if rate and to_go_bytes and not held else None},
             "folders": folders,
-            "uploading": [{"path": str(t.path), "sent": t.sent, "total": t.total,
-                           "rate_bytes_per_s": round(t.sent / (time.monotonic() - t.first_byte))
-                           if t.first_byte is not None and time.monotonic() > t.first_byte else None,
-                           "for_s": round(time.monotonic() - t.since, 1)} for t in transfers],
+            "uploading": [_transfer(t, time.monotonic()) for t in transfers],
             "files": [{"path": str(p), "state": "queued", "target": None, "error": None, "when": None}
                       for p in queued["first"]] + lists.pop("recent"),
             **lists,
@@ -126,7 +124,7 @@ class Board:
 
     def _rate(self, moved: int) -> Optional[float]:
         """Bytes per second over the last minute of builds (None until two are a second apart)."""
-        at = time.monotonic()
+        at = self.tick()
         self._samples.append((at, moved))
         while self._samples and at - self._samples[0][0] > RATE_WINDOW_S:
             self._samples.popleft()
@@ -193,6 +191,13 @@ class Board:
             "refused": [{"folder": f, "reason": reason, "files": n} for f, reason, n in self.ledger.refusals(LIST)],
             "captions": [c.as_json() for c in captions(self.ledger, limit=CAPTIONS, scan=CAPTIONS * 5)],
         }
+
+
+def _transfer(t: Transfer, now: float) -> dict[str, Any]:
+    """One upload in flight; its rate counts from its body's first byte (the transfers' clock is monotonic)."""
+    moving = now - t.first_byte if t.first_byte is not None else 0.0
+    return {"path": str(t.path), "sent": t.sent, "total": t.total, "for_s": round(now - t.since, 1),
+            "rate_bytes_per_s": round(t.sent / moving) if moving > 0 else None}
 
 
 def search(doc: dict[str, Any], text: str) -> list[dict[str, Any]]:

@@ -55,7 +55,7 @@ def when(epoch: Optional[float], now: float) -> str:
 
 def page(doc: dict[str, Any], query: str, flash: str, login: bool = False) -> str:
     """The whole page; `login`: the password form instead (beyond loopback, no session)."""
-    body = _login() if login else (
+    body = _login(flash) if login else (
         f'<p id="notice" role="status">{e(flash)}</p>{_controls()}<main id="live" data-live>{fragment(doc)}</main>'
         f'{_captions_form(query)}<div id="caption-results" data-live>{captions(doc, query)}</div>'
         '<footer>JSON: <a href="/api/v1/status">/api/v1/status</a> (as <code>mavi-sync status --json</code>), '
@@ -68,8 +68,9 @@ def page(doc: dict[str, Any], query: str, flash: str, login: bool = False) -> st
             + f'</head><body><header><h1>mavi-sync</h1></header>{body}</body></html>')
 
 
-def _login() -> str:
-    return ('<main><form method="post" action="/login" class="login"><label>Password '
+def _login(why: str) -> str:
+    return (f'<p id="notice" role="status" class="bad">{e(why)}</p>'
+            '<main><form method="post" action="/login" class="login"><label>Password '
             '<input type="password" name="password" autocomplete="current-password" required autofocus></label> '
             '<button>Log in</button></form></main>')
 

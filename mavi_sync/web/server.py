@@ -53,6 +53,7 @@ def password_for(config: Config) -> "tuple[Optional[Secret], Optional[str]]":
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # the listen backlog: past it, a connection's SYN waits a second to be sent again
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
