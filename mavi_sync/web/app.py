@@ -15,6 +15,7 @@ access.py's checks, then actions.py.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
@@ -56,6 +57,8 @@ class App:
                  metrics: Optional[Callable[[], tuple[bytes, str]]] = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.board, self.access, self.ledger, self.metrics, self.clock = board, access, ledger, metrics, clock
+        self._cache: dict[tuple[float, str, str], bytes] = {}
+        self._lock = threading.Lock()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes, client: str) -> Response:
         """The response to one request; never raises."""
@@ -100,19 +103,33 @@ class App:
         if path in ("/", "/login"):
             return self._page(req, search)
         if path == "/fragment":
-            doc = self.board.document()
-            html = (f'<main id="live" data-live>{fragment(doc)}</main>'
-                    f'<div id="caption-results" data-live>{captions(doc, search)}</div>')
-            return Response(200, html.encode(), HTML)
+            return Response(200, self._rendered("fragment", search), HTML)
         if path == "/api/v1/status":
             doc = self.board.document()
-            return _json(503, {"ok": False, "message": doc["error"]}) if "error" in doc else _json(200, doc["status"])
+            return _json(503, {"ok": False, "message": doc["error"]}) if "error" in doc else \
+                Response(200, self._rendered("status", ""), JSON)
         if path == "/api/v1/page":
-            return _json(200, self.board.document())
+            return Response(200, self._rendered("page", ""), JSON)
         if path == "/metrics" and self.metrics is not None:
             data, kind = self.metrics()
             return Response(200, data, kind)
         raise Refused(404, f"nothing at {path}" + (" (metrics are off: [metrics] port = 0)" if path == "/metrics" else ""))
+
+    def _rendered(self, kind: str, search: str) -> bytes:
+        """The document rendered once per build (and search): a page polled by many costs one rendering."""
+        doc = self.board.document()
+        key = (doc["generated_at"], kind, search)
+        with self._lock:
+            body = self._cache.get(key)
+            if body is not None:
+                return body
+            if len(self._cache) > 16 or any(k[0] != key[0] for k in self._cache):
+                self._cache.clear()
+            body = self._cache[key] = (
+                (f'<main id="live" data-live>{fragment(doc)}</main>'
+                 f'<div id="caption-results" data-live>{captions(doc, search)}</div>').encode() if kind == "fragment"
+                else json.dumps(doc["status"] if kind == "status" else doc, ensure_ascii=True).encode())
+        return body
 
     def _page(self, req: Request, search: str) -> Response:
         """The page; on loopback a browser without a session is given one (the cookie alone holds it)."""

@@ -36,14 +36,15 @@ def size(n: Optional[float]) -> str:
     return f"{int(n)} B"
 
 
-def duration(seconds: float) -> str:
+def left(seconds: float) -> str:
+    """An ETA in words: "under a minute left", "about 25 min left", "about 3.5 h left"."""
     minutes = round(seconds / 60)
     if minutes < 1:
-        return "less than a minute"
+        return "under a minute left"
     if minutes < 120:
-        return f"{minutes} min"
+        return f"about {minutes} min left"
     hours = minutes / 60
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+    return f"about {hours:.1f} h left" if hours < 48 else f"about {hours / 24:.1f} days left"
 
 
 def when(epoch: Optional[float], now: float) -> str:
@@ -101,9 +102,8 @@ def fragment(doc: dict[str, Any]) -> str:
     parts = [f'<p id="state" class="{"ok" if status["running"] else "bad"}">{e(state)}</p>']
     parts += [f'<p class="held" data-kind="{e(h["kind"])}"><strong>{e(HELD.get(h["kind"], h["kind"]))}</strong>: '
               f'{e(h["text"])}</p>' for h in doc["held"]]
-    parts += [_totals(doc), _uploading(doc["uploading"]), _folders(doc["folders"]), _files(doc["files"], now),
-              _failed(doc["failed"], now), _waiting(doc["waiting"], now), _refused(doc["refused"]),
-              _events(doc["events"])]
+    parts += [_totals(doc), _uploading(doc["uploading"]), _folders(doc["folders"]), _failed(doc["failed"], now),
+              _waiting(doc["waiting"], now), _refused(doc["refused"]), _files(doc["files"], now), _events(doc["events"])]
     return "".join(parts)
 
 
@@ -115,7 +115,7 @@ def _totals(doc: dict[str, Any]) -> str:
     bytes_text = ("at least " if t["unmeasured"] else "") + size(t["bytes_to_go"])
     rate = t["rate_bytes_per_s"]
     speed = f"{size(rate)}/s" if rate else "measuring the rate…" if rate is None else "nothing moving"
-    eta = f", about {duration(t['eta_s'])} left" if t["eta_s"] else ""
+    eta = f", {left(t['eta_s'])}" if t["eta_s"] else ""
     settling = f'; {t["settling"]} more settling (still written, or just found)' if t["settling"] else ""
     return (f'<section id="progress"><h2>Progress</h2><p><span id="to-go">{to_go} files ({bytes_text}) to go</span>, '
             f'{done} done · <span id="rate">{speed}</span>{eta}{settling}</p>'
