@@ -66,3 +66,26 @@ def test_a_password_in_clear_text_in_a_readable_config_is_warned_about(tmp_path:
     config.chmod(0o644)
     warnings = " ".join(load_config(config).warnings)
     assert "web page password" in warnings and "clear text" in warnings and "hunter2" not in warnings
+
+
+def test_check_config_says_where_the_page_listens_and_where_its_password_is(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    (tmp_path / "cam").mkdir()
+    path = tmp_path / "c.toml"
+
+    def check(listen: str, **env: str) -> "subprocess.CompletedProcess[str]":
+        path.write_text(f'[[folders]]\npath = "{tmp_path / "cam"}"\n[web]\nlisten = "{listen}"\n')
+        base = {k: v for k, v in os.environ.items() if k not in ("MAVI_WEB_PASSWORD", "CREDENTIALS_DIRECTORY")}
+        return subprocess.run([sys.executable, "-m", "mavi_sync", "check-config", str(path)], capture_output=True,
+                              text=True, timeout=60, env={**base, "MAVI_API_KEY": "sk-x", **env})
+
+    here = check("8780")
+    assert here.returncode == 0 and "web         http://127.0.0.1:8780/ (this box only)" in here.stdout
+    given = check("0.0.0.0:8780", MAVI_WEB_PASSWORD="hunter2")
+    assert given.returncode == 0 and "http://0.0.0.0:8780/ (password: env MAVI_WEB_PASSWORD)" in given.stdout
+    missing = check("0.0.0.0:8780")
+    assert missing.returncode == 1 and "web         MISSING: [web] listen = '0.0.0.0:8780'" in missing.stdout
+    assert "needs a password" in missing.stdout and "not ready: no [web] password" in missing.stderr
+    assert "hunter2" not in given.stdout + given.stderr

@@ -5,6 +5,7 @@ In a real browser: tests/e2e/test_web_browser.py."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 from contextlib import closing
@@ -91,6 +92,8 @@ def test_every_endpoint_of_a_running_daemon(emulator, spawn) -> None:  # type: i
         doc.pop("heartbeat_age_s")
         doc.pop("summary")  # (the heartbeat's line: at most 5 s old on either side)
     assert mine == theirs and mine["counts"] == {"confirmed": {"image": 1}}
+    events = page.get("/api/v1/page").json()["events"]
+    assert any(e["event"] == "upload_succeeded" and e["path"].endswith("IMG_0001.jpg") for e in events)
     assert "mavi_sync_files" in page.get("/metrics").text  # the [metrics] registry, on this port too
     assert "mavi_sync_files" in requests.get(f"http://127.0.0.1:{metrics}/metrics", timeout=10).text
     fragment = page.get("/fragment").text
@@ -149,7 +152,7 @@ def test_bad_input_is_refused_and_uploads_go_on(emulator, spawn) -> None:  # typ
     assert page.get("/?q=" + "x" * 300).status_code == 414  # a search is at most 200 characters
     with closing(socket.create_connection((host, int(port)), timeout=10)) as raw:
         raw.sendall(b"POST /action/pause HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() +
-                    b"\r\nContent-Length: 100000000\r\n\r\n")  # and never the body
+                    b"\r\nContent-Length: 4097\r\n\r\n")  # a form of more than 4 KiB, and never its body
         assert raw.recv(100).startswith(b"HTTP/1.0 413")
     assert page.get("/api/v1/status", headers={"Host": f"rebound.example:{port}"}).status_code == 421
     idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(20)]  # and never a request
@@ -175,9 +178,14 @@ def test_a_port_in_use_is_said_and_uploads_go_on(emulator, spawn) -> None:  # ty
         d = web_daemon(spawn, emulator.url, listen=listen)
         [said] = d.events("web_unavailable")
         assert said["level"] == "error" and said["key"] == "web.listen" and said["value"] == listen
-        assert "in use" in said["error"] and "uploads go on" in said["hint"]
+        assert "in use" in said["error"] and "uploads go on" in said["hint"] and "every 30 s" in said["hint"]
         photo(d, "IMG_0003.jpg", 40)
         until(lambda: status(d)["counts"] == {"confirmed": {"image": 1}}, 20, 0.2)
+    d.write_config(emulator.url, uploads=FAST, tables='[web]\nlisten = "127.0.0.1:0"\n', settle_s=0.2, target="image")
+    assert d.proc is not None
+    d.proc.send_signal(signal.SIGHUP)  # [web] is read at start: a reload says so
+    [partial] = until(lambda: d.events("config_reload_partial"), 10)
+    assert "[web]" in partial["after_restart"]
     assert d.stop() == 0
 
 

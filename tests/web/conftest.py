@@ -39,10 +39,10 @@ class Rig:
         return path
 
     def row(self, name: str, size: int, state: State = State.READY, folder: Optional[Path] = None,
-            **fields: Any) -> int:
+            target: str = "image", **fields: Any) -> int:
         path = self.file(name, size, folder)
         sha = hashlib.sha256(os.fsencode(name)).hexdigest()
-        record = self.ledger.register(path, path.stat(), str(path.parent), sha, "image", "default",
+        record = self.ledger.register(path, path.stat(), str(path.parent), sha, target, "default",
                                       refused=fields.pop("refused", None))
         if state is not record.state or fields:
             record = self.ledger.transition(record.id, state, **fields)

@@ -73,6 +73,7 @@ def test_the_page_works_without_javascript(rig: Rig, browser: Browser) -> None:
     assert '<form method="post" action="/action/pause">' in html and '<form method="post" action="/action/resume">' in html
     assert f'<input type="hidden" name="file" value="{failed}"><button class="retry">Retry</button>' in html
     assert '<form method="get" action="/" role="search">' in html
+    assert all(f'<option value="{v}"' in html for v in ("30m", "1h", "2h", "6h", "1d", ""))
     assert browser.token and browser.token not in html  # the session lives in the cookie alone
 
 
@@ -155,6 +156,7 @@ def test_unknown_routes_wrong_methods_and_oversized_requests(rig: Rig, browser: 
 
 def test_the_status_document_is_the_commands(rig: Rig, browser: Browser) -> None:
     rig.row("a.jpg", 100, State.CONFIRMED)
+    assert browser.get("/fragment").body is browser.get("/fragment").body  # rendered once per document
     status = answer(browser.get("/api/v1/status"))
     assert status == rig.board.document()["status"] and status["counts"] == {"confirmed": {"image": 1}}
     assert set(answer(browser.get("/api/v1/page"))) >= {"folders", "uploading", "failed", "events", "captions"}
@@ -173,3 +175,15 @@ def test_beyond_loopback_the_page_asks_for_its_password(rig: Rig) -> None:
     assert "correct horse" not in browser.get("/").body.decode() and browser.get("/api/v1/status").status == 200
     basic = base64.b64encode(b"prometheus:correct horse").decode()
     assert Browser(browser.app, host="nas.lan:8780").get("/api/v1/status", Authorization=f"Basic {basic}").status == 200
+
+
+def test_the_recent_security_captions_are_shown_and_searched(rig: Rig, browser: Browser) -> None:
+    rig.row("door.mp4", 10, State.CONFIRMED, target="security", capture_time="2024-05-01T08:00:00",
+            result={"text": "A person in a red jacket rings the doorbell."})
+    rig.row("yard.mp4", 20, State.CONFIRMED, target="security", capture_time="2024-05-01T09:00:00",
+            result={"text": "A cat crosses the yard."})
+    everything = browser.get("/").body.decode()
+    assert "A person in a red jacket" in everything and "A cat crosses the yard." in everything
+    found = browser.get("/?q=RED+JACKET").body.decode()
+    assert "1 caption(s) holding" in found and "door.mp4" in found and "A cat crosses" not in found
+    assert "No caption holds" in browser.get("/fragment?q=dog").body.decode()
