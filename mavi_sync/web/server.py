@@ -176,6 +176,11 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
             self._answer(b"")
 
+        def do_HEAD(self) -> None:  # noqa: N802 - what some monitors send to /healthz
+            response = web.app.handle("GET", self.path, dict(self.headers.items()), b"", self.client_address[0]) \
+                if web.app is not None else Response(503)
+            self._send(response, head=True)
+
         def do_POST(self) -> None:  # noqa: N802
             length = self.headers.get("Content-Length")
             if length is None or not length.isdigit():
@@ -190,14 +195,15 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             assert web.app is not None
             self._send(web.app.handle(self.command, self.path, dict(self.headers.items()), body, self.client_address[0]))
 
-        def _send(self, response: Response) -> None:
+        def _send(self, response: Response, head: bool = False) -> None:
             self.send_response(response.status)
             for name, value in HEADERS + tuple(response.headers):
                 self.send_header(name, value)
             self.send_header("Content-Type", response.type)
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
-            self.wfile.write(response.body)
+            if not head:
+                self.wfile.write(response.body)
 
         def log_message(self, format: str, *args: Any) -> None:  # requests are not logged (a search is private)
             return

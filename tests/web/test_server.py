@@ -79,6 +79,10 @@ def test_a_password_from_a_file_opens_the_page_beyond_loopback(rig: Rig, tmp_pat
     try:
         assert server.address is not None
         assert get(server.address, "/api/v1/status")[0] == 401
+        head = urllib.request.Request(f"http://127.0.0.1:{server.address[1]}/healthz", method="HEAD")
+        with pytest.raises(urllib.error.HTTPError) as stalled:  # a monitor's HEAD: the status, no body
+            urllib.request.urlopen(head, timeout=5)
+        assert stalled.value.code == 503 and stalled.value.read() == b""
         request = urllib.request.Request(f"http://127.0.0.1:{server.address[1]}/api/v1/status",
                                          headers={"Authorization": "Basic " + "eDpzM2NyZXQ="})  # x:s3cret
         with urllib.request.urlopen(request, timeout=5) as answer:
