@@ -215,3 +215,21 @@ def test_beyond_loopback_the_page_asks_for_its_password(emulator, spawn) -> None
     assert page.act("pause", {"for": "30m"}).json()["ok"]
     assert not any("correct horse battery" in body for body in page.bodies)
     assert d.stop() == 0
+
+
+def test_an_account_that_cannot_upload_is_said_and_makes_healthz_fail_until_it_can(emulator, admin: Admin,  # type: ignore[no-untyped-def]
+                                                                                   spawn) -> None:
+    d = web_daemon(spawn, emulator.url)
+    page = Page(d)
+    assert page.get("/healthz").json() == {"ok": True, "status": "ok"}
+    admin.faults(bad_key=True)
+    photo(d, "IMG_0005.jpg", 60)
+    until(lambda: page.get("/healthz").status_code == 503, 20, 0.2)
+    assert page.get("/healthz").json() == {"ok": False, "status": "account"}
+    held = page.get("/api/v1/page").json()["held"]
+    assert [h["kind"] for h in held] == ["account"] and "bad_key" in held[0]["text"]
+    assert "The account cannot upload" in page.get("/").text
+    admin.faults(bad_key=False)  # the next trial (account_probe_s = 2) gets through
+    until(lambda: page.get("/healthz").json() == {"ok": True, "status": "ok"}, 20, 0.2)
+    until(lambda: status(d)["counts"] == {"confirmed": {"image": 1}}, 20, 0.2)
+    assert d.stop() == 0
