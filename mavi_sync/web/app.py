@@ -79,6 +79,10 @@ class App:
         except MaviSyncError as exc:  # the ledger, mostly: the page says so, the daemon goes on
             log.error("web_request_failed", path=url.path, error=str(exc), error_type=exc.__class__.__name__)
             return _json(503, {"ok": False, "message": str(exc)})
+        except Exception as exc:  # a bug: said once in the log, never a traceback to the browser
+            log.error("web_request_crashed", path=url.path, error=repr(exc), error_type=exc.__class__.__name__,
+                      hint="This is a bug in mavi-sync; the daemon goes on. Please report it.")
+            return _json(500, {"ok": False, "message": "the page failed; the daemon's log says why"})
 
     def _route(self, req: Request, path: str, query: Mapping[str, str], body: bytes, client: str) -> Response:
         if path == "/healthz" and req.method == "GET":

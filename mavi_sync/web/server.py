@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
@@ -151,8 +152,13 @@ class WebServer:
         if self.registry is None:
             return None
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-        registry = self.registry
-        return lambda: (generate_latest(registry), CONTENT_TYPE_LATEST)
+        registry, last = self.registry, [float("-inf"), b""]
+
+        def scrape() -> tuple[bytes, str]:  # at most once a second, however often it is asked
+            if time.monotonic() - float(last[0]) >= 1.0:
+                last[:] = [time.monotonic(), generate_latest(registry)]
+            return bytes(last[1]), CONTENT_TYPE_LATEST
+        return scrape
 
     def stop(self) -> None:
         self._stop.set()

@@ -187,3 +187,15 @@ def test_the_recent_security_captions_are_shown_and_searched(rig: Rig, browser: 
     found = browser.get("/?q=RED+JACKET").body.decode()
     assert "1 caption(s) holding" in found and "door.mp4" in found and "A cat crosses" not in found
     assert "No caption holds" in browser.get("/fragment?q=dog").body.decode()
+
+
+def test_a_bug_answers_500_without_a_traceback_and_the_next_request_is_served(rig: Rig, browser: Browser,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import structlog
+    monkeypatch.setattr(rig.board, "document", lambda: {}.__getitem__("status"))  # a KeyError, as a bug raises one
+    with structlog.testing.capture_logs() as logs:
+        broken = browser.get("/api/v1/page")
+    assert broken.status == 500 and b"Traceback" not in broken.body and b"KeyError" not in broken.body
+    assert [e["event"] for e in logs] == ["web_request_crashed"] and logs[0]["error_type"] == "KeyError"
+    monkeypatch.undo()
+    assert browser.get("/api/v1/page").status == 200
