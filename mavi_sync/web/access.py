@@ -1,11 +1,13 @@
 """Who may read the status page and who may act on it, decided per request from its
 headers. The one place these rules live; the server only asks.
 
-- On loopback, a request must name this listener in its Host header (127.0.0.1:PORT,
-  localhost:PORT, [::1]:PORT): a site that points its own name at 127.0.0.1 (DNS
-  rebinding) can make a visitor's browser connect here, but not read the page.
-- Beyond loopback, reading needs a session (the login form) or the password in HTTP Basic
-  (for scripts and Prometheus); acting always needs a session.
+- On loopback without a password the page is open to whoever is on the box, and a request
+  must name this listener in its Host header (127.0.0.1:PORT, localhost:PORT, [::1]:PORT):
+  a site that points its own name at 127.0.0.1 (DNS rebinding) can make a visitor's
+  browser connect here, but not read the page.
+- With a password (required beyond loopback; on loopback when one is given, e.g. behind a
+  reverse proxy on the same box), reading needs a session (the login form) or the password
+  in HTTP Basic (for scripts and Prometheus); acting always needs a session.
 - An action is a POST of a form from this page: Sec-Fetch-Site same-origin when the browser
   sends it, an Origin naming this host, and the session's token, spent by the action
   (sessions.py). Cross-site, the browser sends no cookie (SameSite=Strict) anyway.
@@ -48,7 +50,7 @@ class Request:
 class Access:
     def __init__(self, host: str, port: int, password: Optional[Secret], sessions: Sessions, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.loopback = is_loopback(host)
+        self.open = is_loopback(host) and password is None  # no password: whoever is on the box
         self.port, self.password, self.sessions, self.clock = port, password, sessions, clock
         self.cookie = f"mavi_sync_web_{port}"  # two daemons on one box keep their own
         names = {"127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host}
@@ -58,8 +60,8 @@ class Access:
 
     # -- reading -----------------------------------------------------------------------
     def check_host(self, req: Request) -> None:
-        """On loopback, the Host header must name this listener."""
-        if self.loopback and req.headers.get("host", "").lower() not in self._hosts:
+        """On an open page, the Host header must name this listener."""
+        if self.open and req.headers.get("host", "").lower() not in self._hosts:
             raise Refused(421, f"this page answers to http://127.0.0.1:{self.port}/ only "
                                f"(Host {req.headers.get('host', '(none)')!r} is not this listener)")
 
@@ -72,8 +74,8 @@ class Access:
         return None
 
     def may_read(self, req: Request) -> bool:
-        """Loopback: anyone on the box. Beyond: a session, or the password (HTTP Basic)."""
-        if self.loopback or self.sessions.get(self.token(req)) is not None:
+        """An open page: anyone on the box. Else: a session, or the password (HTTP Basic)."""
+        if self.open or self.sessions.get(self.token(req)) is not None:
             return True
         scheme, _, encoded = req.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "basic":
@@ -107,7 +109,7 @@ class Access:
         session = self.sessions.spend(self.token(req))
         if session is None:
             raise Refused(403, "no valid session: this action was already done, or the page is old; "
-                               "reload the page" + ("" if self.loopback else " (and log in)"))
+                               "reload the page" + ("" if self.open else " (and log in)"))
         return session
 
     def login(self, req: Request, given: str) -> str:

@@ -2,13 +2,13 @@
 those). Reads come from the board's document, at most a second old; actions go through
 access.py's checks, then actions.py.
 
-    GET  /                 the page (beyond loopback without a session: the login form)
+    GET  /                 the page (with a password and without a session: the login form)
     GET  /fragment         its live regions (page.js swaps them in)
     GET  /api/v1/status    the document `mavi-sync status --json` prints
     GET  /api/v1/page      everything the page shows, as JSON
     GET  /healthz          200 or 503 and a few bytes (health.py); open to anyone who reaches the port
     GET  /metrics          Prometheus' text, when [metrics] is on
-    POST /login            the password (beyond loopback)
+    POST /login            the password (required beyond loopback)
     POST /action/NAME      pause, resume, retry (actions.py)
 """
 
@@ -100,7 +100,7 @@ class App:
         if req.method != "GET":
             raise Refused(405 if path in ("/", "/login") else 404, f"no {req.method} {path} here")
         if not self.access.may_read(req):
-            raise Refused(401, "log in first: the page listens beyond loopback and needs its password")
+            raise Refused(401, "log in first: this page needs its password")
         search = query.get("q", "")
         if len(search) > MAX_QUERY:
             raise Refused(414, f"a search of at most {MAX_QUERY} characters")
@@ -136,7 +136,7 @@ class App:
         return body
 
     def _page(self, req: Request, search: str) -> Response:
-        """The page; on loopback a browser without a session is given one (the cookie alone holds it)."""
+        """The page; a browser allowed to read it without a session is given one (the cookie alone holds it)."""
         token = self.access.token(req)
         headers = []
         if self.access.sessions.get(token) is None:

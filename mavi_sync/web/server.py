@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
-from mavi_sync.config.schema import Config
+from mavi_sync.config.schema import Config, WebConfig
 from mavi_sync.config.secrets import Secret, resolve_key
 from mavi_sync.config.web import is_loopback, split_listen
 from mavi_sync.errors import MaviSyncError
@@ -41,15 +41,20 @@ HEADERS = (("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
 
 
 def password_for(config: Config) -> "tuple[Optional[Secret], Optional[str]]":
-    """(the password, None) or (None, why the page cannot listen where the config says)."""
+    """(the password, or None for an open page on loopback; None) or (None, why the page
+    cannot listen where the config says: beyond loopback, no password was found)."""
     host, _port = split_listen(config.web.listen) or ("", 0)
-    if not config.web.listen or is_loopback(host):
+    if not config.web.listen:
         return None, None
     try:
         return resolve_key(config.web.password, "web page password", key_path="[web] password"), None
     except MaviSyncError as exc:
-        return None, (f"[web] listen = {config.web.listen!r} serves the page beyond this box, which needs a "
-                      f"password: {exc}")
+        if not is_loopback(host):
+            return None, (f"[web] listen = {config.web.listen!r} serves the page beyond this box, which needs a "
+                          f"password: {exc}")
+        if config.web.password != WebConfig().password:  # one named, and not there: never open by mistake
+            return None, f"[web] password names a password for the page, which cannot be read: {exc}"
+        return None, None  # this box only, none given: open, as `mavi-sync status` is
 
 
 class _Server(ThreadingHTTPServer):
@@ -134,7 +139,8 @@ class WebServer:
         server = self.server
         self._spawn(lambda: server.serve_forever(poll_interval=0.5), "web")
         shown = f"[{host}]:{bound}" if ":" in host else f"{host}:{bound}"
-        log.info("web_listening", address=shown, url=f"http://{shown}/", loopback=is_loopback(host))
+        log.info("web_listening", address=shown, url=f"http://{shown}/", loopback=is_loopback(host),
+                 password=self._password is not None)
         return True
 
     def _retry(self) -> None:

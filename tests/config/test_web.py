@@ -83,6 +83,8 @@ def test_check_config_says_where_the_page_listens_and_where_its_password_is(tmp_
 
     here = check("8780")
     assert here.returncode == 0 and "web         http://127.0.0.1:8780/ (this box only)" in here.stdout
+    guarded = check("8780", MAVI_WEB_PASSWORD="hunter2")
+    assert "web         http://127.0.0.1:8780/ (password: env MAVI_WEB_PASSWORD)" in guarded.stdout
     given = check("0.0.0.0:8780", MAVI_WEB_PASSWORD="hunter2")
     assert given.returncode == 0 and "http://0.0.0.0:8780/ (password: env MAVI_WEB_PASSWORD)" in given.stdout
     missing = check("0.0.0.0:8780")

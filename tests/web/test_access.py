@@ -135,3 +135,12 @@ def test_a_flash_is_shown_once() -> None:
     sessions = Sessions()
     token = sessions.new(flash="paused")
     assert sessions.take_flash(token) == "paused" and sessions.take_flash(token) == ""
+
+
+def test_on_loopback_a_password_given_is_asked_for_and_any_host_may_ask() -> None:
+    """A reverse proxy on the same box forwards its own Host: with a password, that is no rebinding risk."""
+    access = Access("127.0.0.1", 8780, Secret("s3cret", "test"), Sessions())
+    access.check_host(Request("GET", {"host": "nas.example.org"}))
+    assert not access.may_read(Request("GET", {"host": "nas.example.org"}))
+    token = access.login(browser_post(access, "", host="nas.example.org", origin="https://nas.example.org"), "s3cret")
+    assert access.may_read(Request("GET", {"cookie": f"{access.cookie}={token}"}))

@@ -89,3 +89,22 @@ def test_a_password_from_a_file_opens_the_page_beyond_loopback(rig: Rig, tmp_pat
             assert answer.status == 200
     finally:
         server.stop()
+
+
+def test_on_loopback_a_password_named_but_missing_never_leaves_the_page_open(rig: Rig, tmp_path: Path) -> None:
+    server = server_for(rig, tmp_path, "127.0.0.1:0", file=tmp_path / "not-there")
+    with structlog.testing.capture_logs() as logs:
+        server.start()
+    server.stop()
+    [said] = [e for e in logs if e["event"] == "web_refused"]
+    assert server.address is None and "cannot be read" in said["error"] and "not-there" in said["error"]
+
+
+def test_on_loopback_a_password_found_is_asked_for(rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAVI_WEB_PASSWORD", "s3cret")
+    server = server_for(rig, tmp_path, "127.0.0.1:0")
+    server.start()
+    try:
+        assert server.address is not None and get(server.address, "/api/v1/status")[0] == 401
+    finally:
+        server.stop()
