@@ -34,7 +34,7 @@ from mavi_sync.oversight import Oversight, Watched
 from mavi_sync.report import pass_total, progress_line
 from mavi_sync.snapshot import Counters
 from mavi_sync.states import State
-from mavi_sync.web import Sources, WebServer
+from mavi_sync.web import Sources as PageSources, WebServer
 
 if TYPE_CHECKING:
     from mavi_sync.fleet.join import Fleet
@@ -337,8 +337,8 @@ def _metrics(parts: Parts) -> "Metrics":
 def _web(daemon: Daemon, parts: Parts) -> WebServer:
     """The status page, reading the counters, queue, pauses and gate it shows (and the config in force)."""
     engine = parts.engine
-    sources = Sources(parts.counters, engine.queue, parts.intake.__len__, engine.pause.current,
-                      lambda: parts.gate.state, lambda: daemon.config)
+    sources = PageSources(parts.counters, engine.queue, parts.intake.__len__, engine.pause.current,
+                          lambda: parts.gate.state, lambda: daemon.config)
     return WebServer(daemon.config, sources, metrics=daemon.metrics.registry if daemon.metrics else None)
 
 
