@@ -180,9 +180,14 @@ class Board:
                 row["queued"] = max(0, row["queued"] - 1)  # (taken off the queue, its row still ready)
         return list(rows.values())
 
+    def _gone(self, file_id: int) -> Optional[str]:
+        """Where the bytes of a row no watched path holds any more went ("… (archived)"), as `status` says."""
+        place = self.ledger.place_of(file_id)
+        return place.describe() if place is not None else None
+
     def _lists(self, now: float) -> dict[str, list[dict[str, Any]]]:
         def rows(found: list[Any]) -> list[dict[str, Any]]:
-            return [{"id": r.id, "path": os.fsdecode(p) if p is not None else None, "folder": folder,
+            return [{"id": r.id, "path": os.fsdecode(p) if p is not None else self._gone(r.id), "folder": folder,
                      "state": "waiting" if r.state is State.READY and (r.next_attempt_at or 0) > now
                      else WORDS[r.state.value], "target": r.target, "error": r.last_error, "when": r.updated_at,
                      "next_attempt_at": r.next_attempt_at} for r, p, folder in found]

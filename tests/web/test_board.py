@@ -106,3 +106,11 @@ def test_an_unreadable_ledger_is_said_and_makes_the_daemon_unhealthy(rig: Rig) -
     doc = rig.document()
     assert "error" in doc and health(doc) == (503, {"ok": False, "status": "ledger"})
 
+
+
+def test_a_file_archived_after_upload_is_shown_where_its_bytes_went(rig: Rig) -> None:
+    rig.row("a.jpg", 100, State.CONFIRMED)
+    moved = rig.cam.parent / "archive" / "a.jpg"
+    rig.ledger.duty_done(bytes(rig.cam / "a.jpg"), "archived", bytes(moved))
+    [row] = rig.document()["files"]
+    assert row["path"] == f"{moved} (archived)" and row["state"] == "confirmed"
