@@ -36,13 +36,18 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 test: $(STAMP) test-tools image-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The fleet tests need a real PostgreSQL: Debian's server binaries, installed when missing and
+# The fleet tests need a real PostgreSQL, the status page's browser test Debian's Chromium
+# (driven by Playwright, whose own browser download is never used): installed when missing and
 # this is root; elsewhere those tests skip and say why.
 test-tools:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
 	  echo "test: no PostgreSQL server binaries: the fleet tests will skip"
+	@command -v chromium >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "test: no chromium: the status page's browser test will skip"
 
 # The crash, fault, outage, bad-input, disk and fuzz suites at full size (they run small in
 # `make test`): 50 kills over 200 files, 500 files through server faults, a 5-minute outage,

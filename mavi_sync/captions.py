@@ -38,12 +38,14 @@ class Caption:
 
 
 def captions(ledger: Ledger, *, folder: Optional[Path] = None, since: Optional[datetime] = None,
-             until: Optional[datetime] = None, search: str = "", limit: int = 1000) -> list[Caption]:
+             until: Optional[datetime] = None, search: str = "", limit: int = 1000,
+             scan: int = 1_000_000) -> list[Caption]:
     """Clips with a caption, newest capture first, filtered by folder (a path prefix: where
     the clip is now, or the watched folder it came from), capture time (naive local times
-    compare with the clip's local time) and text (case-insensitive)."""
+    compare with the clip's local time) and text (case-insensitive); among the `scan`
+    security rows changed last."""
     found = []
-    for record in ledger.files(target="security", limit=1_000_000):
+    for record in ledger.files(target="security", limit=scan):
         text = caption_of(record)
         if text is None or (search and search.lower() not in text.lower()):
             continue

@@ -18,6 +18,7 @@ from mavi_sync.config.secrets import resolve_key
 from mavi_sync.config.unattended import service_name
 from mavi_sync.courier import notify_url_problem
 from mavi_sync.errors import MaviSyncError
+from mavi_sync.web.server import password_for
 from mavi_sync.views import EXIT_ERROR, EXIT_OK, config_at, ledger_path
 
 
@@ -76,6 +77,11 @@ def _unattended_lines(config: Config, shown: list[str]) -> list[str]:
     shown.append(f"  bandwidth   cap {b.limit.text}: {b.limit.describe()}"
                  + (f"; windows {', '.join(b.windows.texts)}" if b.windows.texts else ""))
     missing = []
+    password, problem = password_for(config)
+    who = f"password: {password.origin}" if password else "this box only"
+    shown.append("  web         " + (f"MISSING: {problem}" if problem else
+                                     f"http://{config.web.listen}/ ({who})" if config.web.listen else "off"))
+    missing += ["no [web] password"] if problem else []
     sources = [(f"notify {i + 1}", t.url, f"notify.targets[{i}].url", ", ".join(t.events))
                for i, t in enumerate(config.notify.targets)]
     sources += [(f"health {n}", getattr(config.health, n), f"health.{n}", f"every {config.health.interval_s:g} s")

@@ -25,6 +25,7 @@ from mavi_sync.logs import configure, get_logger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import convert_here
 from mavi_sync.media.rules import LIMITS
+from mavi_sync.outcome import decide_retry
 from mavi_sync.plan import FilePlan, live_photo, plan_file
 from mavi_sync.report import (
     inspect_json,
@@ -284,12 +285,14 @@ def cmd_retry(args: argparse.Namespace) -> int:
             record = ledger.get_by_id(known.file_id) if known and known.file_id else None
             if record is None:
                 print(f"not in the ledger: {path}", file=sys.stderr)
-            elif record.state in (State.FAILED, State.REJECTED):
+            elif decide_retry(record) is not None:
                 records.append(record)
             else:
                 print(f"{path}: {record.state.value}, nothing to retry", file=sys.stderr)
         for record in records:
-            ledger.transition(record.id, State.READY, attempts=0, next_attempt_at=None, last_error=None)
+            change = decide_retry(record)
+            assert change is not None
+            ledger.transition(record.id, change.state, **change.fields)
             retried += 1
     print(f"{retried} file(s) will be tried again (by the running daemon, or the next `mavi-sync sync`)")
     return EXIT_OK

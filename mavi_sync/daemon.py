@@ -35,6 +35,7 @@ from mavi_sync.oversight import Oversight, Watched
 from mavi_sync.report import pass_total, progress_line
 from mavi_sync.snapshot import Counters
 from mavi_sync.states import State
+from mavi_sync.web import Sources as PageSources, WebServer
 
 if TYPE_CHECKING:
     from mavi_sync.fleet.join import Fleet
@@ -105,6 +106,7 @@ class Daemon:
         engine.after.on_caption = self.oversight.caption
         self.metrics: Optional["Metrics"] = _metrics(parts) if config.metrics.port else None
         self.receiver = _receiver(config, self.ledger, self.engine) if config.receiver.listen else None
+        self.web = _web(self, parts) if config.web.listen else None
         self.watcher: Optional[Watcher] = None
         # Ping systemd's watchdog at half its timeout (WatchdogSec=), at least every 5 s.
         watchdog = self.notifier.watchdog_s
@@ -141,6 +143,8 @@ class Daemon:
         self.ledger.set_daemon(pid=str(os.getpid()), started_at=str(time.time()), paused=None, paused_detail=None)
         if self.metrics is not None:
             self.metrics.start(self.config.metrics.address, self.config.metrics.port)
+        if self.web is not None:
+            self.web.start()  # (a port in use or no password: logged; uploads go on)
         if self.receiver is not None:
             self.receiver.start()
             log.info("receiver_listening", address="%s:%d" % self.receiver.address)  # (the URL's secret: never)
@@ -244,7 +248,8 @@ class Daemon:
                  if getattr(new.uploads, key) != getattr(self.config.uploads, key)]
         later += [name for name, old, now in (("[api]", self.config.api, new.api),
                                                ("[ledger]", self.config.ledger, new.ledger),
-                                               ("[receiver]", self.config.receiver, new.receiver)) if old != now]
+                                               ("[receiver]", self.config.receiver, new.receiver),
+                                               ("[web]", self.config.web, new.web)) if old != now]
         if later:
             log.warning("config_reload_partial", after_restart=later,
                         hint="these changes take effect after a restart; the rest applies now")
@@ -286,6 +291,8 @@ class Daemon:
             log.warning("uploads_cut_off", hint="they are resumed (and looked up first) on the next start")
         if self.metrics is not None:
             self.metrics.stop()
+        if self.web is not None:
+            self.web.stop()
         if self.receiver is not None:
             self.receiver.stop()
         self.client.close()
@@ -333,6 +340,14 @@ def _metrics(parts: Parts) -> "Metrics":
                               waiting=engine.after.waiting))
     engine.on_upload = metrics.upload_seconds.observe
     return metrics
+
+
+def _web(daemon: Daemon, parts: Parts) -> WebServer:
+    """The status page, reading the counters, queue, pauses and gate it shows (and the config in force)."""
+    engine = parts.engine
+    sources = PageSources(parts.counters, engine.queue, parts.intake.__len__, engine.pause.current,
+                          lambda: parts.gate.state, lambda: daemon.config)
+    return WebServer(daemon.config, sources, metrics=daemon.metrics.registry if daemon.metrics else None)
 
 
 def run(config_path: Path) -> int:

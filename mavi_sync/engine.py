@@ -163,12 +163,12 @@ class Engine:
             if self.draining.is_set():
                 return False
             self._active.add(path)
-            self.counters.in_flight += 1
+            self.counters.begin(path)
             return True
 
     def _done(self, path: Path) -> None:
         with self._lock:  # += on a shared int is not atomic across threads
-            self.counters.in_flight -= 1
+            self.counters.end(path)
             self._active.discard(path)
             again = path in self._again
             self._again.discard(path)
@@ -207,8 +207,9 @@ class Engine:
         if folder is None:  # its folder left the config (a reload): not watched, not retried every second
             self.ledger.forget_path(path, "left")
             return None
-        return prepare(path, folder, self.config, self.ledger, target=None, progress=None, clock=self.clock,
-                       unattended=True, probe=self.probe, staging=self.staging, sending=self.counters.sending_changed,
+        return prepare(path, folder, self.config, self.ledger, target=None, progress=self.counters.progress_of(path),
+                       clock=self.clock, unattended=True, probe=self.probe, staging=self.staging,
+                       sending=self.counters.sending_changed,
                        is_outage=lambda exc: self.outage.failed(exc, self.clock()))
 
     def _record(self, attempt: "Attempt | None", started: float) -> Optional[Outcome]:

@@ -866,6 +866,36 @@ class Ledger:
                 out[str(action)] = (int(count), _duty(rows[0]))
         return out
 
+    # -- the web page's read-outs (web/board.py, on a ledger of its own) ----------------------
+    def by_folder(self, now: float) -> list[tuple[str, str, int, int, int]]:
+        """(folder, state, paths, their bytes, how many wait for a later attempt) for every path."""
+        rows = self._read("SELECT p.folder, f.state, COUNT(*), COALESCE(SUM(p.size), 0), SUM(CASE WHEN f.state = "
+                          "'ready' AND f.next_attempt_at > ? THEN 1 ELSE 0 END) FROM paths p JOIN files f ON "
+                          "f.id = p.file_id GROUP BY p.folder, f.state", (now,))
+        return [(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
+
+    def with_paths(self, *, state: Optional[State] = None, waiting_after: Optional[float] = None,
+                   limit: int = 50) -> list[tuple[FileRecord, Optional[bytes], Optional[str]]]:
+        """The rows changed last, with the path (and folder) that last held each: all of them, those
+        in `state`, or those ready but waiting for an attempt later than `waiting_after`."""
+        where, args = ("WHERE state = ?", (state.value,)) if state is not None else ("", ())
+        if waiting_after is not None:
+            where, args = "WHERE state = 'ready' AND next_attempt_at > ?", (waiting_after,)
+        # The newest ids first, then their rows: sorting ids alone is 3 times faster than whole rows.
+        rows = self._read(f"SELECT {', '.join('f.' + c for c in _FILE_COLUMNS)}, p.path, p.folder FROM files f "
+                          f"LEFT JOIN paths p ON p.path = (SELECT path FROM paths WHERE file_id = COALESCE(f.part_of, "
+                          f"f.id) ORDER BY seen_at DESC LIMIT 1) WHERE f.id IN (SELECT id FROM files {where} ORDER BY "
+                          "updated_at DESC LIMIT ?) ORDER BY f.updated_at DESC", (*args, limit))
+        n = len(_FILE_COLUMNS)
+        return [(_file(r[:n]), bytes(r[n]) if r[n] is not None else None, r[n + 1]) for r in rows]
+
+    def refusals(self, limit: int = 50) -> list[tuple[str, str, int]]:
+        """(folder, reason, paths) of refused files, the commonest first."""
+        rows = self._read("SELECT p.folder, f.last_error, COUNT(*) FROM files f JOIN paths p ON p.file_id = f.id "
+                          "WHERE f.state = 'rejected' GROUP BY p.folder, f.last_error ORDER BY COUNT(*) DESC "
+                          "LIMIT ?", (limit,))
+        return [(str(r[0]), r[1] or "refused", int(r[2])) for r in rows]
+
 
 def _dir_key(directory: str | bytes | os.PathLike[str]) -> bytes:
     """A directory as `dir_marks` keys it: bytes, no trailing slash (except the root)."""

@@ -187,6 +187,14 @@ def decide_poll_error(record: FileRecord, error: Exception, rules: RetryRules, n
     return Change(State.UPLOADED, {"next_poll_at": now + wait, "last_error": str(error)})
 
 
+def decide_retry(record: FileRecord) -> Optional[Change]:
+    """A retry asked for by hand (`mavi-sync retry`, the web page): a failed or refused file is
+    ready again with its attempts and error forgotten; None for any other (nothing to retry)."""
+    if record.state not in (State.FAILED, State.REJECTED):
+        return None
+    return Change(State.READY, {"attempts": 0, "next_attempt_at": None, "last_error": None})
+
+
 def still_pending(raw: Optional[str], policy: PollPolicy) -> str:
     """The flag on a file the server has not finished with after the give-up time."""
     return f"remote status still {raw} after {policy.give_up_s:g} s"

@@ -4,13 +4,27 @@ the `sync` progress bar and the metrics read. Plain data: readers need not know 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from pathlib import Path
+from typing import Callable, Mapping, Optional
+
+
+@dataclass
+class Transfer:
+    """One path a worker has now, and how far its request body got (the web page's bar)."""
+
+    path: Path
+    since: float  # time.monotonic() when the worker took it
+    sent: int = 0  # body bytes handed to the socket, in this attempt
+    total: int = 0  # the body's size (0 until it starts leaving)
+    first_byte: Optional[float] = None  # monotonic; the rate counts from here
 
 
 @dataclass
 class Counters:
-    """Since start. Changed under the engine's intake lock (+= is not atomic across threads)."""
+    """Since start. Changed under the engine's intake lock (+= is not atomic across threads),
+    except a transfer's bytes: only its own worker writes them."""
 
     uploaded: int = 0
     bytes_sent: int = 0
@@ -19,12 +33,40 @@ class Counters:
     # Files whose request is in flight: its body started leaving, no answer yet. What
     # `status` and the metrics call uploading (a worker waiting for its slot sends nothing).
     sending: int = 0
+    transfers: dict[Path, Transfer] = field(default_factory=dict)
+    moved: int = 0  # body bytes of the attempts that ended (sent or cut off): with those in flight, the rate
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def sending_changed(self, delta: int) -> None:
         """A request started (+1) or ended (-1); called from the workers' threads."""
         with self._lock:
             self.sending += delta
+
+    def begin(self, path: Path) -> None:
+        """A worker took `path` (under the engine's lock)."""
+        self.in_flight += 1
+        self.transfers[path] = Transfer(path, time.monotonic())
+
+    def end(self, path: Path) -> None:
+        """The worker is done with `path` (under the engine's lock)."""
+        self.in_flight -= 1
+        done = self.transfers.pop(path, None)
+        self.moved += done.sent if done is not None else 0
+
+    def progress_of(self, path: Path) -> Callable[[int, int], None]:
+        """The body's progress callback for `path` (called on its worker's thread, per read)."""
+        def progress(sent: int, total: int) -> None:
+            transfer = self.transfers.get(path)
+            if transfer is not None:
+                if transfer.first_byte is None:
+                    transfer.first_byte = time.monotonic()
+                transfer.sent, transfer.total = sent, total
+        return progress
+
+    def now(self) -> tuple[list[Transfer], int]:
+        """The transfers in flight (copies) and every body byte moved since start."""
+        current = [Transfer(t.path, t.since, t.sent, t.total, t.first_byte) for t in list(self.transfers.values())]
+        return current, self.moved + sum(t.sent for t in current)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from typing import Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from mavi_sync.config.reader import Table
-from mavi_sync.config.schema import FleetConfig, KeySource
+from mavi_sync.config.schema import FleetConfig
+from mavi_sync.config.web import secret_table
 
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -40,15 +41,7 @@ def fleet(t: Table) -> FleetConfig:
     if problem is not None:
         t.problem("database", *problem)
         database = ""
-    sub = t.table("password") if isinstance(t.value("password"), dict) else None
-    password = d.password
-    if sub is not None:
-        password = KeySource(env=sub.string("env", ""), file=sub.path("file", None),
-                             credential=sub.string("credential", ""), value=sub.string("value", ""))
-        sub.finish()
-    elif t.has("password"):
-        t.problem("password", "(hidden)", "a table naming where the password is: { env = \"…\" }, { file = \"…\" } "
-                                          "or { credential = \"…\" }")
+    password = secret_table(t, "password", d.password)
     node = t.string("node", "")
     if node and not _NODE.match(node):
         t.problem("node", node, "a name of letters, digits, '.', '_' or '-' (at most 63), or \"\" for the host name")

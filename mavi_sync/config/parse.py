@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mavi_sync.config.fleet import fleet
 from mavi_sync.config.reader import Table
 from mavi_sync.config.unattended import bandwidth, health, notify
+from mavi_sync.config.web import web
 from mavi_sync.config.schema import (
     AFTER_UPLOAD,
     DATETIME_MODES,
@@ -59,6 +60,7 @@ def build_config(data: Any, *, base_dir: Path = Path("."), source: Optional[Path
         health=health(root.table("health")),
         bandwidth=bandwidth(root.table("bandwidth")),
         fleet=fleet(root.table("fleet")),
+        web=web(root.table("web")),
         log_level=root.string("log_level", "info", choices=LOG_LEVELS),
         source=source,
     )

@@ -227,6 +227,16 @@ class FleetConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The status page and its JSON API (web/): where it listens ("" = off; a bare port
+    listens on 127.0.0.1) and, for a listener beyond loopback, the password, loaded like
+    the API key."""
+
+    listen: str = ""  # "HOST:PORT"
+    password: KeySource = KeySource(env="MAVI_WEB_PASSWORD", credential="mavi-web-password")
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = ApiConfig()
     uploads: UploadsConfig = UploadsConfig()
@@ -238,6 +248,7 @@ class Config:
     health: HealthConfig = HealthConfig()
     bandwidth: BandwidthConfig = BandwidthConfig()
     fleet: FleetConfig = FleetConfig()
+    web: WebConfig = WebConfig()
     log_level: str = "info"
     # Where the config came from (for messages); None when built from a dict.
     source: Optional[Path] = None

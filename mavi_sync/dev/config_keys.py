@@ -23,6 +23,7 @@ EVERY_TABLE: dict[str, Any] = {
     "folders": [{"path": "/", "security": {"persons": [{"name": "n", "url": "https://example.org/n.jpg"}]}}],
     "receiver": {}, "notify": {"targets": [{"url": {"env": "X"}}]},
     "health": {"ping": {"env": "X"}, "fail": {"env": "X"}}, "bandwidth": {}, "fleet": {"password": {"env": "X"}},
+    "web": {"password": {"env": "X"}},
 }
 ACCESSORS = ("string", "boolean", "number", "optional_number", "strings", "path", "value", "tables")
 
