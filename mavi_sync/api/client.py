@@ -8,12 +8,14 @@ adopts the videoNo it finds instead of sending the file a second time.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
-from mavi_sync.api import asset, image, security, video
+from mavi_sync.api import asset, image, search, security, video
 from mavi_sync.api.body import Progress
+from mavi_sync.api.folders import FolderBook, Folders, MemoryBook
 from mavi_sync.api.model import DONE, RemoteStatus, UploadJob, UploadResult
 from mavi_sync.api.retry import RetryPolicy, call
 from mavi_sync.api.transport import Timeouts, Transport
@@ -91,7 +93,8 @@ class Client:
 
     def __init__(self, api: ApiConfig, uploads: UploadsConfig, keys: KeyRing, *,
                  settings: ClientSettings = ClientSettings(), stop: Optional[threading.Event] = None,
-                 on_retry: Optional[OnRetry] = None, limiters: Optional[tuple[Any, Any]] = None) -> None:
+                 on_retry: Optional[OnRetry] = None, limiters: Optional[tuple[Any, Any]] = None,
+                 folders: Optional[FolderBook] = None) -> None:
         self.api = api
         self.keys = keys
         self.settings = settings
@@ -105,15 +108,20 @@ class Client:
             timeouts=Timeouts(uploads.connect_timeout_s, uploads.read_timeout_s),
             upload_limiter=upload, query_limiter=query,
             stop=self.stop, pool_size=max(8, uploads.concurrency * 2))
+        # Server folders by name, their ids kept in `folders` (the ledger), else for this process.
+        self.folders = Folders(self.transport, api.base_url, lambda: self.keys.get("API key"),
+                               folders or MemoryBook(), self._call)
 
     @classmethod
     def from_config(cls, config: Config, *, keys: Optional[KeyRing] = None, stop: Optional[threading.Event] = None,
-                    on_retry: Optional[OnRetry] = None, limiters: Optional[tuple[Any, Any]] = None) -> "Client":
+                    on_retry: Optional[OnRetry] = None, limiters: Optional[tuple[Any, Any]] = None,
+                    folders: Optional[FolderBook] = None) -> "Client":
         u = config.uploads
         settings = ClientSettings(RetryPolicy(attempts=u.request_attempts, initial_s=u.request_retry_initial_s),
                                   image_batch_files=u.image_batch_files)
         keys = keys or KeyRing(config.api.key, config.api.security_key)
-        return cls(config.api, u, keys, settings=settings, stop=stop, on_retry=on_retry, limiters=limiters)
+        return cls(config.api, u, keys, settings=settings, stop=stop, on_retry=on_retry, limiters=limiters,
+                   folders=folders)
 
     def close(self) -> None:
         self.transport.close()
@@ -147,6 +155,8 @@ class Client:
             found = self.find_video(tag, job.namespace)
             if found:
                 return UploadResult("video", found, "UNPARSE", final=False, adopted=True)
+        if job.server_folder is not None:  # its folder's id, made once for the account
+            job = dataclasses.replace(job, form={**job.form, "folder_id": str(self.folders.id_of(job.server_folder))})
 
         def attempt() -> UploadResult:
             try:
@@ -203,6 +213,20 @@ class Client:
             return [o for job in batch for o in self._image_batch(key, [job], progress)]
         except TransientError as exc:
             return [exc for _ in batch]
+
+    # -- the library: search and listing (find/) ------------------------------------------
+    def search(self, query: str, kind: str = "clip", top_k: int = 20,
+               folder_id: Optional[int] = None) -> list[search.Hit]:
+        """The private library's hits for `query` (api/search.py)."""
+        key = self.keys.get("API key")
+        return self._call(lambda: search.search(self.transport, self.api.base_url, key, query, kind, top_k,
+                                                folder_id))
+
+    def list_videos(self, namespace: str, page: int, size: int, **filters: Any) -> video.Page:
+        """One page of the account's videos in `namespace` (api/video.py)."""
+        key = self.keys.get("API key")
+        return self._call(lambda: video.list_page(self.transport, self.api.base_url, key, namespace, page, size,
+                                                  **filters))
 
     # -- status -------------------------------------------------------------------------
     def status(self, target: str, remote_id: str, namespace: str = "default") -> RemoteStatus:
