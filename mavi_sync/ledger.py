@@ -901,17 +901,19 @@ class Ledger:
 
     def adopt_remote(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Rows for content the server holds (`mavi-sync recover`): each mapping has sha256,
-        target, namespace, size, state, remote_id, remote_status, uploaded_at and metadata.
-        Content the ledger has a row for is left as it is. One write; returns how many were added."""
+        target, namespace, size, state, remote_id, remote_status, uploaded_at, capture_time and
+        metadata. Content the ledger has a row for is left as it is. One write; returns how
+        many were added."""
         now = self._clock()
         values = [(r["sha256"], r["target"], r["namespace"], int(r["size"]), State(r["state"]).value,
                    r["remote_id"], r["remote_status"], r["uploaded_at"], now if r["state"] == State.UPLOADED else None,
-                   _encode({"metadata": r.get("metadata")})["metadata"], now, now) for r in rows]
+                   r.get("capture_time"), _encode({"metadata": r.get("metadata")})["metadata"], now, now)
+                  for r in rows]
         with self._tx() as db:
             before = int(db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
             db.executemany("INSERT INTO files (sha256, target, namespace, size, state, remote_id, remote_status, "
-                           "uploaded_at, next_poll_at, metadata, created_at, updated_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                           "uploaded_at, next_poll_at, capture_time, metadata, created_at, updated_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                            "ON CONFLICT (sha256, target, namespace) DO NOTHING", values)
             return int(db.execute("SELECT COUNT(*) FROM files").fetchone()[0]) - before
 

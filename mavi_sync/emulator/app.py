@@ -133,6 +133,8 @@ class Emulator:
             return self._account(dialect, "0402", 402)
         if action == "rate_limit" or self.dice.roll(f.throttle_rate) or not self._within_rate(kind):
             return self._rate_limited(dialect)
+        if action == "refuse":  # a request the service will not take, for reasons of its own
+            return v2(400, "refused by the service") if dialect == "v2" else v1("0003", "refused by the service")
         return None
 
     def _within_rate(self, kind: str) -> bool:

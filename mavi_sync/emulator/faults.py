@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Optional
 
-ACTIONS = ("error", "rate_limit", "drop", "hang", "bad_key", "no_credits", "disabled", "fail", "latency")
+ACTIONS = ("error", "rate_limit", "drop", "hang", "bad_key", "no_credits", "disabled", "fail", "latency", "refuse")
 
 
 @dataclass(frozen=True)
