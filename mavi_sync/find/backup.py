@@ -47,7 +47,7 @@ def copies(directory: Path) -> list[Path]:
     """The copies in `directory`, oldest first."""
     try:
         return sorted(p for p in directory.iterdir() if _STAMP.fullmatch(p.name))
-    except FileNotFoundError:
+    except OSError:  # not there (yet), not a directory, not readable: no copies to be had there
         return []
 
 
@@ -62,6 +62,7 @@ def copy_database(source: Path, dest: Path) -> None:
             out = sqlite3.connect(tmp)
             try:
                 src.backup(out, pages=-1)
+                out.execute("PRAGMA journal_mode=DELETE")  # one file, nothing beside it (the ledger opens it in WAL)
             finally:
                 out.close()
         finally:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from mavi_sync.api.client import Client
 from mavi_sync.errors import ClaimLost
-from mavi_sync.find.listing import Listing, list_all, sha_of
+from mavi_sync.find.listing import PAGE_SIZE, Listing, list_all, sha_of
 from mavi_sync.ledger import Ledger
 from mavi_sync.states import State
 
@@ -87,7 +87,7 @@ class Report:
 
 
 def check(ledger: Ledger, client: Client, namespaces: Iterable[str], *, fix: bool = False,
-          on_page: Optional[Callable[[Listing], None]] = None) -> Report:
+          page_size: int = PAGE_SIZE, on_page: Optional[Callable[[Listing], None]] = None) -> Report:
     """Compare the ledger's video rows with the server's listing; `fix` queues again what is lost."""
     started = time.monotonic()
     report = Report()
@@ -95,7 +95,7 @@ def check(ledger: Ledger, client: Client, namespaces: Iterable[str], *, fix: boo
     counts = ledger.counts()
     report.not_checkable = {t: sum(n for (s, tt), n in counts.items() if tt == t) for t in UNLISTABLE}
     spaces = sorted(set(namespaces) | {r[2] for r in rows})
-    listings = {ns: list_all(client, ns, on_page=on_page) for ns in spaces}
+    listings = {ns: list_all(client, ns, page_size=page_size, on_page=on_page) for ns in spaces}
     report.requests = sum(x.requests for x in listings.values())
     report.repeats = sum(x.repeats for x in listings.values())
     held = {(r[2], r[1]) for r in rows}

@@ -55,7 +55,9 @@ class Recovered:
             out.append(f"restored the copy {self.from_backup}")
         if self.namespaces:
             out.append(f"recovered {self.added} video row(s) from the server ({', '.join(self.namespaces)}): "
-                       f"{self.confirmed} confirmed, {self.processing} still processing")
+                       f"{self.confirmed} confirmed, {self.processing} still processing"
+                       + (f" ({self.confirmed + self.processing - self.added} in the copy already)"
+                          if self.from_backup else ""))
             if self.failed_there:
                 out.append(f"{self.failed_there} FAILED there: not recorded, so their files are sent again")
             if self.untagged:
