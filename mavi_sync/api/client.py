@@ -101,9 +101,11 @@ class Client:
         self.stop = stop or threading.Event()
         self.on_retry = on_retry or log_retry
         # (upload, query) limiters: the account's budget, shared by a fleet's nodes (fleet/budget.py)
-        # or this process's own.
+        # or this process's own. Neither takes a burst: a request that reaches the server later
+        # than the next one (its connection was being set up) would otherwise find the burst
+        # spent and be refused; paced one slot apart, each may arrive up to a slot late.
         upload, query = limiters or (RateLimiter(uploads.rate_limit_per_minute / 60.0),
-                                     RateLimiter(uploads.query_rate_limit_per_second, burst=2))
+                                     RateLimiter(uploads.query_rate_limit_per_second))
         self.transport = Transport(
             timeouts=Timeouts(uploads.connect_timeout_s, uploads.read_timeout_s),
             upload_limiter=upload, query_limiter=query,
