@@ -138,3 +138,12 @@ def test_a_fleet_has_nothing_to_recover(tmp_path: Path) -> None:
                            "fleet": {"database": "postgresql://mavi@db.example/mavi"}})
     with pytest.raises(MaviSyncError, match="in a fleet the ledger is the fleet database's"):
         recover(config, None)
+
+
+def test_a_recover_cut_short_leaves_nothing_half_built(box: Box, admin) -> None:
+    admin.seed([{"tags": [f"sha256:{'a' * 64}"]}])
+    lose(box)
+    admin.faults(error_rate=1.0)  # every page fails: the listing cannot be finished
+    result = box.cli("recover")
+    assert result.returncode == 1 and "server error" in result.stderr
+    assert sorted(p.name for p in box.root.iterdir() if p.name.startswith("ledger")) == []
