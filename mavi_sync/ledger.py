@@ -878,6 +878,11 @@ class Ledger:
                        "ON CONFLICT (name) DO NOTHING", (name, folder_id, self._clock()))
             return int(db.execute("SELECT folder_id FROM server_folders WHERE name = ?", (name,)).fetchone()[0])
 
+    def forget_server_folder(self, name: str, folder_id: int) -> None:
+        """The folder `folder_id` is gone from the account: `name` is made again when next needed."""
+        with self._tx() as db:
+            db.execute("DELETE FROM server_folders WHERE name = ? AND folder_id = ?", (name, folder_id))
+
     def server_folders(self) -> dict[str, int]:
         """{name: folder id} of every folder recorded."""
         return {str(r[0]): int(r[1]) for r in self._read("SELECT name, folder_id FROM server_folders ORDER BY name")}

@@ -157,23 +157,31 @@ class Client:
             found = self.find_video(tag, job.namespace)
             if found:
                 return UploadResult("video", found, "UNPARSE", final=False, adopted=True)
-        if job.server_folder is not None:  # its folder's id, made once for the account
-            job = dataclasses.replace(job, form={**job.form, "folder_id": str(self.folders.id_of(job.server_folder))})
+        if job.server_folder is None:
+            return self._call(lambda: self._send_video(job, key, progress))
+        folder_id = self.folders.id_of(job.server_folder)  # its folder's id, made once for the account
+        try:
+            return self._call(lambda: self._send_video(_into(job, folder_id), key, progress))
+        except PermanentError:
+            if not self.folders.gone(job.server_folder, folder_id):
+                raise
+        # The folder was deleted (on the web): it is made again, and the video sent there.
+        folder_id = self.folders.id_of(job.server_folder)
+        return self._call(lambda: self._send_video(_into(job, folder_id), key, progress))
 
-        def attempt() -> UploadResult:
-            try:
-                return video.upload(self.transport, self.api.base_url, key, job, progress)
-            except UnknownOutcome as exc:
-                if tag is None:
-                    # Nothing to look up: sending again may duplicate (docs/design/reliability.md,
-                    # "What is guaranteed").
-                    raise
-                found = self.find_video(tag, job.namespace)
-                if found:
-                    return UploadResult("video", found, "UNPARSE", final=False, adopted=True)
-                raise TransientError(f"{exc}; it is not on the server, so it is sent again") from None
-
-        return self._call(attempt)
+    def _send_video(self, job: UploadJob, key: Secret, progress: Optional[Progress]) -> UploadResult:
+        """One try; an unknown outcome is looked up by the video's tag before it is sent again."""
+        try:
+            return video.upload(self.transport, self.api.base_url, key, job, progress)
+        except UnknownOutcome as exc:
+            if job.lookup_tag is None:
+                # Nothing to look up: sending again may duplicate (docs/design/reliability.md,
+                # "What is guaranteed").
+                raise
+            found = self.find_video(job.lookup_tag, job.namespace)
+            if found:
+                return UploadResult("video", found, "UNPARSE", final=False, adopted=True)
+            raise TransientError(f"{exc}; it is not on the server, so it is sent again") from None
 
     def find_video(self, tag: str, namespace: str) -> Optional[str]:
         """The videoNo of a video carrying `tag`, or None."""
@@ -240,6 +248,10 @@ class Client:
             key = self.keys.get("API key")
             return self._call(lambda: asset.status(self.transport, self.api.asset_base_url, key, remote_id))
         return RemoteStatus(DONE, "DONE")
+
+
+def _into(job: UploadJob, folder_id: int) -> UploadJob:
+    return dataclasses.replace(job, form={**job.form, "folder_id": str(folder_id)})
 
 
 __all__ = ["ApiError", "Client", "ClientSettings", "KeyRing"]

@@ -40,6 +40,8 @@ class FolderBook(Protocol):
 
     def keep_server_folder(self, name: str, folder_id: int) -> int: ...
 
+    def forget_server_folder(self, name: str, folder_id: int) -> None: ...
+
 
 class MemoryBook:
     """A book that lives as long as the process (a client given no ledger)."""
@@ -54,6 +56,11 @@ class MemoryBook:
     def keep_server_folder(self, name: str, folder_id: int) -> int:
         with self._lock:
             return self._ids.setdefault(name, folder_id)
+
+    def forget_server_folder(self, name: str, folder_id: int) -> None:
+        with self._lock:
+            if self._ids.get(name) == folder_id:
+                del self._ids[name]
 
 
 def parse_folders(data: Any) -> list[tuple[str, int]]:
@@ -110,6 +117,15 @@ class Folders:
             elif made is not None:
                 log.info("server_folder_created", folder=name, folder_id=kept)
             return kept
+
+    def gone(self, name: str, folder_id: int) -> bool:
+        """Whether the folder kept for `name` is no longer on the account (deleted on the web):
+        then it is forgotten, and the next `id_of` finds or makes it again."""
+        if folder_id in self.listed().values():
+            return False
+        self.book.forget_server_folder(name, folder_id)
+        log.warning("server_folder_gone", folder=name, folder_id=folder_id, hint="it is made again")
+        return True
 
     def _create(self, name: str) -> tuple[int, Optional[int]]:
         """(id, id if this call made it): created once; a refusal or a lost answer is

@@ -131,3 +131,16 @@ def test_existing_uploads_move_only_when_asked(emulator, admin, tmp_path: Path) 
         assert admin.folders()["placed"][record.remote_id] == folder_id
     finally:
         box.close()
+
+
+def test_a_folder_deleted_on_the_web_is_made_again(box: Box, admin) -> None:
+    first = box.send(box.video("a.mp4"))
+    old = box.ledger.server_folders()["cam/2024-05"]
+    requests.post(box.url + "/serve/api/v1/folders/move", json={"folder_id": -1, "video_nos": [first.remote_id]},
+                  headers={"Authorization": API_KEY}, timeout=5)
+    requests.post(box.url + "/serve/api/v1/folders/delete", data={"folder_id": old}, headers={"Authorization": API_KEY},
+                  timeout=5)  # emptied and deleted by hand
+    second = box.send(box.video("b.mp4", seconds=0.5))
+    new = box.ledger.server_folders()["cam/2024-05"]
+    assert new != old and admin.folders()["placed"][second.remote_id] == new
+    assert admin.folders()["folders"] == {str(new): "cam/2024-05"}
