@@ -119,7 +119,8 @@ def _compare(report: Report, ns: str, listing: Listing, rows: list[Any], held: s
     report.duplicates += sum(1 for copies in by_sha.values() if len(copies) > 1)
     for file_id, sha, _ns, state, remote_id, _attempts, _at in rows:
         if state is not State.CONFIRMED:
-            report.pending += state in (State.UPLOADING, State.UPLOADED)
+            if state in (State.UPLOADING, State.UPLOADED):
+                report.pending += 1
             continue
         report.checked += 1
         listed = listing.videos.get(remote_id) if remote_id else None

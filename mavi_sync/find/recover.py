@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
@@ -114,7 +114,7 @@ def namespaces_of(config: Config) -> list[str]:
 
 
 def recover(config: Config, client: Optional[Client], *, force: bool = False, backup: Optional[Path] = None,
-            clock: Any = time.time) -> Recovered:
+            clock: Callable[[], float] = time.time) -> Recovered:
     """Build the config's ledger from `backup` (a copy) and/or the server (`client`; None:
     the copy alone). Raises MaviSyncError before anything is written when the ledger exists
     (without `force`), the daemon runs on it, or the copy is unusable."""
