@@ -1,10 +1,10 @@
 """Where the file behind a remote id is on this box now: the one lookup `search` (and anything
 else that names a server's video to a person) asks.
 
-A hit names a remote id; the ledger's row that holds it names the content; the content's
-place is its watched path, or where its bytes went (archived to a destination, deleted after
-upload, gone), with the name it had. `where_is` is the only function that reads that, so a
-richer record of places in the ledger changes this one function.
+A hit names a remote id; the ledger's row that holds it names the content; the ledger's
+place of that row (`Ledger.place_of`) is its watched path, or where its bytes went (archived
+to a destination, deleted after upload, gone), with the path they had. `where_is` is the
+only function that reads it for find/.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import shlex
 from dataclasses import dataclass
 from typing import Optional
 
-from mavi_sync.ledger import FileRecord, Ledger
+from mavi_sync.ledger import GONE_HOW, FileRecord, Ledger
 
-# How a place came to be, in words (the keys a ledger's record of places may use too).
-HOW = {"watched": "", "archived": "archived", "deleted": "deleted after upload", "gone": "no longer there",
-       "left": "its folder left the config", "replaced": "the path holds newer content now",
-       "unknown": "no longer on this box", "foreign": "not uploaded from this box"}
+# How a place came to be, in words: the ledger's (GONE_HOW), and find/'s own for a row the
+# ledger knows no place of (recovered from the server) and for a video that has no row here.
+HOW = {**GONE_HOW, "unknown": "no longer on this box", "foreign": "not uploaded from this box"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Where:
             return self.path + ("" if os.path.exists(self.path) else " (not there now)")
         if self.how == "archived" and self.path:
             return f"{self.path} (archived from {self.was})" if self.was else f"{self.path} (archived)"
-        name = self.was or self.path
+        name = self.path or self.was
         return f"{HOW.get(self.how, self.how)}" + (f": {name}" if name else "")
 
     def player(self, start_s: float) -> Optional[str]:
@@ -62,7 +61,7 @@ def where_is(ledger: Ledger, record: Optional[FileRecord], server_name: str = ""
     knows no path any more."""
     if record is None:
         return Where("foreign", None, server_name or None)
-    raw = ledger.path_of(record.id)
-    if raw is not None:
-        return Where("watched", os.fsdecode(raw))
-    return Where("unknown", None, server_name or None)
+    place = ledger.place_of(record.id)
+    if place is None:  # a row that never had a path here (recovered from the server)
+        return Where("unknown", None, server_name or None)
+    return Where(place.how, os.fsdecode(place.path), os.fsdecode(place.was) if place.was is not None else None)

@@ -10,6 +10,7 @@ from typing import Iterator
 
 import pytest
 
+from mavi_sync.after import AfterUpload
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.find.search import Found, Query, clock, search
 from tests.conftest import API_KEY
@@ -50,14 +51,40 @@ def test_a_file_gone_from_here_and_a_video_sent_from_elsewhere_say_so(box: Box, 
     gone = box.video("gone.mp4")
     record = box.send(gone)
     gone.unlink()
-    box.ledger.forget_path(gone)  # deleted after upload: no watched path holds it
+    box.ledger.forget_path(gone)  # the walk found it gone
     [other] = admin.seed([{"filename": "porch.mp4", "tags": ["porch"]}])["ids"]
+    [known] = admin.seed([{"filename": "shed.mp4", "tags": ["porch", f"sha256:{'b' * 64}"]}])["ids"]
+    box.ledger.adopt_remote([{"sha256": "b" * 64, "target": "video", "namespace": "default", "size": 1,
+                              "state": "confirmed", "remote_id": known, "remote_status": "PARSE",
+                              "uploaded_at": 1.0}])  # recovered from the server: no path here ever
     admin.segments(record.remote_id, {"start": 1, "end": 2, "text": "porch light"})
     found = find(box, Query("porch light"))
     by_no = {f.hit.video_no: f for f in found}
-    assert by_no[record.remote_id].where.describe() == "no longer on this box: gone.mp4"
+    assert by_no[record.remote_id].where.describe() == f"no longer there: {gone}"
     assert by_no[other].where.describe() == "not uploaded from this box: porch.mp4"
+    assert by_no[known].where.describe() == "no longer on this box: shed.mp4"
     assert all(f.player() is None for f in found) and by_no[other].as_json()["uploaded_from_here"] is False
+
+
+@pytest.mark.parametrize("action", ["delete", "archive"])
+def test_a_file_deleted_or_archived_after_upload_is_named_where_it_went(emulator, admin, tmp_path: Path,
+                                                                         action: str) -> None:
+    box = Box(emulator.url, tmp_path, after_upload=action, archive_dir=str(tmp_path / "archive"))
+    try:
+        clip = box.video("front/gate.mp4")
+        record = box.send(clip)
+        AfterUpload(box.config, box.ledger).confirmed(record)  # what the daemon's after-upload owner does
+        assert not clip.exists()
+        admin.segments(record.remote_id, {"start": 4, "end": 6, "text": "a parcel on the step"})
+        [hit] = find(box, Query("parcel"))
+    finally:
+        box.close()
+    if action == "delete":
+        assert hit.where.describe() == f"deleted after upload: {clip}" and hit.player() is None
+    else:
+        copy = tmp_path / "archive" / "front" / "gate.mp4"
+        assert hit.where.describe() == f"{copy} (archived from {clip})"
+        assert hit.player() == f"mpv --start=4 {copy}" and hit.as_json()["place"] == "archived"
 
 
 def test_capture_time_and_local_folder_are_filtered_here_and_the_limit_holds(box: Box, admin) -> None:
