@@ -60,6 +60,7 @@ class Library:
         self._next = int(time.time() * 1000) * 1000
         self._cache: dict[Optional[str], list[Record]] = {}
         self._cached_at = -1  # the store's version the cache is of
+        self.revision = 0  # moves on with every change of the segments (search.py's index keys on it)
         if self._path.exists():
             state = json.loads(self._path.read_text(encoding="utf-8"))
             self.folders = {int(k): v for k, v in state["folders"].items()}
@@ -73,12 +74,14 @@ class Library:
     def reset(self) -> None:
         with self._lock:
             self.folders, self.placed, self.segments = {}, {}, {}
+            self.revision += 1
             self._save()
 
     def reset_cache_and_save(self) -> None:
         """After the admin endpoints changed the records or segments."""
         with self._lock:
             self._cached_at = -1
+            self.revision += 1
             self._save()
 
     # -- where a video is ---------------------------------------------------------------

@@ -33,9 +33,8 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def score(query: list[str], text: str) -> float:
-    """The share of the query's words the text holds (pure)."""
-    held = set(words(text))
+def score(query: list[str], held: frozenset[str]) -> float:
+    """The share of the query's words a text (its words, `held`) holds (pure)."""
     return round(sum(1 for w in query if w in held) / len(query), 4) if query else 0.0
 
 
@@ -63,9 +62,15 @@ def request_problem(body: dict[str, Any]) -> Optional[tuple[str, str]]:
     return None
 
 
+Segment = tuple[float, float, str, str, frozenset[str]]  # start, end, text, kind, its words
+
+
 class Search:
     def __init__(self, library: Library) -> None:
         self.library = library
+        self._segs: dict[str, list[Segment]] = {}  # a video's segments, words split once
+        self._postings: dict[str, list[tuple[Record, int]]] = {}  # word → (video, segment) holding it
+        self._indexed_at: tuple[int, int] = (-1, -1)  # (the store's version, the segments' revision)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body, refusal = await json_object(request)
@@ -80,13 +85,13 @@ class Search:
             return v1("0000", "success", {"current_page": 0, "page_size": top_k, "total_count": 0, "item": []})
         floor = LEVELS.get(body.get("filtering_level") or "", 0.0)
         query = words(body["search_param"])
-        found = []
-        for r, status in self.library.visible(None, time.time()):
-            if status != "PARSE" or not self._passes(r, body):
+        found, now = [], time.time()
+        for r, i in self._candidates(query):
+            start, end, text, seg_kind, held = self._segs[r.id][i]
+            if not _wanted(kind, seg_kind) or (s := score(query, held)) <= floor:
                 continue
-            for start, end, text, seg_kind in self._segments(r):
-                if _wanted(kind, seg_kind) and (s := score(query, text)) > floor:
-                    found.append((s, r, start, end, text))
+            if r.status(now, self.library.timing) == "PARSE" and self._passes(r, body):
+                found.append((s, r, start, end, text))
         found.sort(key=lambda f: (-f[0], -f[1].created_at, f[1].id, f[2]))
         maker = self._caption_item if kind == "BY_CAPTION" else self._video_item
         return v1("0000", "success", [maker(kind, *f, request) for f in found[:top_k]])
@@ -109,12 +114,30 @@ class Search:
             return here is not None and km_between(here, (body["latitude"], body["longitude"])) <= GEO_RADIUS_KM
         return True
 
-    def _segments(self, r: Record) -> list[tuple[float, float, str, str]]:
+    def _candidates(self, query: list[str]) -> list[tuple[Record, int]]:
+        """Each (video, segment) holding a word of the query, from an index made once per
+        change of the store or the segments (benchmarks search 100,000 videos)."""
+        now = (self.library.store.version, self.library.revision)
+        if self._indexed_at != now:
+            self._segs, self._postings, self._indexed_at = {}, {}, now
+            for r in self.library.videos(None):
+                self._segs[r.id] = self._segments(r)
+                for i, segment in enumerate(self._segs[r.id]):
+                    for word in segment[4]:
+                        self._postings.setdefault(word, []).append((r, i))
+        found: dict[tuple[str, int], tuple[Record, int]] = {}
+        for word in dict.fromkeys(query):
+            for r, i in self._postings.get(word, ()):
+                found[(r.id, i)] = (r, i)
+        return list(found.values())
+
+    def _segments(self, r: Record) -> list[Segment]:
         tags = [t for t in r.tags if t != "api" and not t.startswith("sha256:")]
         name = " ".join([r.filename, *tags, field_of(r, "camera_model") or ""])
         given = [(float(s["start"]), float(s["end"]), str(s["text"]), str(s.get("kind", "clip")))
                  for s in self.library.segments.get(r.id, [])]
-        return [(0.0, NAME_SEGMENT_S, name, "name"), *given]
+        return [(start, end, text, kind, frozenset(words(text)))
+                for start, end, text, kind in [(0.0, NAME_SEGMENT_S, name, "name"), *given]]
 
     @staticmethod
     def _video_item(kind: str, s: float, r: Record, start: float, end: float, text: str,

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from mavi_sync.api.client import Client
 from mavi_sync.errors import ClaimLost
-from mavi_sync.find.listing import PAGE_SIZE, Listing, list_all, sha_of
+from mavi_sync.find.listing import PAGE_SIZE, Listing, OnPage, list_all, sha_of
 from mavi_sync.ledger import Ledger
 from mavi_sync.states import State
 
@@ -87,7 +87,7 @@ class Report:
 
 
 def check(ledger: Ledger, client: Client, namespaces: Iterable[str], *, fix: bool = False,
-          page_size: int = PAGE_SIZE, on_page: Optional[Callable[[Listing], None]] = None) -> Report:
+          page_size: int = PAGE_SIZE, on_page: Optional[OnPage] = None) -> Report:
     """Compare the ledger's video rows with the server's listing; `fix` queues again what is lost."""
     started = time.monotonic()
     report = Report()

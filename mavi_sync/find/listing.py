@@ -46,16 +46,19 @@ def video_no(video: dict[str, Any]) -> Optional[str]:
     return str(number) if number else None
 
 
-def list_all(client: Client, namespace: str, *, page_size: int = PAGE_SIZE,
-             on_page: Optional[Callable[[Listing], None]] = None) -> Listing:
-    """Every video of `namespace`, each once. Raises ApiError when a page cannot be had."""
+OnPage = Callable[[Listing, list[tuple[str, dict[str, Any]]]], None]
+
+
+def list_all(client: Client, namespace: str, *, page_size: int = PAGE_SIZE, on_page: Optional[OnPage] = None) -> Listing:
+    """Every video of `namespace`, each once; `on_page` gets each page's new (number, video)
+    while the next page's slot is waited for. Raises ApiError when a page cannot be had."""
     out = Listing(namespace)
     started = time.monotonic()
     page = 1
     while True:
         got = client.list_videos(namespace, page, page_size)
         out.requests += 1
-        new = 0
+        new = []
         for video in got.videos:
             number = video_no(video)
             if number is None:
@@ -64,12 +67,12 @@ def list_all(client: Client, namespace: str, *, page_size: int = PAGE_SIZE,
                 out.repeats += 1
             else:
                 out.videos[number] = video
-                new += 1
+                new.append((number, video))
         if on_page is not None:
-            on_page(out)
+            on_page(out, new)
         size = min(page_size, got.page_size or page_size)
         done = got.total is not None and len(out.videos) >= got.total
-        if done or new == 0 or len(got.videos) < size:
+        if done or not new or len(got.videos) < size:
             break
         page += 1
     out.seconds = time.monotonic() - started

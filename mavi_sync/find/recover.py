@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
@@ -76,10 +77,11 @@ class Recovered:
             "not_recoverable_from_server": NOT_RECOVERABLE if self.from_backup is None else None}
 
 
-def rows_of(listing: Listing) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Listed videos → ledger rows (pure), and counts of what became of them."""
-    rows, counts = [], {"confirmed": 0, "processing": 0, "failed": 0, "untagged": 0}
-    for number, video in listing.videos.items():
+def rows_of(namespace: str, videos: Iterable[tuple[str, dict[str, Any]]]) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Listed (number, video) → ledger rows (pure), and counts of what became of them."""
+    rows: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    for number, video in videos:
         sha, status = sha_of(video), str(video.get("status") or "").upper()
         if sha is None:
             counts["untagged"] += 1
@@ -90,7 +92,7 @@ def rows_of(listing: Listing) -> tuple[list[dict[str, Any]], dict[str, int]]:
         state = State.CONFIRMED if status == "PARSE" else State.UPLOADED
         counts["confirmed" if state is State.CONFIRMED else "processing"] += 1
         created, taken = video.get("create_time"), video.get("datetime_taken")
-        rows.append({"sha256": sha, "target": "video", "namespace": listing.namespace, "state": state,
+        rows.append({"sha256": sha, "target": "video", "namespace": namespace, "state": state,
                      "size": video["size"] if isinstance(video.get("size"), int) else 0, "remote_id": number,
                      "remote_status": status or None, "uploaded_at": created / 1000 if _ms(created) else None,
                      "capture_time": _wall(taken) if _ms(taken) else None,
@@ -137,14 +139,17 @@ def recover(config: Config, client: Optional[Client], *, force: bool = False, ba
             copy_database(backup, tmp)
         with Ledger(tmp, clock=clock) as ledger:
             ledger.set_daemon(pid=None, heartbeat=None)  # a copy's daemon was another process
-            for ns in spaces:
-                listing = list_all(client, ns)  # type: ignore[arg-type]
-                rows, counts = rows_of(listing)
+            def take(listing: Listing, new: list[tuple[str, dict[str, Any]]]) -> None:
+                # Each page written as it comes: while the next page's rate-limit slot is waited for.
+                rows, counts = rows_of(listing.namespace, new)
                 out.added += ledger.adopt_remote(rows)
                 out.confirmed += counts["confirmed"]
                 out.processing += counts["processing"]
                 out.failed_there += counts["failed"]
                 out.untagged += counts["untagged"]
+
+            for ns in spaces:
+                listing = list_all(client, ns, on_page=take)  # type: ignore[arg-type]
                 out.repeats += listing.repeats
                 out.requests += listing.requests
         out.kept_old = _into_place(tmp, path, clock())

@@ -122,7 +122,7 @@ def test_paging_stays_within_the_query_rate_limit(tmp_path: Path, emulator, admi
 def test_an_upload_that_ends_during_the_listing_is_not_unknown(box: Box, admin) -> None:
     late = seeded(admin, 9)
 
-    def recorded_meanwhile(_listing: Listing) -> None:
+    def recorded_meanwhile(_listing: Listing, _new: object) -> None:
         if box.ledger.get(sha(9), "video", "default") is None:
             box.ledger.adopt_remote([row(9, late)])
 
