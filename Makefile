@@ -63,7 +63,7 @@ reliability: $(STAMP)
 
 # Every performance figure against its reference in the same run (curl, sha256sum, find,
 # the settle time, the emulator's rate limit), medians with min and max over 3 runs; about
-# 15 minutes on 2 cores. Writes bench/results.json. BENCH_ARGS="--quick" for a smoke run,
+# 20 minutes on 2 cores. Writes bench/results.json. BENCH_ARGS="--quick" for a smoke run,
 # BENCH_ARGS="--only restart,idle" for some figures.
 bench: $(STAMP) bench-tools
 	$(BIN)/python -m bench $(BENCH_ARGS)

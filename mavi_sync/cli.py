@@ -18,6 +18,7 @@ from mavi_sync.config.schema import TARGETS
 from mavi_sync.emulator.command import add_emulator_arguments, run_emulator
 from mavi_sync.fleet.command import add_fleet_arguments, run_fleet
 from mavi_sync.errors import ConfigError, ConversionError, MaviSyncError
+from mavi_sync.find import commands as find
 from mavi_sync.hashing import sha256_file
 from mavi_sync.fleet import open_ledger
 from mavi_sync.ledger import Ledger
@@ -116,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     control.add_arguments(sub, CONFIG_HELP)
+    find.add_arguments(sub, CONFIG_HELP, when)
 
     p = sub.add_parser("migrate-ledger", help="copy this box's SQLite ledger into its [fleet] database (idempotent)")
     p.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
@@ -217,7 +219,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     ledger = open_ledger(config)
     config = with_callbacks(config, ledger)  # async security: the receiver's URL
     folders = [config.folder_for(path.resolve()) or folder for path, folder in zip(args.files, folders)]
-    client = Client.from_config(config)
+    client = Client.from_config(config, folders=ledger)
     try:
         outcomes = [_upload_one(path.resolve(), folder, config, ledger, client, args)
                     for path, folder in zip(args.files, folders)]
@@ -304,7 +306,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"check-config": check.cmd_check_config, "inspect": cmd_inspect, "scan": cmd_scan, "upload": cmd_upload,
              "run": cmd_run, "sync": cmd_sync, "status": cmd_status, "retry": cmd_retry, "ledger": cmd_ledger, "captions": cmd_captions,
-             "migrate-ledger": cmd_migrate_ledger, "fleet": run_fleet, "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator}
+             "migrate-ledger": cmd_migrate_ledger, "fleet": run_fleet, "pause": control.cmd_pause, "resume": control.cmd_resume, "emulator": cmd_emulator,
+             **find.COMMANDS}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ from mavi_sync.api.client import Client, KeyRing, OnRetry, log_retry
 from mavi_sync.config import Config, load_config
 from mavi_sync.engine import Engine
 from mavi_sync.errors import ConfigError, MaviSyncError
+from mavi_sync.find.backup import Backups
 from mavi_sync.gate import Gate, evaluate
 from mavi_sync.intake import Intake
 from mavi_sync.intake.watcher import Watcher
@@ -79,7 +80,7 @@ def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
     in a fleet, the client takes its slots from the account's shared budgets."""
     stop, counters = threading.Event(), Counters()
     client = Client.from_config(config, keys=keys, stop=stop, on_retry=counting_retries(counters),
-                                limiters=fleet.limiters if fleet is not None else None)
+                                limiters=fleet.limiters if fleet is not None else None, folders=ledger)
     engine = Engine(config, ledger, client, stop=stop, clock=clock, counters=counters)
     intake = Intake(config, ledger, engine.enqueue, stop=stop, clock=clock)
     engine.settling = intake.__len__
@@ -108,6 +109,8 @@ class Daemon:
         self.receiver = _receiver(config, self.ledger, self.engine) if config.receiver.listen else None
         self.web = _web(self, parts) if config.web.listen else None
         self.watcher: Optional[Watcher] = None
+        # Consistent copies of a box's own ledger ([ledger] backup_dir); a fleet's is PostgreSQL's.
+        self.backups = Backups(config.ledger, self.ledger.path) if not config.fleet.database else None
         # Ping systemd's watchdog at half its timeout (WatchdogSec=), at least every 5 s.
         watchdog = self.notifier.watchdog_s
         self._beat_s = min(HEARTBEAT_S, watchdog / 2) if watchdog else HEARTBEAT_S
@@ -149,6 +152,8 @@ class Daemon:
             self.receiver.start()
             log.info("receiver_listening", address="%s:%d" % self.receiver.address)  # (the URL's secret: never)
         self._start_watching()
+        if self.backups is not None:
+            self.backups.start()
         self.intake.walk_in_background(self._walk, "startup-walk")
         self._oversee()  # a window closed now, or a pause by hand, holds the workers from their start
         self.engine.start(self.config.uploads.concurrency)
@@ -297,6 +302,8 @@ class Daemon:
             self.receiver.stop()
         self.client.close()
         self.oversight.stop()
+        if self.backups is not None:
+            self.backups.close()
         if self.fleet is not None:
             try:
                 self.fleet.registry.left()

@@ -74,6 +74,8 @@ def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
         verdict = check(info, target, max_bytes, folder.to_jpeg, folder.transcode, clip)
         fields = build_fields(info, rel, folder, capture, target, sha256=sha256,
                               with_sha_tag=with_sha_tag) if verdict.accepted else None
+        if fields is not None and fields.refusal is not None:  # its server folder cannot be named
+            verdict, fields = dataclasses.replace(verdict, accepted=False, reasons=(fields.refusal,)), None
         if verdict.convert == "jpeg":
             targets[target] = TargetPlan(verdict, fields, _renamed(path, ".jpg"), "image/jpeg")
         elif verdict.convert in ("mp4", "h264", "clip"):
@@ -82,6 +84,8 @@ def plan_file(path: Path, folder: FolderConfig, *, sha256: Optional[str] = None,
             targets[target] = TargetPlan(verdict, fields, upload_filename(path, info),
                                          info.kind.mime if info.kind else "application/octet-stream")
     chosen = choose_target(info, folder.target, max_bytes, folder.to_jpeg, folder.transcode, clip)
+    if chosen.accepted and not targets[chosen.target].verdict.accepted:
+        chosen = targets[chosen.target].verdict
     return FilePlan(path, rel, folder, info, capture, chosen, targets, sha256)
 
 
@@ -166,7 +170,8 @@ def job_for(plan: FilePlan, st: os.stat_result, *, target: Optional[str] = None,
     return UploadJob(path=send or plan.path, target=target, filename=tp.filename, mime=tp.mime, size=st.st_size,
                      mtime_ns=st.st_mtime_ns, sha256=plan.sha256, namespace=plan.folder.unique_id,
                      form=tp.fields.form, method=tp.verdict.method, security_mode=plan.folder.security.mode,
-                     maybe_sent=maybe_sent, lookup_tag=_lookup_tag(target, plan.sha256, tp.fields.form))
+                     maybe_sent=maybe_sent, lookup_tag=_lookup_tag(target, plan.sha256, tp.fields.form),
+                     server_folder=tp.fields.server_folder)
 
 
 def _lookup_tag(target: str, sha256: str, form: Mapping[str, Any]) -> Optional[str]:

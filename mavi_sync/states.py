@@ -1,6 +1,6 @@
 """The life of a file in the ledger: states and the transitions between them. Pure.
 
-    discovered ─► ready ─► uploading ─► uploaded ─► confirmed
+    discovered ─► ready ─► uploading ─► uploaded ─► confirmed ──(check --fix)──► ready
         │           │          │  ▲         │
         │           │          ▼  │         ▼
         └──────┬────┴──────► rejected    failed ──(retry)──► ready
@@ -13,7 +13,9 @@ once the request's body starts leaving: so an attempt that never reached the ser
 upload found by its tag); `uploading` → `ready` is a retry after an error in flight,
 `uploading` → `uploading` an attempt resumed after a crash (its outcome unknown: videos
 are looked up first); `uploading` → `confirmed` skips `uploaded` for targets whose answer
-is final (image ids, synchronous security results). Illegal moves raise IllegalTransition.
+is final (image ids, synchronous security results). `confirmed` is final but for one move:
+`mavi-sync check --fix` found the server no longer holds it (gone, or FAILED there) and sends
+it again. Illegal moves raise IllegalTransition.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ _ALLOWED: dict[State, frozenset[State]] = {
     S.READY: frozenset({S.UPLOADING, S.REJECTED, S.VANISHED, S.READY, S.FAILED, S.UPLOADED, S.CONFIRMED}),
     S.UPLOADING: frozenset({S.UPLOADING, S.UPLOADED, S.CONFIRMED, S.READY, S.FAILED, S.REJECTED, S.VANISHED}),
     S.UPLOADED: frozenset({S.UPLOADED, S.CONFIRMED, S.FAILED}),
-    S.CONFIRMED: frozenset(),
+    S.CONFIRMED: frozenset({S.READY}),  # only by `check --fix`: the server lost it
     S.REJECTED: frozenset({S.READY, S.DISCOVERED}),
     S.FAILED: frozenset({S.READY, S.DISCOVERED}),
     S.VANISHED: frozenset({S.DISCOVERED, S.READY}),

@@ -15,7 +15,7 @@ PACKAGE = REPO / "mavi_sync"
 LEVELS: list[tuple[int, tuple[str, ...]]] = [
     (7, ("cli", "views", "terminal", "__main__", "dev", "control", "check")),
     (6, ("daemon",)),
-    (5, ("engine", "metrics", "report", "oversight", "web")),
+    (5, ("engine", "metrics", "report", "oversight", "web", "find")),
     (4, ("intake", "follower", "uploader", "sending", "dryrun", "after", "events", "pauses", "batch")),
     (3, ("outcome", "pause", "plan", "staging", "captions", "receiver", "gate", "alerts", "courier")),
     (2, ("api", "ledger", "media", "snapshot", "notify", "hashing", "stamp", "emulator", "fleet")),

@@ -93,6 +93,11 @@ class MetricsConfig:
 class LedgerConfig:
     # None = $STATE_DIRECTORY/ledger.sqlite3 under systemd, else the platform state dir.
     path: Optional[Path] = None
+    # A consistent copy of the ledger (SQLite's online backup) made there this often by the
+    # daemon, the newest `backup_keep` kept; `mavi-sync recover --backup` restores one.
+    backup_dir: Optional[Path] = None
+    backup_interval_s: float = 86400.0
+    backup_keep: int = 7
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,10 @@ class FolderConfig:
     video_transcription_prompt: str = ""
     retain_original_video: bool = True
     folder_id: Optional[int] = None
+    # The memories.ai folder each video goes to, by a template of the tag templates'
+    # placeholders (e.g. "{folder}/{yyyy}-{mm}"); made once through the API, its id kept
+    # in the ledger. "" = folder_id (or the account's default folder).
+    server_folder: str = ""
     callback: str = ""
     after_upload: str = "keep"
     archive_dir: Optional[Path] = None

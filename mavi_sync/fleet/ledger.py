@@ -68,6 +68,10 @@ CREATE INDEX duties_next ON duties (next_at);
 CREATE TABLE places (file_id BIGINT NOT NULL REFERENCES files (id), path BYTEA NOT NULL, how TEXT NOT NULL,
     dest BYTEA, at DOUBLE PRECISION NOT NULL, PRIMARY KEY (file_id, path));
 """,
+    11: """
+CREATE TABLE server_folders (name TEXT PRIMARY KEY, folder_id BIGINT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX files_remote ON files (remote_id) WHERE remote_id IS NOT NULL;
+""",
 }
 BASE_VERSION = 9  # what SCHEMA alone makes
 

@@ -24,7 +24,7 @@ from mavi_sync.fleet.ledger import PostgresLedger
 # ledger's rows are also deleted (a path forgotten, a mark dropped).
 GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("SELECT, INSERT, UPDATE", ("fleet_schema", "rate_budget", "nodes")),
-    ("SELECT, INSERT, UPDATE, DELETE", ("files", "paths", "daemon", "skipped", "dir_marks", "duties", "places",
+    ("SELECT, INSERT, UPDATE, DELETE", ("files", "paths", "daemon", "skipped", "dir_marks", "duties", "places", "server_folders",
                                         "ledger_schema")),
 )
 OWNER_NODE = "(owner)"  # the name the owner's ledger connection goes by: it registers nothing

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import requests
 
 from mavi_sync.api.client import Client, KeyRing
 from mavi_sync.config.parse import build_config
@@ -108,9 +109,12 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str
 
 def _capture(url: str, folder: Path) -> list[dict[str, Any]]:
     folder.mkdir()
+    # A positive folder_id must belong to the account (OpenAPI, UploadVideoRequest.folder_id).
+    made = requests.post(url + "/serve/api/v1/folders/create", data={"name": "openapi"},
+                         headers={"Authorization": API_KEY}, timeout=5).json()["data"]["folder_id"]
     config = build_config({"api": api_table(url), "uploads": fast_uploads(read_timeout_s=0.5),
                            "folders": [{"path": str(folder), "tags": ["t1", "t2"], "camera_model": "Fixed Cam",
-                                        "latitude": 52.52, "longitude": 13.405, "folder_id": 12345,
+                                        "latitude": 52.52, "longitude": 13.405, "folder_id": made,
                                         "callback": "https://example.org/cb", "retain_original_video": False,
                                         "video_transcription_prompt": "Focus on people.", "unique_id": "cam1"}]})
     client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from mavi_sync.config.schema import (ApiConfig, BandwidthConfig, FleetConfig, FolderConfig, HealthConfig,
-                                     MetricsConfig, NotifyConfig, NotifyTarget, ReceiverConfig, SecurityConfig,
-                                     UploadsConfig, WebConfig)
+                                     LedgerConfig, MetricsConfig, NotifyConfig, NotifyTarget, ReceiverConfig,
+                                     SecurityConfig, UploadsConfig, WebConfig)
 from tests.conftest import REPO
 
 TABLES: dict[str, Any] = {"api": ApiConfig(), "api.key": ApiConfig().key, "api.security_key": ApiConfig().security_key,
                           "uploads": UploadsConfig(), "metrics": MetricsConfig(), "folders": FolderConfig(path=REPO),
-                          "folders.security": SecurityConfig(), "receiver": ReceiverConfig()}
+                          "folders.security": SecurityConfig(), "receiver": ReceiverConfig(), "ledger": LedgerConfig()}
 
 
 @dataclass(frozen=True)
