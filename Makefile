@@ -54,7 +54,7 @@ test-tools:
 # 5000 mutated files. Prints the table of figures the README reports.
 RELIABILITY := tests/e2e/test_crash.py tests/e2e/test_faults.py tests/e2e/test_outage.py \
 	tests/e2e/test_bad_input.py tests/e2e/test_ledger_disk.py tests/e2e/test_secrets.py \
-	tests/media/test_probe_fuzz.py tests/test_ledger_states.py
+	tests/media/test_probe_fuzz.py tests/ledger/test_machine.py
 reliability: $(STAMP)
 	rm -f reliability-figures.jsonl
 	MAVI_RELIABILITY=full MAVI_FIGURES=$(CURDIR)/reliability-figures.jsonl \

@@ -35,7 +35,7 @@ from mavi_sync.emulator.faults import Faults
 from mavi_sync.emulator.runner import EmulatorServer
 from mavi_sync.emulator.seed import generated_sha256
 from mavi_sync.find.listing import PAGE_SIZE
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 
 QUERY_RATE = 5.0  # the vendor's upper figure for metadata and list requests (1–5 per second)
 BURST = 1  # the client's query limiter takes none

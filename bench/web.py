@@ -30,8 +30,8 @@ from bench.harness import KEY, DaemonProcess, Spread, scratch
 from mavi_sync.config import build_config
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
-from mavi_sync.ledger import Ledger
-from mavi_sync.snapshot import Counters
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.engine.snapshot import Counters
 from mavi_sync.web.board import Board, Sources
 
 ROWS = 100_000

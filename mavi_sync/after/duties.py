@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from mavi_sync import events
+from mavi_sync.pipeline import events
 from mavi_sync.after.move import archive, free_name, move_text, remove
-from mavi_sync.captions import SIDECAR_SUFFIX, write_sidecar
+from mavi_sync.captions.store import SIDECAR_SUFFIX, write_sidecar
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.ledger import Duty, FileRecord, Ledger, Place
+from mavi_sync.ledger.store import Duty, FileRecord, Ledger, Place
 from mavi_sync.logs import get_logger
 
 log = get_logger("mavi_sync.after")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from mavi_sync.timetable import Timetable, Windows
+from mavi_sync.owner.timetable import Timetable, Windows
 
 # The four upload targets, plus `auto` for folders (chosen per file by media type).
 TARGETS = ("video", "image", "security", "asset")

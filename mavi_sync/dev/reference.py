@@ -103,7 +103,7 @@ def _escape(text: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     """The command line's parser (where the commands are wired)."""
-    from mavi_sync.cli import _parser
+    from mavi_sync.commands.parser import _parser
     return _parser()
 
 

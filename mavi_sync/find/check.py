@@ -26,8 +26,8 @@ from typing import Any, Callable, Iterable, Optional
 from mavi_sync.api.client import Client
 from mavi_sync.errors import ClaimLost
 from mavi_sync.find.listing import PAGE_SIZE, Listing, OnPage, list_all, sha_of
-from mavi_sync.ledger import Ledger
-from mavi_sync.states import State
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.ledger.states import State
 
 UNLISTABLE = ("image", "security", "asset")  # no endpoint lists them
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.media.prober import Prober, probe_here
-from mavi_sync.plan import plan_file
-from mavi_sync.states import State
+from mavi_sync.pipeline.plan import plan_file
+from mavi_sync.ledger.states import State
 
 
 @dataclass

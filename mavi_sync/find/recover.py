@@ -29,9 +29,9 @@ from mavi_sync.config.schema import Config
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.find.backup import copies, copy_database, verified
 from mavi_sync.find.listing import Listing, list_all, sha_of
-from mavi_sync.ledger import Ledger, ledger_path_for
-from mavi_sync.report import RUNNING_S
-from mavi_sync.states import State
+from mavi_sync.ledger.store import Ledger, ledger_path_for
+from mavi_sync.readout.report import RUNNING_S
+from mavi_sync.ledger.states import State
 
 NOT_RECOVERABLE = "images, security clips and v2 assets (no endpoint lists them)"
 

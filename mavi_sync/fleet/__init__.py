@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.ledger import Ledger, ledger_path_for
+from mavi_sync.ledger.store import Ledger, ledger_path_for
 
 
 def open_ledger(config: Config, node: str = "") -> Ledger:

@@ -25,8 +25,8 @@ import psycopg
 
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import ClaimLost, LedgerError
-from mavi_sync.ledger import _FILE_COLUMNS, MIGRATIONS, FileRecord, Ledger, _file, _filters
-from mavi_sync.states import State, check_transition
+from mavi_sync.ledger.store import _FILE_COLUMNS, MIGRATIONS, FileRecord, Ledger, _file, _filters
+from mavi_sync.ledger.states import State, check_transition
 
 LOCK_ID = 4711019  # the ledger's writer lock
 LEASE_S = 6 * 3600.0  # a claim older than this is free whatever its node says (an upload of hours)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mavi_sync.fleet.ledger import PostgresLedger
-from mavi_sync.ledger import _FILE_COLUMNS, Ledger
+from mavi_sync.ledger.store import _FILE_COLUMNS, Ledger
 
 _COPIED = [c for c in _FILE_COLUMNS if c != "id"] + ["part_of"]
 

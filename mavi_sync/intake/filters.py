@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Optional
 
-from mavi_sync.captions import SIDECAR_SUFFIX
+from mavi_sync.captions.store import SIDECAR_SUFFIX
 from mavi_sync.config.schema import FolderConfig
 
 # Names never taken for media in any folder, whatever its include globs say: the caption

@@ -16,13 +16,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Optional
 
-from mavi_sync import events
+from mavi_sync.pipeline import events
 from mavi_sync.errors import LedgerError
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.intake.scanner import Listing, mark, skip_reason, walk_dirs
 from mavi_sync.intake.settle import Settler
-from mavi_sync.ledger import Ledger
-from mavi_sync.stamp import Signature, signature
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.pipeline.stamp import Signature, signature
 
 
 class Intake:

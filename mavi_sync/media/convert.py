@@ -27,7 +27,7 @@ from typing import Any, Optional
 from PIL import Image
 
 from mavi_sync.errors import ConversionError
-from mavi_sync.hashing import sha256_file
+from mavi_sync.pipeline.hashing import sha256_file
 from mavi_sync.media.model import Converted
 
 try:  # HEIC/HEIF through pillow-heif (a hard dependency); AVIF is Pillow's own

@@ -10,10 +10,10 @@ import os
 from typing import Mapping
 
 from mavi_sync.errors import ClaimLost
-from mavi_sync.gate import hand_pause, pause_by_hand, resume_by_hand
-from mavi_sync.ledger import Ledger
-from mavi_sync.outcome import decide_retry
-from mavi_sync.timetable import TimetableError, parse_duration
+from mavi_sync.owner.gate import hand_pause, pause_by_hand, resume_by_hand
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.pipeline.outcome import decide_retry
+from mavi_sync.owner.timetable import TimetableError, parse_duration
 
 ACTIONS = ("pause", "resume", "retry")
 LONGEST_PAUSE_S = 365 * 86400.0

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.web.assets import CSS, JS
 from mavi_sync.web.page import captions, fragment, page

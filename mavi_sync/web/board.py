@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from mavi_sync.captions import captions
+from mavi_sync.captions.store import captions
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.gate import GateState
-from mavi_sync.ledger import Ledger
+from mavi_sync.owner.gate import GateState
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import recent
-from mavi_sync.report import status_json
-from mavi_sync.snapshot import Counters, Transfer
-from mavi_sync.states import State
+from mavi_sync.readout.report import status_json
+from mavi_sync.engine.snapshot import Counters, Transfer
+from mavi_sync.ledger.states import State
 
 LIST = 50  # rows per list (failed, waiting, refusal reasons, recent files)
 CAPTIONS = 200  # the recent captions a search looks through

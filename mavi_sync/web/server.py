@@ -22,7 +22,7 @@ from mavi_sync.config.secrets import Secret, resolve_key
 from mavi_sync.config.web import is_loopback, split_listen
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.fleet import open_ledger
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.web.access import Access
 from mavi_sync.web.app import App, Response

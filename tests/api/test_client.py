@@ -18,9 +18,9 @@ from mavi_sync.config.schema import Config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.errors import AmbiguousRefusal, AccountError, FileChanged, PermanentError, TransientError
-from mavi_sync.hashing import sha256_file
+from mavi_sync.pipeline.hashing import sha256_file
 from mavi_sync.media.fields import sha_tag
-from mavi_sync.plan import job_for, plan_file
+from mavi_sync.pipeline.plan import job_for, plan_file
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads, run_in_threads
 
@@ -31,7 +31,7 @@ class Followed(NamedTuple):
 
 def follow(check: Callable[[], RemoteStatus], seconds: float = 20) -> Followed:
     """Ask `check` every 0.05 s until the status is final (bounded): the client's side of
-    following, without the ledger (the follower's loop: tests/test_follower.py)."""
+    following, without the ledger (the follower's loop: tests/pipeline/test_follower.py)."""
     deadline, polls = time.monotonic() + seconds, 0
     while True:
         status, polls = check(), polls + 1

@@ -10,9 +10,9 @@ from typing import Iterator, Optional
 import pytest
 import requests
 
-from mavi_sync.ledger import Ledger
-from mavi_sync.states import State
-from mavi_sync.uploader import upload_path
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.ledger.states import State
+from mavi_sync.pipeline.uploader import upload_path
 from tests.conftest import API_KEY
 from tests.find.rig import Box
 

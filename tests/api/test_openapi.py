@@ -19,8 +19,8 @@ from mavi_sync.api.client import Client, KeyRing
 from mavi_sync.config.parse import build_config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.hashing import sha256_file
-from mavi_sync.plan import job_for, plan_file
+from mavi_sync.pipeline.hashing import sha256_file
+from mavi_sync.pipeline.plan import job_for, plan_file
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import API_KEY, REPO, SECURITY_KEY, api_table, fast_uploads
 

@@ -11,7 +11,7 @@ from mavi_sync.config import build_config
 from mavi_sync.config.parse import folder_name_problem
 from mavi_sync.dev.samples import VideoSpec, write_video
 from mavi_sync.errors import ConfigError
-from mavi_sync.plan import job_for, plan_file
+from mavi_sync.pipeline.plan import job_for, plan_file
 
 
 def problems(folder: dict[str, object], ledger: dict[str, object] | None = None) -> list[str]:

@@ -15,8 +15,8 @@ from mavi_sync.dev.samples import ImageSpec, write_image
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
-from mavi_sync.pause import OUTAGE_PROBE_S
-from mavi_sync.pauses import CHECK_AFTER_S
+from mavi_sync.engine.pause import OUTAGE_PROBE_S
+from mavi_sync.engine.pauses import CHECK_AFTER_S
 from tests.conftest import API_KEY, SECURITY_KEY, fast_timing
 from tests.e2e.rig import Daemon, until
 from tests.e2e.stream import record_figures

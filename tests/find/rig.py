@@ -16,11 +16,11 @@ from mavi_sync.api.follow import PollPolicy
 from mavi_sync.config.parse import build_config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.dev.samples import VideoSpec, write_video
-from mavi_sync.follower import Follower
-from mavi_sync.ledger import FileRecord, Ledger
-from mavi_sync.outcome import RetryRules
-from mavi_sync.states import State
-from mavi_sync.uploader import upload_path
+from mavi_sync.pipeline.follower import Follower
+from mavi_sync.ledger.store import FileRecord, Ledger
+from mavi_sync.pipeline.outcome import RetryRules
+from mavi_sync.ledger.states import State
+from mavi_sync.pipeline.uploader import upload_path
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads
 
 POLL = PollPolicy(initial_s=0.05, max_s=0.1, give_up_s=15)

@@ -14,7 +14,7 @@ import pytest
 
 from mavi_sync.config.schema import LedgerConfig
 from mavi_sync.find.backup import Backups, backup_now, copies, made_at, name_at
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 from tests.conftest import API_KEY, api_toml
 
 

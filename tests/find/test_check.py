@@ -11,7 +11,7 @@ import pytest
 
 from mavi_sync.find.check import check
 from mavi_sync.find.listing import Listing
-from mavi_sync.states import State
+from mavi_sync.ledger.states import State
 from tests.find.rig import Box
 
 

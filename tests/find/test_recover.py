@@ -16,8 +16,8 @@ from mavi_sync.config.parse import build_config
 from mavi_sync.dev.samples import ImageSpec, write_image
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.find.recover import recover
-from mavi_sync.ledger import Ledger
-from mavi_sync.states import State
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.ledger.states import State
 from tests.find.rig import Box
 
 

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mavi_sync.ledger import Ledger
-from mavi_sync.states import State
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.ledger.states import State
 from tests.pg import PASSWORD, PostgresServer
 
 CLI = [sys.executable, "-m", "mavi_sync"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from mavi_sync.config.parse import build_config
 from mavi_sync.intake import Intake
 from mavi_sync.intake.scanner import RACY_S
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 
 
 def test_a_restart_walk_trusts_a_directory_mark_only_while_nothing_in_it_changed(tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def test_a_codec_the_endpoint_refuses_is_re_encoded_as_h264_with_its_sound(tmp_p
 
 def test_a_transcode_reports_how_far_it_got_for_status(tmp_path: Path) -> None:
     from mavi_sync.media.model import Converted
-    from mavi_sync.staging import Staging
+    from mavi_sync.pipeline.staging import Staging
     seen: list[str] = []
 
     def slow(src: str, dest: str, to: str, options: dict) -> Converted:  # type: ignore[type-arg]
@@ -194,7 +194,7 @@ def _security_takes_it_remuxed(source: Path, seconds: float, tmp_path: Path) -> 
     times it into the MP4."""
     from mavi_sync.config.parse import build_config
     from mavi_sync.media.convert import to_mp4
-    from mavi_sync.plan import plan_file
+    from mavi_sync.pipeline.plan import plan_file
     folder = build_config({"folders": [{"path": str(tmp_path), "target": "security"}]}).folders[0]
     plan = plan_file(source, folder)
     assert plan.chosen.target == "security" and plan.chosen.accepted, plan.chosen.reason

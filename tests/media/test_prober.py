@@ -61,7 +61,7 @@ def test_a_relative_path_is_probed_where_the_caller_is(tmp_path: Path, helper: P
 
 
 def test_the_daemon_never_maps_ffmpeg_or_pillow() -> None:
-    code = ("import sys, mavi_sync.cli, mavi_sync.daemon, mavi_sync.engine; "
+    code = ("import sys, mavi_sync.commands.parser, mavi_sync.daemon.service, mavi_sync.engine.core; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('av', 'PIL')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"

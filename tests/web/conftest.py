@@ -11,10 +11,10 @@ from typing import Any, Iterator, Optional
 import pytest
 
 from mavi_sync.config import build_config
-from mavi_sync.gate import GateState
-from mavi_sync.ledger import Ledger
-from mavi_sync.snapshot import Counters
-from mavi_sync.states import State
+from mavi_sync.owner.gate import GateState
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.engine.snapshot import Counters
+from mavi_sync.ledger.states import State
 from mavi_sync.web.board import Board, Sources
 
 

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import pytest
 
 from mavi_sync.config.secrets import Secret
-from mavi_sync.gate import hand_pause
-from mavi_sync.states import State
+from mavi_sync.owner.gate import hand_pause
+from mavi_sync.ledger.states import State
 from mavi_sync.web.access import Access
 from mavi_sync.web.app import MAX_TARGET, App, Response
 from mavi_sync.web.sessions import Sessions

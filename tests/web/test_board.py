@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from mavi_sync.gate import GateState, HandPause
-from mavi_sync.states import State
+from mavi_sync.owner.gate import GateState, HandPause
+from mavi_sync.ledger.states import State
 from mavi_sync.web import board as board_module
 from mavi_sync.web.board import search
 from mavi_sync.web.health import health
