@@ -17,6 +17,7 @@ from mavi_sync.commands import check_config as check
 
 from mavi_sync.commands import pause as control
 
+from mavi_sync.daemon import once
 from mavi_sync.daemon import service as daemon
 from mavi_sync.api.client import Client
 from mavi_sync.config import Config, FolderConfig, default_config_path, load_config
@@ -269,7 +270,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     # journal, none: the logs say it all.
     line = StatusLine(sys.stderr) if sys.stderr.isatty() else None
     _log_setup(config, stream=line)
-    engine = daemon.sync_once(config, timeout_s=args.timeout, progress=line.show if line else None)
+    engine = once.sync_once(config, timeout_s=args.timeout, progress=line.show if line else None)
     if line is not None:
         line.close()
         configure(config.log_level, stream=sys.stderr)

@@ -1,4 +1,5 @@
-"""`mavi-sync run`: wiring, signals, systemd notify, config reload, and shutdown.
+"""`mavi-sync run`: the daemon's life: start, the tick, signals, systemd notify, config reload,
+and shutdown (its parts are built in wiring.py).
 
 SIGTERM/SIGINT: stop intake, let in-flight uploads finish within shutdown_grace_s,
 then exit; anything cut off stays `uploading` in the ledger and is resumed (looked up
@@ -14,32 +15,22 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
-from mavi_sync.api.client import Client, KeyRing, OnRetry, log_retry
 from mavi_sync.config import Config, load_config
-from mavi_sync.engine.core import Engine
 from mavi_sync.errors import ConfigError, MaviSyncError
 from mavi_sync.find.backup import Backups
-from mavi_sync.owner.gate import Gate, evaluate
-from mavi_sync.intake import Intake
 from mavi_sync.intake.watcher import Watcher
 from mavi_sync.fleet import open_ledger
-from mavi_sync.ledger.store import Ledger
-from mavi_sync.captions.receiver import Receiver, with_callbacks
+from mavi_sync.captions.receiver import with_callbacks
 from mavi_sync.logs import get_logger
+from mavi_sync.daemon import wiring
 from mavi_sync.daemon.systemd import Notifier
 from mavi_sync.owner.oversight import Oversight, Watched
-from mavi_sync.readout.report import pass_total, progress_line
-from mavi_sync.engine.snapshot import Counters
-from mavi_sync.ledger.states import State
-from mavi_sync.web import Sources as PageSources, WebServer
 
 if TYPE_CHECKING:
-    from mavi_sync.fleet.join import Fleet
     from mavi_sync.readout.metrics import Metrics
 
 log = get_logger("mavi_sync.daemon.service")
@@ -53,61 +44,23 @@ UPLOADS_FIXED_AT_START = ("concurrency", "rate_limit_per_minute", "query_rate_li
                           "request_retry_initial_s", "image_batch_files")
 
 
-@dataclass
-class Parts:
-    """The daemon's moving parts, wired: one stop event that the client's waits, the engine's
-    loops and intake's walks all see; the engine's queue fed by intake."""
-
-    stop: threading.Event
-    counters: Counters
-    client: Client
-    engine: Engine
-    intake: Intake
-    gate: Gate
-
-
-def counting_retries(counters: Counters, then: OnRetry = log_retry) -> OnRetry:
-    """The client's retry hook: count each in-process retry (metrics), then log it."""
-    def hook(attempt: int, wait: float, exc: BaseException) -> None:
-        counters.retries += 1
-        then(attempt, wait, exc)
-    return hook
-
-
-def assemble(config: Config, ledger: Ledger, *, keys: Optional[KeyRing] = None,
-             clock: Callable[[], float] = time.time, fleet: Optional["Fleet"] = None) -> Parts:
-    """Build and connect client, engine and intake for `config` (the daemon, `sync`, tests);
-    in a fleet, the client takes its slots from the account's shared budgets."""
-    stop, counters = threading.Event(), Counters()
-    client = Client.from_config(config, keys=keys, stop=stop, on_retry=counting_retries(counters),
-                                limiters=fleet.limiters if fleet is not None else None, folders=ledger)
-    engine = Engine(config, ledger, client, stop=stop, clock=clock, counters=counters)
-    intake = Intake(config, ledger, engine.enqueue, stop=stop, clock=clock)
-    engine.settling = intake.__len__
-    engine.resettle = intake.resettle
-    intake.on_gone = engine.story.gone
-    engine.on_ledger_back = lambda: intake.walk_in_background(intake.walk, "walk-after-ledger")
-    gate = Gate(config.bandwidth, ledger, client.transport.throttle, engine.opened, clock=clock)
-    return Parts(stop, counters, client, engine, intake, gate)
-
-
 class Daemon:
     def __init__(self, config: Config, config_path: Optional[Path], *, notifier: Optional[Notifier] = None) -> None:
         self.config_path = config_path
         self.notifier = notifier or Notifier()
         self.ledger = open_ledger(config)
         self.config = config = with_callbacks(config, self.ledger)
-        self.fleet = _join(config) if config.fleet.database else None
-        parts = assemble(config, self.ledger, fleet=self.fleet)
+        self.fleet = wiring.join_fleet(config) if config.fleet.database else None
+        parts = wiring.assemble(config, self.ledger, fleet=self.fleet)
         self.client, self.engine, self.intake, self.gate = parts.client, parts.engine, parts.intake, parts.gate
         engine = self.engine
         self.oversight = Oversight(config, self.ledger, Watched(engine.pause.current, lambda: engine.outage.since,
                                                                 lambda: parts.counters.uploaded),
                                    secrets=self.client.keys.revealed)
         engine.after.on_caption = self.oversight.caption
-        self.metrics: Optional["Metrics"] = _metrics(parts) if config.metrics.port else None
-        self.receiver = _receiver(config, self.ledger, self.engine) if config.receiver.listen else None
-        self.web = _web(self, parts) if config.web.listen else None
+        self.metrics: Optional["Metrics"] = wiring.metrics(parts) if config.metrics.port else None
+        self.receiver = wiring.receiver(config, self.ledger, self.engine) if config.receiver.listen else None
+        self.web = wiring.web(self, parts) if config.web.listen else None
         self.watcher: Optional[Watcher] = None
         # Consistent copies of a box's own ledger ([ledger] backup_dir); a fleet's is PostgreSQL's.
         self.backups = Backups(config.ledger, self.ledger.path) if not config.fleet.database else None
@@ -316,93 +269,9 @@ class Daemon:
         return 0
 
 
-def _join(config: Config) -> "Fleet":
-    # Imported only in a fleet: psycopg and its libpq are not loaded on a box of its own.
-    try:
-        from mavi_sync.fleet.join import join
-    except ImportError as exc:
-        raise MaviSyncError(f"[fleet] database is set, but the PostgreSQL driver is missing ({exc.name})",
-                            hint="Install mavi-sync with its fleet extra: pip install 'mavi-sync[fleet]'.") from None
-    fleet = join(config)
-    assert fleet is not None
-    return fleet
-
-
-def _receiver(config: Config, ledger: Ledger, engine: Engine) -> Receiver:
-    try:
-        return Receiver(config.receiver.listen, ledger, engine.after.caption)
-    except OSError as exc:
-        raise MaviSyncError(f"[receiver] listen = {config.receiver.listen!r}: cannot listen there "
-                            f"({exc.strerror or exc})", hint="Choose a free port, or leave listen empty.") from None
-
-
-def _metrics(parts: Parts) -> "Metrics":
-    # Imported only when asked for: prometheus_client costs 1.5 MB that most boxes never use.
-    from mavi_sync.readout.metrics import Metrics, Sources
-    engine = parts.engine
-    metrics = Metrics(Sources(counts=engine.ledger.counts, counters=parts.counters,
-                              limiter=parts.client.transport.limiters["upload"],
-                              queue_depth=lambda: engine.queue.qsize() + len(parts.intake),
-                              paused=lambda: engine.pause.paused, gate=lambda: parts.gate.state,
-                              waiting=engine.after.waiting))
-    engine.on_upload = metrics.upload_seconds.observe
-    return metrics
-
-
-def _web(daemon: Daemon, parts: Parts) -> WebServer:
-    """The status page, reading the counters, queue, pauses and gate it shows (and the config in force)."""
-    engine = parts.engine
-    sources = PageSources(parts.counters, engine.queue, parts.intake.__len__, engine.pause.current,
-                          lambda: parts.gate.state, lambda: daemon.config)
-    return WebServer(daemon.config, sources, metrics=daemon.metrics.registry if daemon.metrics else None)
-
-
 def run(config_path: Path) -> int:
     daemon = Daemon(load_config(config_path), config_path)
     daemon.install_signals()
     return daemon.run()
 
 
-def sync_once(config: Config, *, timeout_s: float, progress: Optional[Callable[[str], None]] = None) -> Engine:
-    """One pass: walk, upload everything that settles, follow statuses until final or
-    `timeout_s`; returns the engine (its ledger holds the outcome)."""
-    ledger = open_ledger(config)
-    parts = assemble(with_callbacks(config, ledger), ledger)
-    engine, intake = parts.engine, parts.intake
-    # A pass by hand keeps to the byte cap in force now, not to the windows or a pause by
-    # hand (those hold the daemon; whoever runs `sync` wants it sent now).
-    parts.client.transport.throttle.set(evaluate(config.bandwidth, None, time.time()).rate, None)
-    engine.staging.clean()
-    started = time.monotonic()
-    before = engine.snapshot().finished
-    intake.walk()
-    engine.start(config.uploads.concurrency)
-    most = 0  # the largest total shown: it never jumps back (report.progress_line)
-
-    def show() -> None:
-        nonlocal most
-        if progress:
-            snap = engine.snapshot()
-            progress(progress_line(snap, before, time.monotonic() - started, total_floor=most))
-            most = max(most, pass_total(snap, before))
-
-    try:
-        while time.monotonic() < started + timeout_s and not _settled(engine):
-            intake.settle_tick()
-            show()
-            time.sleep(TICK_S)
-        show()
-    finally:
-        engine.drain(config.uploads.shutdown_grace_s)
-        parts.client.close()
-    return engine
-
-
-def _settled(engine: Engine) -> bool:
-    """Nothing left to do in this pass: no file settling, queued, in flight or being followed."""
-    if engine.settling() or engine.queue.qsize() or engine.counters.in_flight or engine.pause.paused:
-        return False
-    counts = engine.ledger.counts()
-    pending = sum(n for (state, _t), n in counts.items() if state in ("uploaded", "uploading", "discovered"))
-    due_now = engine.ledger.due(State.READY, engine.clock(), limit=1)
-    return pending == 0 and not due_now

@@ -83,7 +83,7 @@ class Engine:
         self.on_ledger_back: Callable[[], None] = lambda: None  # the daemon walks again
         self.settling: Callable[[], int] = lambda: 0  # paths intake still holds (for snapshots)
         # Where a path found again (a due retry, a resumed row, an unfinished file) goes:
-        # through intake's settling (daemon.assemble), so no worker ever gets a file in flux.
+        # through intake's settling (daemon/wiring.py assemble), so no worker ever gets a file in flux.
         self.resettle: Callable[[Path, bool], None] = lambda path, hold: self.enqueue(path)
         self.after = AfterUpload(config, ledger, clock=clock)  # archive, delete; captions beside the clip
         self.follower = Follower(ledger, client, rules_of(config), clock=clock, stop=stop,

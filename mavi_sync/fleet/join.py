@@ -1,5 +1,5 @@
 """A box joining its fleet: the database, its node in the registry, and the account's shared
-rate budgets for uploads and queries (what daemon.assemble hands the client)."""
+rate budgets for uploads and queries (what daemon/wiring.py assemble hands the client)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from mavi_sync.api.client import Client, KeyRing
 from mavi_sync.config.parse import build_config
 from mavi_sync.config.secrets import Secret
-from mavi_sync.daemon.service import assemble
+from mavi_sync.daemon.wiring import assemble
 from mavi_sync.engine.core import Engine
 from mavi_sync.ledger.store import Ledger
 from mavi_sync.dev.samples import ImageSpec, write_image
