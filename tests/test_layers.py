@@ -104,3 +104,10 @@ def test_no_module_is_over_400_lines_except_the_ledger() -> None:
     long = {name: n for name, path in modules().items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400 and name != "mavi_sync.ledger.store"}
     assert not long, long
+
+
+def test_at_most_eight_modules_sit_flat_at_the_top() -> None:
+    """The tree shows the plan (ARCHITECTURE.md): what everything shares stays at the top,
+    the rest lives in the package of its concern."""
+    flat = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert len(flat) <= 8, flat
