@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lock venv test test-tools reliability bench bench-tools profile demo docs check-config image image-test image-tools clean
+.PHONY: lock venv test test-tools reliability soak bench bench-tools profile demo docs check-config image image-test image-tools clean
 
 venv: $(STAMP)
 
@@ -60,6 +60,17 @@ reliability: $(STAMP)
 	MAVI_RELIABILITY=full MAVI_FIGURES=$(CURDIR)/reliability-figures.jsonl \
 		$(BIN)/python -m pytest -q -p no:randomly $(RELIABILITY)
 	$(BIN)/python -m tests.e2e.figures reliability-figures.jsonl
+
+# A day in the life at full size (tests/e2e/test_day.py, which runs one small day of each
+# in `make test`): the box's day again and again for two thirds of SOAK_MINUTES, then the
+# two-node fleet's, with minute-long outages, closed windows and full disks. About an hour;
+# prints the figures (soak-figures.jsonl keeps them), also when a promise broke.
+SOAK_MINUTES ?= 60
+soak: $(STAMP) test-tools
+	rm -f soak-figures.jsonl
+	MAVI_SOAK=full MAVI_SOAK_MINUTES=$(SOAK_MINUTES) MAVI_FIGURES=$(CURDIR)/soak-figures.jsonl \
+		$(BIN)/python -m pytest -q -s -p no:randomly tests/e2e/test_day.py; status=$$?; \
+	$(BIN)/python -m tests.e2e.figures soak-figures.jsonl; exit $$status
 
 # Every performance figure against its reference in the same run (curl, sha256sum, find,
 # the settle time, the emulator's rate limit), medians with min and max over 3 runs; about
