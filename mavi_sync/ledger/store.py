@@ -496,7 +496,10 @@ class Ledger:
         held = db.execute("SELECT 1 FROM paths WHERE file_id = ?", (file_id,)).fetchone() is not None
         idle = file_id not in self._in_flight
         if not held and idle:
-            unsent = "remote_id IS NULL AND lookup_due = 0 AND state NOT IN ('uploading', 'uploaded', 'confirmed')"
+            # `lookup_due` keeps a video that may be on the server (it is looked up before it is
+            # sent again); no other target can be looked up, so for them it keeps nothing.
+            unsent = ("remote_id IS NULL AND (lookup_due = 0 OR target <> 'video') "
+                      "AND state NOT IN ('uploading', 'uploaded', 'confirmed')")
             db.execute(f"DELETE FROM files WHERE part_of = ? AND {unsent}", (file_id,))
             db.execute(f"DELETE FROM files WHERE id = ? AND {unsent} "
                        "AND NOT EXISTS (SELECT 1 FROM files WHERE part_of = ?)", (file_id, file_id))

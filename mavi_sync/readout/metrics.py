@@ -79,7 +79,11 @@ class _Collector(Collector):
         oldest = GaugeMetricFamily("mavi_sync_after_upload_oldest_seconds",
                                    "How long the oldest owed after-upload action has waited", labels=["action"])
         now = self.sources.clock()
-        for action, (n, since) in sorted(self.sources.waiting().items()):
+        owed = self.sources.waiting()
+        # Both actions always have a series (0 when none is owed): a graph or an alert on
+        # them never meets an absent one.
+        for action in sorted({"archive", "delete"} | set(owed)):
+            n, since = owed.get(action, (0, now))
             waiting.add_metric([action], n)
             oldest.add_metric([action], max(0.0, now - since))
         yield waiting

@@ -83,7 +83,7 @@ def test_a_folder_made_unwritable_holds_the_archive_with_one_clear_line_until_it
     assert waiting["oldest"]["error"]
     text = subprocess.run([*CLI, "status", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
     assert "waiting to archive: 2, oldest " in text.stdout
-    assert metric(port, "mavi_sync_after_upload_waiting") == {'{action="archive"}': 2.0}
+    assert metric(port, "mavi_sync_after_upload_waiting") == {'{action="archive"}': 2.0, '{action="delete"}': 0.0}
     assert {r["place"] for r in d.ledger_rows()} == {"watched"}  # still where they were
     d.stop(signal.SIGKILL)
     # A crash between a confirmation and its duty's write leaves a confirmed row with no
@@ -96,7 +96,7 @@ def test_a_folder_made_unwritable_holds_the_archive_with_one_clear_line_until_it
     assert {p.name: sha(p) for p in archive.iterdir()} == sums  # nothing lost, nothing half-copied
     assert len(admin.uploads("video")) == 2  # nothing sent twice
     until(lambda: d.status()["after"] == {}, 10)
-    assert metric(port, "mavi_sync_after_upload_waiting") == {}
+    assert metric(port, "mavi_sync_after_upload_waiting") == {'{action="archive"}': 0.0, '{action="delete"}': 0.0}
     assert {(r["place"], r["path"]) for r in d.ledger_rows()} == {("archived", str(archive / n)) for n in sums}
     assert len(d.events("after_upload_failed")) == 2  # none after the restart
     assert d.stop() == 0
