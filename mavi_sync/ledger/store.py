@@ -496,9 +496,10 @@ class Ledger:
         held = db.execute("SELECT 1 FROM paths WHERE file_id = ?", (file_id,)).fetchone() is not None
         idle = file_id not in self._in_flight
         if not held and idle:
-            # `lookup_due` keeps a video that may be on the server (it is looked up before it is
-            # sent again); no other target can be looked up, so for them it keeps nothing.
-            unsent = ("remote_id IS NULL AND (lookup_due = 0 OR target <> 'video') "
+            # `lookup_due` keeps a row that may be on the server; once it failed for good, only a
+            # video's is worth keeping (it is looked up before it is sent again: no other target
+            # can be), so a failed photo of a dropped folder is forgotten like any unsent one.
+            unsent = ("remote_id IS NULL AND (lookup_due = 0 OR (target <> 'video' AND state = 'failed')) "
                       "AND state NOT IN ('uploading', 'uploaded', 'confirmed')")
             db.execute(f"DELETE FROM files WHERE part_of = ? AND {unsent}", (file_id,))
             db.execute(f"DELETE FROM files WHERE id = ? AND {unsent} "
