@@ -11,6 +11,7 @@ import socket
 import sys
 from pathlib import Path
 
+from mavi_sync.commands.common import EXIT_ERROR, EXIT_OK, config_at, ledger_path
 from mavi_sync.config import Config
 from mavi_sync.config.fleet import database_origin
 from mavi_sync.config.schema import KeySource
@@ -19,15 +20,15 @@ from mavi_sync.config.unattended import service_name
 from mavi_sync.owner.courier import notify_url_problem
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.web.server import password_for
-from mavi_sync.commands.views import EXIT_ERROR, EXIT_OK, config_at, ledger_path
 
 
-def add_arguments(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("check-config", help="validate a config file and show what it means")
     p.add_argument("path", nargs="?", type=Path, help="config file (default: see README)")
+    p.set_defaults(run=run)
 
 
-def cmd_check_config(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     config = config_at(args.path)
     shown = [f"  ledger      {_ledger_line(config)}"]
     missing = []

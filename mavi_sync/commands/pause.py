@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from mavi_sync.commands.common import CONFIG_HELP, EXIT_OK, config_at, ledger_path
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.owner.gate import hand_pause, pause_by_hand, resume_by_hand
 from mavi_sync.fleet import open_ledger
 from mavi_sync.ledger.store import Ledger
 from mavi_sync.readout.report import RUNNING_S
 from mavi_sync.owner.timetable import TimetableError, parse_duration
-from mavi_sync.commands.views import EXIT_OK, config_at, ledger_path
 
 ACK_S = 5.0  # the daemon looks every second (daemon.OVERSIGHT_S)
 
@@ -107,10 +107,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_arguments(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", config_help: str) -> None:
+def add(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("pause", help="pause uploads of the running daemon (also across restarts) until resumed")
     p.add_argument("--for", dest="for_s", type=duration, metavar="DURATION",
                    help="resume by itself after this long: 30m, 2h, 1d, 1h30m")
-    p.add_argument("--config", type=Path, metavar="PATH", help=config_help)
+    p.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
+    p.set_defaults(run=cmd_pause)
     p = sub.add_parser("resume", help="end a pause by hand (mavi-sync pause)")
-    p.add_argument("--config", type=Path, metavar="PATH", help=config_help)
+    p.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
+    p.set_defaults(run=cmd_resume)

@@ -3,16 +3,20 @@ found by the same walk the daemon uses; changes nothing."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
+from mavi_sync.commands.common import CONFIG_HELP, EXIT_OK, config_at, ledger_path, print_json
 from mavi_sync.config.schema import Config
+from mavi_sync.fleet import open_ledger
 from mavi_sync.pipeline.hashing import sha256_file
 from mavi_sync.intake.scanner import Found, walk_folder
 from mavi_sync.ledger.store import Ledger
 from mavi_sync.media.pairs import skipped_half
 from mavi_sync.pipeline.plan import live_photo, plan_file
+from mavi_sync.readout.report import scan_summary
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,36 @@ class ScanEntry:
     status: str  # "upload", "known", "duplicate", "refused", "skipped"
     target: str
     detail: str
+
+
+def add(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("scan", help="list what a sync would upload where (nothing is uploaded)")
+    p.add_argument("--dry-run", action="store_true", required=True,
+                   help="required: the scan only reports (uploading is `mavi-sync sync`)")
+    p.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_at(args.config)
+    where = ledger_path(config)
+    # Read the ledger only when there is one: a dry run must not create it.
+    ledger = open_ledger(config) if where.exists() or config.fleet.database else None
+    try:
+        entries = list(dry_run(config, ledger))
+    finally:
+        if ledger:
+            ledger.close()
+    if args.json:
+        rows: list[dict[str, Any]] = [{"path": str(e.path), "status": e.status, "target": e.target,
+                                       "detail": e.detail} for e in entries]
+        print_json(rows)
+    else:
+        for e in entries:
+            print(f"{e.status:<10} {e.target:<8} {e.path}  {e.detail}")
+        print(scan_summary(entries))
+    return EXIT_OK
 
 
 def dry_run(config: Config, ledger: Optional[Ledger]) -> Iterator[ScanEntry]:

@@ -1,6 +1,6 @@
 """The reference pages, generated so they cannot drift: every config key from what the parser
 asks for (config_keys.py: `config/parse.py` reading through `config/reader.py`'s `Table`),
-every command and option from the argument parser (`cli.py`). The words for each key come
+every command and option from the argument parser (`commands/parser.py`). The words for each key come
 from `config.example.toml`'s comments, which tests/config/test_example_claims.py holds to
 the schema: one source for them, not two.
 

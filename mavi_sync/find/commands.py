@@ -1,4 +1,4 @@
-"""The commands of find/: `search`, `check`, `recover`, `backup-ledger`, `folders`. cli.py adds
+"""The commands of find/: `search`, `check`, `recover`, `backup-ledger`, `folders`. commands/parser.py adds
 their arguments (`add_arguments`) and runs them (`COMMANDS`)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ NEWEST = "\0newest"  # `recover --backup` without a file: the newest copy
 
 
 def add_arguments(sub: Any, config_help: str, when: Callable[[str], Any]) -> None:
-    """The subcommands' arguments; `when` reads a --since/--until value (views.when)."""
+    """The subcommands' arguments; `when` reads a --since/--until value (commands.common.when)."""
     p = sub.add_parser("search", help="search the account's videos; each hit shown as the file on this box")
     p.add_argument("query", help="what to look for, in words")
     p.add_argument("--type", dest="kind", choices=list(TYPES), default="clip",

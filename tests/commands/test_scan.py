@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from mavi_sync.config import build_config
@@ -10,6 +11,7 @@ from mavi_sync.commands.scan import dry_run
 from mavi_sync.pipeline.hashing import sha256_file
 from mavi_sync.ledger.store import Ledger
 from mavi_sync.ledger.states import State
+from tests.commands.cli import run_offline
 
 
 def test_dry_run_against_the_ledger(tmp_path: Path) -> None:
@@ -40,3 +42,19 @@ def test_dry_run_without_a_ledger(tmp_path: Path) -> None:
     [entry] = list(dry_run(config, None))
     assert (entry.status, entry.target) == ("upload", "image")
     assert "taken 2025-10-20 11:00:00 (filename)" in entry.detail
+
+
+def test_scan_dry_run_lists_and_summarises(tmp_path: Path) -> None:
+    cams = tmp_path / "cams"
+    write_image(cams / "a.jpg", ImageSpec())
+    (cams / "b.mp4").write_text("oops")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[[folders]]\npath = "{cams}"\n[ledger]\npath = "{tmp_path / "l.sqlite3"}"\n')
+    result = run_offline("scan", "--dry-run", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "upload     image" in result.stdout and "refused" in result.stdout
+    assert result.stdout.strip().endswith("summary: 1 upload, 0 known, 0 duplicate, 1 refused, 0 skipped")
+    assert not (tmp_path / "l.sqlite3").exists(), "a dry run must not create the ledger"
+    rows = json.loads(run_offline("scan", "--dry-run", "--json", "--config", str(config)).stdout)
+    assert {r["status"] for r in rows} == {"upload", "refused"}
+
