@@ -16,7 +16,8 @@ from mavi_sync.captions.store import captions
 from mavi_sync.config import Config, default_config_path, load_config
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.fleet import open_ledger
-from mavi_sync.ledger.store import Ledger, ledger_path_for
+from mavi_sync.ledger.location import ledger_path_for
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.readout.report import empty_status, ledger_rows, skipped_rows, status_json, status_text, where
 from mavi_sync.ledger.states import State
 
