@@ -14,12 +14,13 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 from mavi_sync.errors import LedgerError
 from mavi_sync.ledger.schema import migrate
 
 OPEN_PATIENCE_S = 30.0
+_L = TypeVar("_L", bound="LedgerBase")
 
 
 class LedgerBase:
@@ -82,7 +83,7 @@ class LedgerBase:
                 raise
 
     # -- plumbing ---------------------------------------------------------------------
-    def __enter__(self) -> "LedgerBase":
+    def __enter__(self: _L) -> _L:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from mavi_sync.ledger.connection import LedgerBase
+from mavi_sync.ledger.paths import Paths
 from mavi_sync.ledger.records import DUTY_COLUMNS, Duty, path_key, to_duty
 
 
-class Duties(LedgerBase):
+class Duties(Paths):
     """The ledger's duties: mixed into `Ledger` (store.py). Done, a duty's path is dropped by
     `Paths._forget`, which keeps where the bytes went."""
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from mavi_sync.ledger.connection import LedgerBase
+from mavi_sync.ledger.paths import Paths
 from mavi_sync.ledger.records import FILE_COLUMNS, FileRecord, to_file
 from mavi_sync.ledger.states import State
 
 
-class ReadOuts(LedgerBase):
+class ReadOuts(Paths):
     """Counts, the oldest pending file, failures and refusals: mixed into `Ledger` (store.py)."""
 
     def oldest_pending(self) -> Optional[FileRecord]:

@@ -2,8 +2,8 @@
 
 `Ledger` is the rows' own moves (register, claim, start, transition, release) over the
 connection (connection.py), with the query families mixed in, one concept each: paths and
-directory marks (paths.py), after-upload duties (duties.py), the daemon's report
-(daemon_table.py), read-outs (readouts.py), the server's side (remote.py). Rows are keyed by
+directory marks (paths.py), after-upload duties (duties.py, over paths), the daemon's
+report (daemon_table.py), read-outs (readouts.py, over paths), the server's side (remote.py). Rows are keyed by
 content (sha256) per target and namespace; the `paths` table remembers which paths held
 which content, with size/mtime/inode so an unchanged file is never hashed twice. The SQL
 lives in these modules; the schema in schema.py, the rows' Python shape in records.py.
@@ -18,14 +18,13 @@ from typing import Any, Optional
 from mavi_sync.errors import ClaimLost, LedgerError
 from mavi_sync.ledger.daemon_table import DaemonTable
 from mavi_sync.ledger.duties import Duties
-from mavi_sync.ledger.paths import Paths
 from mavi_sync.ledger.readouts import ReadOuts
 from mavi_sync.ledger.records import FILE_COLUMNS, OWNER, UPDATABLE, FileRecord, encode, filters, to_file
 from mavi_sync.ledger.remote import Remote
 from mavi_sync.ledger.states import State, check_transition
 
 
-class Ledger(Paths, Duties, DaemonTable, ReadOuts, Remote):
+class Ledger(Duties, ReadOuts, DaemonTable, Remote):
     """The ledger file. Thread-safe; close() when done (or use as a context manager)."""
 
     def get(self, sha256: str, target: str, namespace: str) -> Optional[FileRecord]:
