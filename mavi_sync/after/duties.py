@@ -29,7 +29,8 @@ from mavi_sync.after.move import archive, free_name, move_text, remove
 from mavi_sync.captions.store import SIDECAR_SUFFIX, write_sidecar
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.ledger.store import Duty, FileRecord, Ledger, Place
+from mavi_sync.ledger.records import Duty, FileRecord, Place
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import get_logger
 
 log = get_logger("mavi_sync.after")

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from mavi_sync.config.schema import FolderConfig
-from mavi_sync.ledger.store import FileRecord, Ledger, Place
+from mavi_sync.ledger.records import FileRecord, Place
+from mavi_sync.ledger.store import Ledger
 
 SIDECAR_SUFFIX = ".caption.txt"  # never taken for media by intake (intake/filters.py)
 

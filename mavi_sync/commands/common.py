@@ -13,7 +13,8 @@ from typing import Optional, TextIO
 
 from mavi_sync.config import Config, default_config_path, load_config
 from mavi_sync.fleet import open_ledger
-from mavi_sync.ledger.store import Ledger, ledger_path_for
+from mavi_sync.ledger.location import ledger_path_for
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import configure, get_logger
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

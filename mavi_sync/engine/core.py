@@ -25,7 +25,8 @@ from mavi_sync.api.client import Client
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import AccountError, FileChanged, LedgerError, MaviSyncError
 from mavi_sync.pipeline.follower import Follower
-from mavi_sync.ledger.store import FileRecord, Ledger
+from mavi_sync.ledger.records import FileRecord
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.media.prober import ProbeHelper, Prober, convert_here
 from mavi_sync.pipeline.outcome import Attempt, Kind

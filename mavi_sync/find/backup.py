@@ -23,7 +23,7 @@ from typing import Callable, Optional
 
 from mavi_sync.config.schema import LedgerConfig
 from mavi_sync.errors import LedgerError, MaviSyncError
-from mavi_sync.ledger.store import MIGRATIONS
+from mavi_sync.ledger.schema import MIGRATIONS
 from mavi_sync.logs import get_logger
 
 PREFIX, SUFFIX = "ledger-", ".sqlite3"

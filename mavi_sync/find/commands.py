@@ -16,7 +16,8 @@ from mavi_sync.config import Config, default_config_path, load_config
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.find import backup, check, folders, recover, search
 from mavi_sync.fleet import open_ledger
-from mavi_sync.ledger.store import Ledger, ledger_path_for
+from mavi_sync.ledger.location import ledger_path_for
+from mavi_sync.ledger.store import Ledger
 
 # `check`: 0 the ledger and the server agree, 1 differences found, 2 the check could not run.
 CHECK_SAME, CHECK_DIFFERENT, CHECK_FAILED = 0, 1, 2

@@ -14,7 +14,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Optional
 
-from mavi_sync.ledger.store import GONE_HOW, FileRecord, Ledger
+from mavi_sync.ledger.records import GONE_HOW, FileRecord
+from mavi_sync.ledger.store import Ledger
 
 # How a place came to be, in words: the ledger's (GONE_HOW), and find/'s own for a row the
 # ledger knows no place of (recovered from the server) and for a video that has no row here.

@@ -29,7 +29,8 @@ from mavi_sync.config.schema import Config
 from mavi_sync.errors import MaviSyncError
 from mavi_sync.find.backup import copies, copy_database, verified
 from mavi_sync.find.listing import Listing, list_all, sha_of
-from mavi_sync.ledger.store import Ledger, ledger_path_for
+from mavi_sync.ledger.location import ledger_path_for
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.readout.report import RUNNING_S
 from mavi_sync.ledger.states import State
 

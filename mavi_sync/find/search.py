@@ -19,7 +19,8 @@ from mavi_sync.api.search import MAX_TOP_K, TYPES, Hit
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import AccountError, AmbiguousRefusal, MaviSyncError, PermanentError
 from mavi_sync.find.places import Where, where_is
-from mavi_sync.ledger.store import FileRecord, Ledger
+from mavi_sync.ledger.records import FileRecord
+from mavi_sync.ledger.store import Ledger
 
 EXAMPLE = 'mavi-sync search "delivery van at the gate"'
 

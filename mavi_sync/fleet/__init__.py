@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.ledger.store import Ledger, ledger_path_for
+from mavi_sync.ledger.location import ledger_path_for
+from mavi_sync.ledger.store import Ledger
 
 
 def open_ledger(config: Config, node: str = "") -> Ledger:

@@ -25,7 +25,9 @@ import psycopg
 
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import ClaimLost, LedgerError
-from mavi_sync.ledger.store import _FILE_COLUMNS, MIGRATIONS, FileRecord, Ledger, _file, _filters
+from mavi_sync.ledger.records import FILE_COLUMNS, FileRecord, filters, to_file
+from mavi_sync.ledger.schema import MIGRATIONS
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.ledger.states import State, check_transition
 
 LOCK_ID = 4711019  # the ledger's writer lock
@@ -57,7 +59,7 @@ CREATE TABLE dir_marks (directory BYTEA PRIMARY KEY, mark BIGINT NOT NULL, files
     marked_at DOUBLE PRECISION NOT NULL);
 CREATE TABLE ledger_schema (version INTEGER NOT NULL);
 """
-# What each schema version after 9 adds, as MIGRATIONS (ledger.py) does on SQLite; a fleet
+# What each schema version after 9 adds, as MIGRATIONS (ledger/schema.py) does on SQLite; a fleet
 # database made by an older mavi-sync is brought up to date by the first node that opens it.
 UPGRADES: dict[int, str] = {
     10: """
@@ -242,11 +244,11 @@ class PostgresLedger(Ledger):
     def due(self, state: State, now: float, *, column: str = "next_attempt_at", limit: int = 500) -> list[FileRecord]:
         if column not in ("next_attempt_at", "next_poll_at"):
             raise ValueError(column)
-        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files WHERE state = ? AND "
+        rows = self._read(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE state = ? AND "
                           f"({column} IS NULL OR {column} <= ?) AND EXISTS (SELECT 1 FROM paths WHERE "
                           f"paths.file_id = COALESCE(files.part_of, files.id) AND {self._db.mine}) "
                           f"ORDER BY {column}, id LIMIT ?", (state.value, now, limit))
-        return [_file(r) for r in rows]
+        return [to_file(r) for r in rows]
 
     def claim(self, file_id: int, expect: tuple[State, int]) -> FileRecord:
         """As on one box (compare-and-set on state and attempts), and fleet-wide: the row names
@@ -304,13 +306,13 @@ class PostgresLedger(Ledger):
         """This node's rows: those it registered first or holds a path of (`ledger`, `status`'s
         errors, `retry --all-failed`); of the `uploading` ones, those it claimed (the resume
         after a crash)."""
-        where, args = _filters(state, target)
+        where, args = filters(state, target)
         mine = ("claimed_by = current_setting('mavi.node')" if state is State.UPLOADING else
                 f"(node = current_setting('mavi.node') OR EXISTS (SELECT 1 FROM paths WHERE "
                 f"paths.file_id = COALESCE(files.part_of, files.id) AND {self._db.mine}))")  # type: ignore[attr-defined]
-        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files {where} {'AND' if where else 'WHERE'} "
+        rows = self._read(f"SELECT {', '.join(FILE_COLUMNS)} FROM files {where} {'AND' if where else 'WHERE'} "
                           f"{mine} ORDER BY updated_at DESC LIMIT ?", (*args, limit))
-        return [_file(r) for r in rows]
+        return [to_file(r) for r in rows]
 
     def counts(self) -> dict[tuple[str, str], int]:
         """This node's rows (those it registered first) by (state, target)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mavi_sync.fleet.ledger import PostgresLedger
-from mavi_sync.ledger.store import _FILE_COLUMNS, Ledger
+from mavi_sync.ledger.records import FILE_COLUMNS
+from mavi_sync.ledger.store import Ledger
 
-_COPIED = [c for c in _FILE_COLUMNS if c != "id"] + ["part_of"]
+_COPIED = [c for c in FILE_COLUMNS if c != "id"] + ["part_of"]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from mavi_sync.errors import FileChanged, Held, Interrupted, StagingFull
-from mavi_sync.ledger.store import FileRecord
+from mavi_sync.ledger.records import FileRecord
 from mavi_sync.logs import get_logger
 from mavi_sync.pipeline.outcome import Kind
 from mavi_sync.ledger.states import State

@@ -15,7 +15,8 @@ from mavi_sync.api.client import Client
 from mavi_sync.pipeline import events
 from mavi_sync.api.model import DONE
 from mavi_sync.errors import AccountError, MaviSyncError, TransientError
-from mavi_sync.ledger.store import FileRecord, Ledger
+from mavi_sync.ledger.records import FileRecord
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.pipeline.outcome import RetryRules, decide_poll_error, decide_status
 from mavi_sync.ledger.states import State

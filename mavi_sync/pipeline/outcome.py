@@ -19,7 +19,7 @@ from mavi_sync.api.model import DONE, FAILED, RemoteStatus, UploadResult
 from mavi_sync.api.retry import backoff_s
 from mavi_sync.errors import (AccountError, AmbiguousRefusal, FileChanged, Held, Interrupted, PermanentError,
                               RateLimited, StagingFull)
-from mavi_sync.ledger.store import FileRecord
+from mavi_sync.ledger.records import FileRecord
 from mavi_sync.ledger.states import State
 
 

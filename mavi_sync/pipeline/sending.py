@@ -18,7 +18,8 @@ from mavi_sync.api.client import Client
 from mavi_sync.api.model import UploadJob, UploadResult
 from mavi_sync.errors import (AccountError, ConversionError, FileChanged, LedgerError, PermanentError, StagingFull,
                               TransientError, Unreachable)
-from mavi_sync.ledger.store import FileRecord, Ledger
+from mavi_sync.ledger.records import FileRecord
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.logs import get_logger
 from mavi_sync.media.model import Converted
 from mavi_sync.pipeline.outcome import Attempt, Kind

@@ -26,7 +26,8 @@ from mavi_sync.api.model import UploadResult
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.errors import AccountError, ClaimLost, FileChanged
 from mavi_sync.pipeline.hashing import sha256_file
-from mavi_sync.ledger.store import FileRecord, Ledger
+from mavi_sync.ledger.records import FileRecord
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import Prober, convert_here, probe_here
 from mavi_sync.media.rules import LIMITS

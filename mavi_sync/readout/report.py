@@ -11,7 +11,8 @@ from typing import Any, Iterable, Optional
 
 from mavi_sync.owner.gate import hand_pause
 from mavi_sync.engine.snapshot import Snapshot
-from mavi_sync.ledger.store import GONE_HOW, FileRecord, Ledger
+from mavi_sync.ledger.records import GONE_HOW, FileRecord
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.media.model import Converted
 from mavi_sync.media.pairs import Pair, skipped_half
 from mavi_sync.pipeline.plan import FilePlan, metadata_record

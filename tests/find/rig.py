@@ -17,7 +17,8 @@ from mavi_sync.config.parse import build_config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.dev.samples import VideoSpec, write_video
 from mavi_sync.pipeline.follower import Follower
-from mavi_sync.ledger.store import FileRecord, Ledger
+from mavi_sync.ledger.records import FileRecord
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.pipeline.outcome import RetryRules
 from mavi_sync.ledger.states import State
 from mavi_sync.pipeline.uploader import upload_path

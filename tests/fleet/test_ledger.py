@@ -12,7 +12,7 @@ from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import ClaimLost
 from mavi_sync.fleet.db import FleetDatabase
 from mavi_sync.fleet.ledger import PostgresLedger
-from mavi_sync.ledger.store import MIGRATIONS
+from mavi_sync.ledger.schema import MIGRATIONS
 from mavi_sync.fleet.nodes import Registry
 from mavi_sync.ledger.states import State
 from tests.pg import PASSWORD, PostgresServer

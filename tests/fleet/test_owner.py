@@ -20,7 +20,7 @@ from mavi_sync.dev.samples import ImageSpec, write_image
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.runner import EmulatorServer
 from mavi_sync.fleet.owner import GRANTS
-from mavi_sync.ledger.store import MIGRATIONS
+from mavi_sync.ledger.schema import MIGRATIONS
 from tests.conftest import REPO
 from tests.e2e.rig import CLI, Daemon, until
 from tests.pg import PostgresServer

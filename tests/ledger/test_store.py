@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from mavi_sync.errors import ClaimLost, IllegalTransition, LedgerError
-from mavi_sync.ledger.store import MIGRATIONS, Ledger, default_ledger_path
+from mavi_sync.ledger.location import default_ledger_path
+from mavi_sync.ledger.schema import MIGRATIONS
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.ledger.states import State
 
 

@@ -15,7 +15,7 @@ from mavi_sync.api.model import UploadResult
 from mavi_sync.errors import (AmbiguousRefusal, FileChanged, Held, Interrupted, PermanentError, StagingFull,
                               TransientError, Unreachable)
 from mavi_sync.pipeline.events import Story
-from mavi_sync.ledger.store import FileRecord
+from mavi_sync.ledger.records import FileRecord
 from mavi_sync.pipeline.outcome import Attempt, Kind, RetryRules, decide
 from mavi_sync.ledger.states import State
 from mavi_sync.pipeline.uploader import Outcome

@@ -13,7 +13,7 @@ import pytest
 from mavi_sync.api.follow import PollPolicy
 from mavi_sync.errors import AccountError
 from mavi_sync.pipeline.follower import Follower
-from mavi_sync.ledger.store import FileRecord
+from mavi_sync.ledger.records import FileRecord
 from mavi_sync.pipeline.outcome import RetryRules
 from mavi_sync.ledger.states import State
 from tests.pipeline.test_uploader import Rig, video

@@ -13,7 +13,7 @@ from mavi_sync.api.follow import PollPolicy
 from mavi_sync.api.model import DONE, FAILED, MISSING, PENDING, RemoteStatus, UploadResult
 from mavi_sync.errors import (AccountError, FileChanged, Interrupted, PermanentError, RateLimited, TransientError,
                               UnknownOutcome, Unreachable)
-from mavi_sync.ledger.store import FileRecord
+from mavi_sync.ledger.records import FileRecord
 from mavi_sync.pipeline.outcome import Attempt, Kind, RetryRules, decide, decide_poll_error, decide_status
 from mavi_sync.ledger.states import State, allowed
 

@@ -18,7 +18,7 @@ from mavi_sync.ledger.store import Ledger
 from mavi_sync.dev.samples import VideoSpec, write_video
 from mavi_sync.ledger.states import State
 from mavi_sync.pipeline.follower import Follower
-from mavi_sync.ledger.store import FileRecord
+from mavi_sync.ledger.records import FileRecord
 from mavi_sync.pipeline.outcome import RetryRules
 from mavi_sync.pipeline.uploader import upload_path
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads
