@@ -1,7 +1,7 @@
 """`make bench`: every figure, each against its reference measured in the same run, as a
 one-screen summary and as JSON (bench/results.json) to compare across commits.
 
-    python -m bench                  # everything (about 15 minutes on 2 cores)
+    python -m bench                  # everything (about 20 minutes on 2 cores)
     python -m bench --quick          # smaller files and folders, one run: a smoke test
     python -m bench --only walk,idle # some figures
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import bandwidth, batching, convert, fleet, latency, rate, upload, walk
+from bench import bandwidth, batching, convert, find, fleet, latency, rate, upload, walk
 from bench.harness import KEY
 from mavi_sync import __version__
 from mavi_sync.emulator.app import Settings
@@ -44,18 +44,19 @@ class Sizes:
     batch_files: int
     capped_bytes: int
     fleet_files: int
+    find_videos: int
 
 
 FULL = Sizes(runs=3, upload_bytes=GB, rss_sizes=(GB, 4 * GB), restart_files=100_000, restart_runs=7,
              first_start_files=(25_000, 50_000, 100_000), latency_files=20, idle_files=10_000, idle_s=60,
              rate_files=150, convert_files=10, batch_files=40,
-             capped_bytes=160 << 20, fleet_files=20)
+             capped_bytes=160 << 20, fleet_files=20, find_videos=100_000)
 # The RSS sizes stay over 500 MB even here: below that the asset store takes a direct upload.
 QUICK = Sizes(runs=1, upload_bytes=GB // 10, rss_sizes=(GB * 6 // 10, GB * 12 // 10), restart_files=10_000,
               restart_runs=1,
               first_start_files=(2_500, 5_000, 10_000), latency_files=5, idle_files=1_000, idle_s=10,
               rate_files=40, convert_files=3, batch_files=20, capped_bytes=48 << 20,
-              fleet_files=8)
+              fleet_files=8, find_videos=10_000)
 
 
 def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -73,6 +74,7 @@ def _figures(url: str, s: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
         "fleet": lambda: fleet.measure(240.0, s.fleet_files, s.runs),
         "fleet_restart": lambda: fleet.restart(s.restart_files, url, s.runs),
         "fleet_claims": lambda: fleet.claims(5.0, 20000 if s.runs > 1 else 5000, s.runs),
+        "find": lambda: find.measure(s.find_videos, s.runs),
     }
 
 
@@ -186,7 +188,22 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         rows.append((f"fleet: claims per second, {c['nodes']} nodes", _m(c["postgresql_per_s"], "{:.0f}"),
                      f"{c['nodes']} processes on one SQLite file " + _m(c["sqlite_per_s"], "{:.0f}"),
                      "report: " + _m(c["ratio"], "{:.2f}") + " × SQLite", ""))
+    if "find" in results:
+        rows += _find_rows(results["find"])
     return rows
+
+
+def _find_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    floor = f"floor {f['floor_s']:.1f} ({f['requests']} pages at {f['query_rate']:g}/s)"
+    return [(f"check, {f['videos']:,} ledger rows against the server (s)", _m(f["check_s"]), floor,
+             f"≤ 1.1 × floor: {_m(f['check_ratio'], '{:.2f}')}, 0429: {f['refused_0429']}",
+             _verdict(f["check_ratio"]["median"] <= 1.1 and f["refused_0429"] == 0)),
+            (f"recover, {f['videos']:,} tagged videos (s)", _m(f["recover_s"]), floor,
+             f"≤ 1.1 × floor: {_m(f['recover_ratio'], '{:.2f}')}", _verdict(f["recover_ratio"]["median"] <= 1.1)),
+            ("search, start to first printed hit (s)", _m(f["search_first_line_s"]), "curl " + _m(f["curl_s"]),
+             f"report: +{_m(f['search_over_curl_s'], '{:.2f}')} s over curl", ""),
+            ("  of which the CLI's start (mavi-sync --version) / the search's own", _m(f["cli_start_s"]),
+             "", f"report: {_m(f['search_own_s'], '{:.2f}')} s", "")]
 
 
 def _convert_rows(c: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
@@ -237,7 +254,7 @@ def main(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, one run (a smoke test, not the figures)")
     p.add_argument("--only", default="",
-                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching,bandwidth,fleet,fleet_restart,fleet_claims")
+                   help="comma-separated: upload,memory,restart,first_start,latency,rate,idle,convert,batching,bandwidth,fleet,fleet_restart,fleet_claims,find")
     p.add_argument("--runs", type=int, help="runs per figure (default 3; --quick 1)")
     p.add_argument("--out", type=Path, help="where the JSON goes (default bench/results.json; "
                                              "bench/results-quick.json with --quick)")

@@ -30,7 +30,7 @@ from typing import Any
 from bench.harness import DaemonProcess, Spread, scratch
 from bench.upload import cpu_since, daemon_run, tree_cpu
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.timetable import parse_rate
+from mavi_sync.owner.timetable import parse_rate
 
 IDLE_S = 10.0
 

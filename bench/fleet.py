@@ -80,7 +80,7 @@ def restart(count: int, url: str, runs: int) -> dict[str, Any]:
     from mavi_sync.config.secrets import Secret
     from mavi_sync.fleet.ledger import PostgresLedger
     from mavi_sync.fleet.migrate import migrate
-    from mavi_sync.ledger import Ledger
+    from mavi_sync.ledger.store import Ledger
     reason = unavailable()
     if reason is not None:
         return {"skipped": reason}
@@ -139,8 +139,8 @@ def _claims_run(database: str, seconds: float, rows: int) -> float:
             "import sys, time\n"
             "from pathlib import Path\n"
             "from mavi_sync.errors import ClaimLost\n"
-            "from mavi_sync.states import State\n"
-            "from mavi_sync.ledger import Ledger\n"
+            "from mavi_sync.ledger.states import State\n"
+            "from mavi_sync.ledger.store import Ledger\n"
             "db, local, node, seconds, seed = sys.argv[1], Path(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]\n"
             "if db:\n"
             "    from mavi_sync.config.secrets import Secret\n"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from bench.harness import DaemonProcess, Spread, config_text
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 from mavi_sync.dev.samples import ImageSpec, write_image
 
 FILES_PER_DIR = 500

@@ -163,6 +163,8 @@ class SignedUrlExpired(TransientError):
 class AccountError(ApiError):
     """The account cannot upload at all (bad key, out of credits, disabled): pause every upload."""
 
+    key = "API key"  # the key the request carried (the client says "security API key" for the security host's)
+
     def __init__(self, message: str, *, reason: str, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.reason = reason  # "bad_key", "no_credits", "disabled", "permission"

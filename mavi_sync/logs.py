@@ -11,6 +11,7 @@ import re
 import sys
 import threading
 import time
+from collections import deque
 from typing import Any, MutableMapping, Optional, TextIO, cast
 
 import structlog
@@ -63,6 +64,28 @@ class RepeatFilter:
         return event
 
 
+class Recent:
+    """The last events logged (info and up, as redacted and let through by RepeatFilter): the
+    web page's "last events". A bounded ring, values cut short: its cost does not grow with
+    the rate of events or the size of an error."""
+
+    def __init__(self, size: int = 100) -> None:
+        self._ring: deque[dict[str, Any]] = deque(maxlen=size)
+
+    def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if method != "debug":
+            self._ring.append({k: v if isinstance(v, (int, float, bool)) or v is None else str(v)[:300]
+                               for k, v in event.items()})
+        return event
+
+    def last(self, n: int) -> list[dict[str, Any]]:
+        """The newest `n`, newest first."""
+        return list(self._ring)[-n:][::-1]
+
+
+recent = Recent()  # process-wide, as structlog's configuration is
+
+
 class _Lines:
     """The log stream both structlog and stdlib's handler (watchdog, urllib3) write to: one
     lock for both, one write per line. Each had a lock of its own, and structlog's print
@@ -113,7 +136,7 @@ def configure(level: str = "info", *, json: Optional[bool] = None, stream: Optio
     renderer: Any = structlog.processors.JSONRenderer() if use_json else \
         structlog.dev.ConsoleRenderer(colors=stream.isatty())
     structlog.configure(
-        processors=[*shared, repeats, structlog.processors.format_exc_info if use_json else _noop, renderer],
+        processors=[*shared, repeats, recent, structlog.processors.format_exc_info if use_json else _noop, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.WriteLoggerFactory(stream),  # the line and its newline in one write
         cache_logger_on_first_use=False,

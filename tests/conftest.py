@@ -172,7 +172,7 @@ def opener(request, tmp_path: Path) -> Callable[[], Any]:  # type: ignore[no-unt
     """Opens the ledger on each backend: a SQLite file, or the fleet's PostgreSQL (a fresh
     database; skipped where there is no PostgreSQL); each call a new connection, as another
     process (or node) has."""
-    from mavi_sync.ledger import Ledger
+    from mavi_sync.ledger.store import Ledger
     local = tmp_path / "state" / "ledger.sqlite3"
     if request.param == "sqlite":
         return lambda: Ledger(local)

@@ -82,6 +82,12 @@ class PostgresServer:
         return self._run(str(self.bin / "psql"), "-h", str(self.dir), "-p", str(self.port), "-U", "postgres",
                          "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", statement).stdout
 
+    def script(self, text: str, database: str = "postgres") -> str:
+        """A psql script as a superuser types it (meta-commands such as \\connect included)."""
+        return subprocess.run([*self._as, str(self.bin / "psql"), "-h", str(self.dir), "-p", str(self.port),
+                               "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-Aq", "-f", "-"],
+                              input=text, capture_output=True, text=True, timeout=120, check=True).stdout
+
     def database(self) -> str:
         """A fresh database owned by the node role; its URL without the password."""
         name = f"t_{uuid.uuid4().hex[:12]}"

@@ -124,3 +124,21 @@ def test_lines_from_structlog_and_stdlib_threads_never_share_a_line(tmp_path) ->
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1600 and all(json.loads(line)["event"] for line in lines)
     configure("info")
+
+
+def test_the_last_events_are_kept_for_the_status_page_bounded_and_scrubbed() -> None:
+    from mavi_sync.logs import Recent, recent
+    configure("debug", json=True, stream=io.StringIO())
+    try:
+        get_logger().debug("too_fine", path="/a")
+        get_logger().info("upload_failed", path="/x.mp4", error=f"401 for key {KEY} " + "x" * 1000, attempt=2)
+        last = recent.last(1)[0]
+        assert last["event"] == "upload_failed" and last["level"] == "info" and last["attempt"] == 2
+        assert KEY not in last["error"] and "sk-***" in last["error"] and len(last["error"]) == 300
+        assert all(e["event"] != "too_fine" for e in recent.last(100))
+    finally:
+        configure("warning", stream=io.StringIO())
+    ring = Recent(size=3)
+    for i in range(10):
+        ring(None, "info", {"event": f"e{i}"})
+    assert [e["event"] for e in ring.last(30)] == ["e9", "e8", "e7"]

@@ -31,6 +31,9 @@ class UploadJob:
     # The tag the video carries that finds it again on the server (`sha256:<hash>`), or None
     # when it carries none (video_sha_tag = false): then nothing can be looked up.
     lookup_tag: Optional[str] = None
+    # The memories.ai folder it goes to, by name ([[folders]] server_folder): the client puts
+    # the folder's id, made once, on the upload (api/folders.py). None: the form's folder_id.
+    server_folder: Optional[str] = None
 
 
 @dataclass(frozen=True)

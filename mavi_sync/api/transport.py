@@ -83,7 +83,8 @@ class Transport:
 
     def request(self, method: str, url: str, *, dialect: str, what: str, key: Optional[Secret],
                 kind: str = "query", params: Optional[Mapping[str, Any]] = None,
-                json_body: Optional[Any] = None, body: Optional[Body] = None) -> Any:
+                json_body: Optional[Any] = None, body: Optional[Body] = None,
+                form: Optional[Mapping[str, str]] = None) -> Any:
         """Send one request; return the answer's JSON (None for an empty answer).
 
         Raises TransientError (UnknownOutcome when a full body went out and no answer came),
@@ -97,7 +98,7 @@ class Transport:
         if limiter is not None and body is not None:
             body.on_start = limiter.sent
         headers = {"Content-Type": body.content_type} if body is not None else {}
-        data = Throttled(body.stream, self.throttle, self.stop) if body is not None else None
+        data = Throttled(body.stream, self.throttle, self.stop) if body is not None else form  # form: urlencoded
         try:
             response = self.session.request(
                 method, url, params=params, json=json_body, data=data,

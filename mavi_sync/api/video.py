@@ -1,8 +1,9 @@
-"""v1 video: upload, status (get_metadata) and lookup by tag (list_videos)."""
+"""v1 video: upload, status (get_metadata), lookup by tag and pages of the listing (list_videos)."""
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from mavi_sync.api.body import Body, FilePart, Progress, form_fields
 from mavi_sync.api.model import DONE, FAILED, MISSING, PENDING, RemoteStatus, UploadJob, UploadResult
@@ -63,3 +64,28 @@ def find_by_tag(t: Transport, base_url: str, key: Secret, tag: str, namespace: s
             if number:
                 return str(number)
     return None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of list_videos: its videos as the server gives them, and its own counts."""
+
+    videos: list[dict[str, Any]]
+    total: Optional[int]  # total_count: every video the filters match
+    page_size: Optional[int]  # what the server used, which may be less than was asked
+
+
+def list_page(t: Transport, base_url: str, key: Secret, namespace: str, page: int, size: int,
+              **filters: Any) -> Page:
+    """Page `page` (one-based) of `size` videos in `namespace`, newest first as the server
+    orders them; `filters` are list_videos' own (status, tag, camera_model, video_nos…)."""
+    data = t.request("POST", base_url + LIST, dialect="v1", what=f"page {page} of the video list", key=key,
+                     json_body={"page": page, "size": size, "unique_id": namespace, **filters})
+    body = (data or {}).get("data") if isinstance(data, dict) else None
+    body = body if isinstance(body, dict) else {}
+    videos = [v for v in body.get("videos") or [] if isinstance(v, dict)]
+    return Page(videos, _int(body.get("total_count")), _int(body.get("page_size")))
+
+
+def _int(value: Any) -> Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

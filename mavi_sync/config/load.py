@@ -48,6 +48,7 @@ def load_config(path: Path, *, check_filesystem: bool = True) -> Config:
         warnings += exposure_warnings(target.url, f"notification URL {i + 1}", path, f"notify.targets[{i}].url")
     for name in ("ping", "fail"):
         warnings += exposure_warnings(getattr(config.health, name), f"health {name} URL", path, f"health.{name}")
+    warnings += exposure_warnings(config.web.password, "web page password", path, "web.password")
     return dataclasses.replace(config, warnings=tuple(warnings))
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mavi_sync.config.fleet import fleet
 from mavi_sync.config.reader import Table
 from mavi_sync.config.unattended import bandwidth, health, notify
+from mavi_sync.config.web import web
 from mavi_sync.config.schema import (
     AFTER_UPLOAD,
     DATETIME_MODES,
@@ -35,13 +36,15 @@ from mavi_sync.errors import ConfigError, Problem
 
 # Names a tag template may use, e.g. "cam:{folder}" or "{rel_dir}".
 TAG_TEMPLATE_FIELDS = (
-    "rel_dir", "dir", "folder", "year", "month", "day", "camera_model", "ext", "media_type", "target",
+    "rel_dir", "dir", "folder", "year", "month", "day", "yyyy", "mm", "dd", "camera_model", "ext", "media_type",
+    "target",
 )
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_CALLBACK = 299  # the v1 API's documented limit
 MAX_CAMERA_MODEL = 200
 MAX_TAG_LEN = 100
 MAX_PERSONS = 5
+MAX_FOLDER_NAME = 100  # the folders API's documented limit
 
 
 def build_config(data: Any, *, base_dir: Path = Path("."), source: Optional[Path] = None) -> Config:
@@ -59,6 +62,7 @@ def build_config(data: Any, *, base_dir: Path = Path("."), source: Optional[Path
         health=health(root.table("health")),
         bandwidth=bandwidth(root.table("bandwidth")),
         fleet=fleet(root.table("fleet")),
+        web=web(root.table("web")),
         log_level=root.string("log_level", "info", choices=LOG_LEVELS),
         source=source,
     )
@@ -153,7 +157,10 @@ def _uploads(t: Table) -> UploadsConfig:
 
 
 def _ledger(t: Table) -> LedgerConfig:
-    ledger = LedgerConfig(path=t.path("path", None))
+    d = LedgerConfig()
+    ledger = LedgerConfig(path=t.path("path", None), backup_dir=t.path("backup_dir", None),
+                          backup_interval_s=t.number("backup_interval_s", d.backup_interval_s, minimum=60),
+                          backup_keep=t.number("backup_keep", d.backup_keep, minimum=1, maximum=1000, integer=True))
     t.finish()
     return ledger
 
@@ -190,15 +197,47 @@ def _to_jpeg(t: Table) -> tuple[str, ...]:
 def _templates(t: Table, name: str) -> tuple[str, ...]:
     templates = t.strings(name, ())
     for template in templates:
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-        except ValueError as exc:
-            t.problem(name, template, f"a valid template ({exc})")
-            continue
-        unknown = [f for f in fields if f not in TAG_TEMPLATE_FIELDS]
-        if unknown:
-            t.problem(name, template, "placeholders among {" + "}, {".join(TAG_TEMPLATE_FIELDS) + "}")
+        _template_problem(t, name, template)
     return templates
+
+
+def _template_problem(t: Table, name: str, template: str) -> bool:
+    """Note a template that cannot be rendered (bad braces, unknown placeholders); True if so."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        t.problem(name, template, f"a valid template ({exc})")
+        return True
+    if any(f not in TAG_TEMPLATE_FIELDS for f in fields):
+        t.problem(name, template, "placeholders among {" + "}, {".join(TAG_TEMPLATE_FIELDS) + "}")
+        return True
+    return False
+
+
+def folder_name_problem(name: str) -> Optional[str]:
+    """Why `name` (a rendered server_folder, its ends stripped) cannot name a memories.ai
+    folder, or None: empty, longer than the API takes, or holding control characters."""
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_FOLDER_NAME:
+        return f"it is {len(name)} characters long, the API takes at most {MAX_FOLDER_NAME}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "it holds control characters"
+    return None
+
+
+def _server_folder(t: Table, folder_id: int) -> str:
+    """[[folders]] server_folder: a template whose fixed text alone fits a folder name."""
+    template = t.string("server_folder", "")
+    if not template or _template_problem(t, "server_folder", template):
+        return ""
+    fixed = "".join(text for text, _, _, _ in string.Formatter().parse(template))
+    if len(fixed.strip()) > MAX_FOLDER_NAME:
+        t.problem("server_folder", template, f"a folder name of at most {MAX_FOLDER_NAME} characters")
+        return ""
+    if folder_id != -1:
+        t.problem("folder_id", folder_id, "no folder_id beside server_folder (the template names the folder)")
+    return template
 
 
 def _persons(t: Table) -> tuple[Person, ...]:
@@ -288,6 +327,7 @@ def _folder(t: Table) -> FolderConfig:
         video_transcription_prompt=t.string("video_transcription_prompt", ""),
         retain_original_video=t.boolean("retain_original_video", d.retain_original_video),
         folder_id=None if folder_id == -1 else folder_id,
+        server_folder=_server_folder(t, folder_id),
         callback=_optional_url(t, "callback"),
         after_upload=t.string("after_upload", d.after_upload, choices=AFTER_UPLOAD),
         archive_dir=t.path("archive_dir", None),

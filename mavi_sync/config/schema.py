@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from mavi_sync.timetable import Timetable, Windows
+from mavi_sync.owner.timetable import Timetable, Windows
 
 # The four upload targets, plus `auto` for folders (chosen per file by media type).
 TARGETS = ("video", "image", "security", "asset")
@@ -93,6 +93,11 @@ class MetricsConfig:
 class LedgerConfig:
     # None = $STATE_DIRECTORY/ledger.sqlite3 under systemd, else the platform state dir.
     path: Optional[Path] = None
+    # A consistent copy of the ledger (SQLite's online backup) made there this often by the
+    # daemon, the newest `backup_keep` kept; `mavi-sync recover --backup` restores one.
+    backup_dir: Optional[Path] = None
+    backup_interval_s: float = 86400.0
+    backup_keep: int = 7
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,10 @@ class FolderConfig:
     video_transcription_prompt: str = ""
     retain_original_video: bool = True
     folder_id: Optional[int] = None
+    # The memories.ai folder each video goes to, by a template of the tag templates'
+    # placeholders (e.g. "{folder}/{yyyy}-{mm}"); made once through the API, its id kept
+    # in the ledger. "" = folder_id (or the account's default folder).
+    server_folder: str = ""
     callback: str = ""
     after_upload: str = "keep"
     archive_dir: Optional[Path] = None
@@ -227,6 +236,16 @@ class FleetConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The status page and its JSON API (web/): where it listens ("" = off; a bare port
+    listens on 127.0.0.1) and, for a listener beyond loopback, the password, loaded like
+    the API key."""
+
+    listen: str = ""  # "HOST:PORT"
+    password: KeySource = KeySource(env="MAVI_WEB_PASSWORD", credential="mavi-web-password")
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = ApiConfig()
     uploads: UploadsConfig = UploadsConfig()
@@ -238,6 +257,7 @@ class Config:
     health: HealthConfig = HealthConfig()
     bandwidth: BandwidthConfig = BandwidthConfig()
     fleet: FleetConfig = FleetConfig()
+    web: WebConfig = WebConfig()
     log_level: str = "info"
     # Where the config came from (for messages); None when built from a dict.
     source: Optional[Path] = None

@@ -1,8 +1,9 @@
 """API keys: where they come from, and a wrapper that never shows them.
 
 Order of lookup for each key: systemd's $CREDENTIALS_DIRECTORY/<credential>,
-then `file`, then the environment variable, then a clear-text `value` in the
-TOML (discouraged; `load.py` warns when that file is readable by others).
+then a container secret /run/secrets/<credential>, then `file`, then the
+environment variable, then a clear-text `value` in the TOML (discouraged;
+`load.py` warns when that file is readable by others).
 """
 
 from __future__ import annotations
@@ -38,8 +39,14 @@ class Secret:
         raise TypeError("Secret cannot be pickled")
 
 
+# Docker's and Podman's secrets convention: `--secret NAME` (compose's `secrets:`) mounts the
+# secret at /run/secrets/NAME. The credential's name is looked up there, so the container
+# image takes `mavi-api-key` the way the systemd units take it with LoadCredential=.
+SECRETS_DIR = Path("/run/secrets")
+
+
 def resolve_key(source: KeySource, name: str, environ: Optional[Mapping[str, str]] = None,
-                key_path: Optional[str] = None) -> Secret:
+                key_path: Optional[str] = None, secrets_dir: Path = SECRETS_DIR) -> Secret:
     """Return the key `source` points at; raise SecretError naming where it looked."""
     env = os.environ if environ is None else environ
     looked: list[str] = []
@@ -49,6 +56,11 @@ def resolve_key(source: KeySource, name: str, environ: Optional[Mapping[str, str
         looked.append(f"credential {path}")
         if path.is_file() and not _unit_fallback(path):
             return Secret(_read_key_file(path, name), f"credential {source.credential}")
+    if source.credential:
+        path = secrets_dir / source.credential
+        looked.append(f"secret {path}")
+        if path.is_file():
+            return Secret(_read_key_file(path, name), f"secret {path}")
     if source.file is not None:
         looked.append(f"file {source.file}")
         if source.file.exists():

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from mavi_sync.config.reader import Table
 from mavi_sync.config.schema import NOTIFY_EVENTS, BandwidthConfig, HealthConfig, KeySource, NotifyConfig, NotifyTarget
-from mavi_sync.timetable import Timetable, TimetableError, Windows
+from mavi_sync.owner.timetable import Timetable, TimetableError, Windows
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 

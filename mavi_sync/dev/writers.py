@@ -4,7 +4,7 @@ detection-latency figure (`make bench`).
 
 Each pattern writes `data` to `final` the way its writer does, pausing `pause_s` between
 rounds, and returns the wall time at which the file became complete: its last write,
-close, utime or rename. Sources for the patterns are in the README ("Writers").
+close, utime or rename. Sources for the patterns are in docs/design/writers.md, "The patterns".
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import requests
 
 
 class Admin:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
@@ -38,6 +38,23 @@ class Admin:
 
     def stats(self) -> dict[str, Any]:
         return dict(self._get("/_admin/stats"))
+
+    def seed(self, videos: Optional[list[dict[str, Any]]] = None, **generate: Any) -> dict[str, Any]:
+        """Store processed videos without uploads: `videos` as given ({filename, namespace, tags,
+        camera_model, datetime_taken, status, folder_id, size, sha256, segments}), or
+        `generate` them (count=, prefix=, namespace=, status=; hashes: seed.generated_sha256)."""
+        body: dict[str, Any] = {"videos": videos or []}
+        if generate:
+            body["generate"] = generate
+        return dict(self._post("/_admin/seed", body))
+
+    def segments(self, video_no: str, *segments: dict[str, Any]) -> None:
+        """What a video can be found by: {start, end, text, kind: "clip" | "audio"}."""
+        self._post("/_admin/segments", {"video_no": video_no, "segments": list(segments)})
+
+    def folders(self) -> dict[str, Any]:
+        """{"folders": {id: name}, "placed": {video_no: folder id}}."""
+        return dict(self._get("/_admin/folders"))
 
     def reset(self) -> None:
         self._post("/_admin/reset", {})

@@ -3,12 +3,17 @@ of stored records. Pure: no I/O."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 from aiohttp import web
 
 from mavi_sync.emulator import validate as v
 from mavi_sync.emulator.store import Record
+
+# Per-request state the gate hands to the handlers (aiohttp wants typed keys for it).
+RULE = web.RequestKey("rule", object)
+LOG = web.RequestKey("log", dict)
 
 V1_MESSAGES = {"0401": "Invalid API key.", "0402": "Insufficient credits.", "0403": "Account disabled.",
                "0429": v.LIMIT_MESSAGE}
@@ -37,29 +42,40 @@ def video_json(r: Record, status: str) -> dict[str, Any]:
                            "create_time": int(r.created_at * 1000)}
     if status == "FAILED":
         out["cause"] = r.cause
-    for name in ("camera_model", "latitude", "longitude", "datetime_taken"):
-        values = r.fields.get(name)
-        if values:
-            out[name] = values[-1]
+    # As the OpenAPI copy types them: the capture time in ms since the epoch, numbers for the position.
+    model, taken, position = field_of(r, "camera_model"), taken_ms(r), position_of(r)
+    if model:
+        out["camera_model"] = model
+    if taken is not None:
+        out["datetime_taken"] = taken
+    if position is not None:
+        out["latitude"], out["longitude"] = position
     if r.tags:
         out["tags"] = r.tags
     return out
 
 
-def matches(r: Record, query: dict[str, Any], status: Optional[str]) -> bool:
-    if status is None:  # not visible yet
-        return False
-    if query.get("video_no") and r.id != query["video_no"]:
-        return False
-    if query.get("video_nos") and r.id not in query["video_nos"]:
-        return False
-    if query.get("status") and status != query["status"]:
-        return False
-    if query.get("tag") and query["tag"] not in r.tags:
-        return False
-    if query.get("camera_model") and (r.fields.get("camera_model") or [None])[-1] != query["camera_model"]:
-        return False
-    return True
+def field_of(r: Record, name: str) -> Optional[str]:
+    """The last value sent for a form field, or None."""
+    values = r.fields.get(name)
+    return str(values[-1]) if isinstance(values, list) and values else None
+
+
+def taken_ms(r: Record) -> Optional[int]:
+    """datetime_taken (sent as yyyy-MM-dd HH:mm:ss, taken as UTC) in ms since the epoch."""
+    text = field_of(r, "datetime_taken")
+    try:
+        when = datetime.strptime(text or "", "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return int(when.timestamp() * 1000)
+
+
+def position_of(r: Record) -> Optional[tuple[float, float]]:
+    try:
+        return float(field_of(r, "latitude") or ""), float(field_of(r, "longitude") or "")
+    except ValueError:
+        return None
 
 
 def caption(record: Record, req: dict[str, Any]) -> dict[str, Any]:

@@ -22,22 +22,21 @@ from mavi_sync.emulator import validate as v
 from mavi_sync.emulator.callbacks import Callbacks
 from mavi_sync.emulator.faults import Bucket, Dice, Faults, Rule, Script
 from mavi_sync.emulator.multipart import Dropped, Form, drain, read_form
-from mavi_sync.emulator.answers import V1_MESSAGES, caption, matches, public, as_int, v1, v2, video_json
+from mavi_sync.emulator.answers import LOG, RULE, V1_MESSAGES, caption, public, v1, v2, video_json
+from mavi_sync.emulator.library import Library
+from mavi_sync.emulator.seed import admin_routes, api_routes
 from mavi_sync.emulator.settings import Settings  # (re-exported: tests and tools import it from here)
 from mavi_sync.emulator.store import Record, Stats, Store
 
 log = logging.getLogger("mavi_sync.emulator")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Per-request state the gate hands to the handlers (aiohttp wants typed keys for it).
-RULE = web.RequestKey("rule", object)
-LOG = web.RequestKey("log", dict)
-
 class Emulator:
     def __init__(self, data_dir: Path, settings: Settings = Settings(), faults: Faults = Faults()) -> None:
         self.settings = settings
         self.faults = faults
         self.store = Store(data_dir)
+        self.library = Library(self.store, data_dir, settings.timing, lambda: self.faults)  # folders, list, search
         self.stats = Stats()
         self.script = Script()
         self.dice = Dice()
@@ -54,7 +53,7 @@ class Emulator:
             ("POST", "/serve/api/v1/upload", self.video_upload, "v1", "upload"),
             ("POST", "/serve/api/v1/upload_img", self.image_upload, "v1", "upload"),
             ("GET", "/serve/api/v1/get_metadata", self.video_metadata, "v1", "query"),
-            ("POST", "/serve/api/v1/list_videos", self.list_videos, "v1", "query"),
+            *api_routes(self.library),
             ("POST", "/v1/understand/uploadFile", self.security_async, "security", "upload"),
             ("POST", "/v1/understand/uploadFileSync", self.security_sync, "security", "upload"),
             ("POST", "/serve/api/v2/upload", self.asset_upload, "v2", "upload"),
@@ -71,6 +70,8 @@ class Emulator:
         app.router.add_get("/_admin/stats", self.admin_stats)
         app.router.add_post("/_admin/reset", self.admin_reset)
         app.router.add_post("/_admin/callback-sink", self.callback_sink)
+        for method, path, handler in admin_routes(self.library):
+            app.router.add_route(method, path, handler)
         app.on_startup.append(self.callbacks.start)
         app.on_cleanup.append(self.callbacks.stop)
         return app
@@ -132,6 +133,8 @@ class Emulator:
             return self._account(dialect, "0402", 402)
         if action == "rate_limit" or self.dice.roll(f.throttle_rate) or not self._within_rate(kind):
             return self._rate_limited(dialect)
+        if action == "refuse":  # a request the service will not take, for reasons of its own
+            return v2(400, "refused by the service") if dialect == "v2" else v1("0003", "refused by the service")
         return None
 
     def _within_rate(self, kind: str) -> bool:
@@ -212,8 +215,8 @@ class Emulator:
 
     # -- v1 video -----------------------------------------------------------------------
     async def video_upload(self, request: web.Request) -> web.StreamResponse:
-        form, hangs, refusal = await self._checked(
-            request, lambda f: v.video_refusal(f.fields, f.uploads, self.settings.limits))
+        form, hangs, refusal = await self._checked(request, lambda f: v.video_refusal(
+            f.fields, f.uploads, self.settings.limits) or self.library.upload_refusal(f.fields))
         if refusal:
             return v1(refusal.code, refusal.message)
         fields = {k: val for k, val in form.fields.items()}
@@ -238,26 +241,6 @@ class Emulator:
             return v1("0000", "success", None)
         status = record.status(time.time(), self.settings.timing)
         return v1("0000", "success", None if status is None else video_json(record, status))
-
-    async def list_videos(self, request: web.Request) -> web.StreamResponse:
-        try:
-            query = await request.json()
-        except ValueError:
-            return v1("0001", "the body must be JSON")
-        request[LOG]["json"] = query
-        if not isinstance(query, dict):
-            return v1("0001", "the body must be a JSON object")
-        page, size = as_int(query.get("page", 1)), as_int(query.get("size", 200))
-        if page < 1 or size < 1:
-            return v1("0001", "page and size must be > 0")
-        now = time.time()
-        found = [r for r in self.store.videos(str(query.get("unique_id") or "default"))
-                 if matches(r, query, r.status(now, self.settings.timing))]
-        found.sort(key=lambda r: r.created_at, reverse=True)
-        chunk = found[(page - 1) * size: page * size]
-        videos = [video_json(r, r.status(now, self.settings.timing) or "UNPARSE") for r in chunk]
-        return v1("0000", "success", {"current_page": page, "page_size": size, "total_count": len(found),
-                                      "videos": videos})
 
     # -- v1 images ----------------------------------------------------------------------
     async def image_upload(self, request: web.Request) -> web.StreamResponse:
@@ -389,6 +372,7 @@ class Emulator:
 
     async def admin_reset(self, request: web.Request) -> web.StreamResponse:
         self.store.reset()
+        self.library.reset()
         self.stats = self.callbacks.stats = Stats()
         self.script.clear()
         self.faults = Faults()

@@ -7,6 +7,7 @@ aiohttp is imported only here, when the command runs: the daemon does not need i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -71,9 +72,12 @@ def run_emulator(args: argparse.Namespace) -> int:
         timing=Timing(visible_delay_s=args.visible_delay, parse_delay_s=args.parse_delay,
                       signed_url_ttl_s=args.signed_url_ttl),
         keep_bytes=not args.discard_bytes, seed=args.seed)
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="mavi-emulator-"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    print(f"memories.ai emulator on http://{args.host}:{args.port} (data in {data_dir}); "
-          f"admin: /_admin/faults /_admin/uploads /_admin/stats", file=sys.stderr, flush=True)
-    serve_forever(data_dir, settings, faults, args.host, args.port)
+    # A directory of its own goes when the emulator stops (SIGTERM, Ctrl-C: aiohttp returns
+    # from both); one given with --data-dir is the owner's, kept for the next start.
+    with contextlib.ExitStack() as own:
+        data_dir = args.data_dir or Path(own.enter_context(tempfile.TemporaryDirectory(prefix="mavi-emulator-")))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        print(f"memories.ai emulator on http://{args.host}:{args.port} (data in {data_dir}); "
+              f"admin: /_admin/faults /_admin/uploads /_admin/stats", file=sys.stderr, flush=True)
+        serve_forever(data_dir, settings, faults, args.host, args.port)
     return 0

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Optional
 
-ACTIONS = ("error", "rate_limit", "drop", "hang", "bad_key", "no_credits", "disabled", "fail", "latency")
+ACTIONS = ("error", "rate_limit", "drop", "hang", "bad_key", "no_credits", "disabled", "fail", "latency", "refuse")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Faults:
     retry_after_s: Optional[float] = None  # sent as Retry-After with 429 and 503 answers
     hang_s: float = 3600.0  # how long a hung request stays unanswered
     link_bytes_per_s: float = 0.0  # upload bodies read no faster than this (a slow uplink); 0 = at once
+    folders_unique: bool = True  # folder names unique within the account, as documented; false: a lax server
+    list_repeats: bool = False  # each list_videos page after the first repeats the page before's last video
 
     def update(self, changes: dict[str, Any]) -> "Faults":
         """A copy with `changes` applied; ValueError names an unknown or mistyped field."""

@@ -40,7 +40,7 @@ class Record:
     tags: list[str]
     created_at: float
     via: str = "direct"  # asset: "signed"
-    outcome: str = "SUCCESS"  # the final state processing will reach: PARSE/SUCCESS or FAILED
+    outcome: str = "SUCCESS"  # the final state processing will reach: PARSE/SUCCESS, FAILED, or PENDING (never)
     cause: str = ""
     blob: Optional[str] = None
     uploaded_at: Optional[float] = None  # signed assets: when the bytes arrived
@@ -54,7 +54,9 @@ class Record:
             age = now - self.created_at
             if age < t.visible_delay_s:
                 return None
-            return "UNPARSE" if age < t.parse_delay_s else ("PARSE" if self.outcome == "SUCCESS" else "FAILED")
+            if age < t.parse_delay_s or self.outcome == "PENDING":
+                return "UNPARSE"
+            return "PARSE" if self.outcome == "SUCCESS" else "FAILED"
         if self.kind == "asset":
             if self.uploaded_at is None:
                 return "WAITING"
@@ -78,6 +80,7 @@ class Store:
         self._clock = clock
         self._lock = threading.Lock()
         self.records: dict[str, Record] = {}
+        self.version = 0  # moves on with every change: what caches of the records key on
         self._load()
         self._ids = itertools.count(int(clock() * 1000) * 1000)
 
@@ -96,10 +99,15 @@ class Store:
         return {"video": f"VI{number}", "asset": f"re_{number}", "security": f"task-{number}"}.get(kind, str(number))
 
     def save(self, record: Record) -> None:
+        self.save_many([record])
+
+    def save_many(self, records: list[Record]) -> None:
         with self._lock:
-            self.records[record.id] = record
             with self._log.open("a", encoding="utf-8") as log:
-                log.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+                for record in records:
+                    self.records[record.id] = record
+                    log.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+            self.version += 1
 
     def get(self, record_id: str) -> Optional[Record]:
         return self.records.get(record_id)
@@ -118,6 +126,7 @@ class Store:
     def reset(self) -> None:
         with self._lock:
             self.records.clear()
+            self.version += 1
             self._log.write_text("", encoding="utf-8")
             for blob in self.blobs.iterdir():
                 blob.unlink()

@@ -1,6 +1,7 @@
-"""Several boxes on one memories.ai account, sharing a PostgreSQL database (issue 18, in
-progress): the account's rate budget (budget.py), the registry of nodes (nodes.py) and the
-ledger (ledger.py: content rows fleet-wide, paths per node) live there.
+"""Several boxes on one memories.ai account, sharing a PostgreSQL database: the account's
+rate budget (budget.py), the registry of nodes (nodes.py) and the ledger (ledger.py: content
+rows fleet-wide, paths per node) live there; its owner sets it up once (owner.py, `mavi-sync
+fleet init`), so that nodes run with least privileges.
 
 `open_ledger` is the one place that decides which ledger a config means; psycopg is only
 imported for a fleet."""
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from mavi_sync.config.schema import Config
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.ledger import Ledger, ledger_path_for
+from mavi_sync.ledger.location import ledger_path_for
+from mavi_sync.ledger.store import Ledger
 
 
 def open_ledger(config: Config, node: str = "") -> Ledger:

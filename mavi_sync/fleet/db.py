@@ -3,10 +3,17 @@ and the boundary where psycopg's errors become FleetUnavailable (nothing above s
 
 The password comes from [fleet] password, resolved like the API key, and goes to libpq as
 a connection parameter: it is never part of a URL, a log line or an error message.
+
+A database that goes away is said once (`fleet_database_unreachable`, with what to do) and
+its return once (`fleet_database_back`); the pool's own warnings, one per reconnection try
+(eight a node in twelve seconds), are not passed on.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
@@ -16,6 +23,12 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import FleetUnavailable
+from mavi_sync.logs import get_logger
+
+log = get_logger("mavi_sync.fleet")
+POOL = "mavi-fleet"
+HINT = ("Check that the database server runs and that this box reaches it; uploads go on at this "
+        "node's share of the rate, intake waits, nothing is lost.")
 
 CONNECT_TIMEOUT_S = 3
 # Each entry moves the fleet schema one version up; never edit a shipped entry.
@@ -31,6 +44,17 @@ MIGRATIONS: tuple[str, ...] = (
 NOW = "extract(epoch from clock_timestamp())::double precision"  # the database's clock: one for every node
 
 
+class _PoolChatter(logging.Filter):
+    """psycopg_pool warns at every reconnection try of our pool; FleetDatabase says it once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or f"'{POOL}'" not in record.getMessage() and not (
+            record.getMessage().startswith(("discarding", "rolling back")))
+
+
+_CHATTER = _PoolChatter()
+
+
 class FleetDatabase:
     def __init__(self, url: str, password: Optional[Secret]) -> None:
         parts = urlsplit(url)
@@ -42,9 +66,14 @@ class FleetDatabase:
             kwargs["password"] = password.reveal()
         self._url, self._kwargs = url, kwargs
         self._migrated = False
+        self._down_since: Optional[float] = None  # when the database stopped answering
+        self._lock = threading.Lock()
+        pool_log = logging.getLogger("psycopg.pool")
+        if _CHATTER not in pool_log.filters:
+            pool_log.addFilter(_CHATTER)
         self._pool = ConnectionPool(url, kwargs=kwargs, min_size=1, max_size=3, open=False,
                                     timeout=CONNECT_TIMEOUT_S, check=ConnectionPool.check_connection,
-                                    name="mavi-fleet")
+                                    name=POOL)
 
     def open(self) -> "FleetDatabase":
         """Start the pool (it connects in the background: a database that is down now is not
@@ -68,9 +97,33 @@ class FleetDatabase:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 yield cur
         except PoolTimeout:
-            raise FleetUnavailable(f"the fleet database {self.where}: {self._why_not()}") from None
-        except psycopg.Error as exc:
-            raise FleetUnavailable(f"the fleet database {self.where}: {self._scrub(exc)}") from None
+            why = self._why_not()
+            raise self._unavailable(why, away=not why.startswith("no connection free")) from None
+        except psycopg.OperationalError as exc:  # the connection: refused, reset, shut down
+            raise self._unavailable(self._scrub(exc), away=True) from None
+        except psycopg.Error as exc:  # the statement: permissions, a schema another version made
+            raise self._unavailable(self._scrub(exc), away=False) from None
+        self._answered()
+
+    def _unavailable(self, why: str, *, away: bool) -> FleetUnavailable:
+        """The error to raise. The first that says the database is away is logged, once."""
+        error = FleetUnavailable(f"the fleet database {self.where}: {why}", hint=HINT if away else "")
+        if away:
+            with self._lock:
+                news = self._down_since is None
+                if news:
+                    self._down_since = time.monotonic()
+            if news:
+                log.warning("fleet_database_unreachable", database=self.where, error=why, hint=HINT)
+        return error
+
+    def _answered(self) -> None:
+        if self._down_since is None:
+            return
+        with self._lock:
+            since, self._down_since = self._down_since, None
+        if since is not None:
+            log.info("fleet_database_back", database=self.where, down_s=round(time.monotonic() - since, 1))
 
     def _why_not(self) -> str:
         """The pool only says it timed out: one connection of our own says why."""

@@ -1,5 +1,5 @@
 """A box joining its fleet: the database, its node in the registry, and the account's shared
-rate budgets for uploads and queries (what daemon.assemble hands the client)."""
+rate budgets for uploads and queries (what daemon/wiring.py assemble hands the client)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,9 @@ def join(config: Config) -> Optional[Fleet]:
         return None
     db = database_of(config)
     u = config.uploads
+    # No burst, as a box's own limiters (api/client.py): one slot apart, a request may arrive a slot late.
     limiters = (SharedLimiter(db, "upload", u.rate_limit_per_minute / 60.0),
-                SharedLimiter(db, "query", u.query_rate_limit_per_second, burst=2))
+                SharedLimiter(db, "query", u.query_rate_limit_per_second))
     name = node_name(config.fleet.node)
     log.info("fleet_joined", node=name, database=db.where)
     return Fleet(db, Registry(db, name), limiters)

@@ -25,8 +25,10 @@ import psycopg
 
 from mavi_sync.config.secrets import Secret
 from mavi_sync.errors import ClaimLost, LedgerError
-from mavi_sync.ledger import _FILE_COLUMNS, MIGRATIONS, FileRecord, Ledger, _file, _filters
-from mavi_sync.states import State, check_transition
+from mavi_sync.ledger.records import FILE_COLUMNS, FileRecord, filters, to_file
+from mavi_sync.ledger.schema import MIGRATIONS
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.ledger.states import State, check_transition
 
 LOCK_ID = 4711019  # the ledger's writer lock
 LEASE_S = 6 * 3600.0  # a claim older than this is free whatever its node says (an upload of hours)
@@ -57,6 +59,23 @@ CREATE TABLE dir_marks (directory BYTEA PRIMARY KEY, mark BIGINT NOT NULL, files
     marked_at DOUBLE PRECISION NOT NULL);
 CREATE TABLE ledger_schema (version INTEGER NOT NULL);
 """
+# What each schema version after 9 adds, as MIGRATIONS (ledger/schema.py) does on SQLite; a fleet
+# database made by an older mavi-sync is brought up to date by the first node that opens it.
+UPGRADES: dict[int, str] = {
+    10: """
+CREATE TABLE duties (path BYTEA PRIMARY KEY, file_id BIGINT NOT NULL REFERENCES files (id), action TEXT NOT NULL,
+    dest BYTEA, due_at DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_at DOUBLE PRECISION NOT NULL, last_error TEXT);
+CREATE INDEX duties_next ON duties (next_at);
+CREATE TABLE places (file_id BIGINT NOT NULL REFERENCES files (id), path BYTEA NOT NULL, how TEXT NOT NULL,
+    dest BYTEA, at DOUBLE PRECISION NOT NULL, PRIMARY KEY (file_id, path));
+""",
+    11: """
+CREATE TABLE server_folders (name TEXT PRIMARY KEY, folder_id BIGINT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX files_remote ON files (remote_id) WHERE remote_id IS NOT NULL;
+""",
+}
+BASE_VERSION = 9  # what SCHEMA alone makes
 
 
 def _hex(data: bytes) -> str:
@@ -108,7 +127,11 @@ class _Connection:
                     .replace("substr(path, %s)", f"substr(path, %s + {len(self.prefix)})")
                     .replace("SELECT path FROM paths WHERE ", f"SELECT path FROM paths WHERE {self.mine} AND ")
                     .replace("FROM skipped ORDER BY", f"FROM skipped WHERE {self.mine} ORDER BY")
-                    .replace("SELECT COUNT(*) FROM skipped", f"SELECT COUNT(*) FROM skipped WHERE {self.mine}"))
+                    .replace("SELECT COUNT(*) FROM skipped", f"SELECT COUNT(*) FROM skipped WHERE {self.mine}")
+                    # a folder's paths, what is owed and where bytes went: this node's
+                    .replace("FROM paths WHERE folder = ", f"FROM paths WHERE {self.mine} AND folder = ")
+                    .replace("FROM duties WHERE ", f"FROM duties WHERE {self.mine} AND ")
+                    .replace("FROM places WHERE ", f"FROM places WHERE {self.mine} AND "))
             self._cache[sql] = done
         return done
 
@@ -149,6 +172,9 @@ class PostgresLedger(Ledger):
     node's SQLite ledger would be: what lives beside it (the staging area) stays there."""
 
     ERRORS = (psycopg.Error,)
+    UNWRITABLE_HINT = ("The fleet database cannot be reached: check the database server and the network "
+                       "between them. Intake resumes by itself when it answers; nothing is lost: files not yet "
+                       "recorded are found again by a walk.")
 
     def __init__(self, url: str, password: Optional[Secret], node: str, local: Path, *,
                  clock: Callable[[], float] = time.time) -> None:
@@ -187,8 +213,13 @@ class PostgresLedger(Ledger):
             if not (exists and exists[0]):
                 for statement in filter(str.strip, SCHEMA.split(";")):
                     db.execute(statement)
-                db.execute("INSERT INTO ledger_schema (version) VALUES (?)", (len(MIGRATIONS),))
+                db.execute("INSERT INTO ledger_schema (version) VALUES (?)", (BASE_VERSION,))
             version = int(db.execute("SELECT version FROM ledger_schema").fetchone()[0])  # type: ignore[index]
+            for number in range(max(version, BASE_VERSION) + 1, len(MIGRATIONS) + 1):
+                for statement in filter(str.strip, UPGRADES[number].split(";")):
+                    db.execute(statement)
+                db.execute("UPDATE ledger_schema SET version = ?", (number,))
+                version = number
         if version != len(MIGRATIONS):
             raise LedgerError(f"the fleet ledger at {self._at} has schema version {version}; this mavi-sync "
                               f"knows {len(MIGRATIONS)}", hint="Run the same mavi-sync version on every node.")
@@ -213,11 +244,11 @@ class PostgresLedger(Ledger):
     def due(self, state: State, now: float, *, column: str = "next_attempt_at", limit: int = 500) -> list[FileRecord]:
         if column not in ("next_attempt_at", "next_poll_at"):
             raise ValueError(column)
-        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files WHERE state = ? AND "
+        rows = self._read(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE state = ? AND "
                           f"({column} IS NULL OR {column} <= ?) AND EXISTS (SELECT 1 FROM paths WHERE "
                           f"paths.file_id = COALESCE(files.part_of, files.id) AND {self._db.mine}) "
                           f"ORDER BY {column}, id LIMIT ?", (state.value, now, limit))
-        return [_file(r) for r in rows]
+        return [to_file(r) for r in rows]
 
     def claim(self, file_id: int, expect: tuple[State, int]) -> FileRecord:
         """As on one box (compare-and-set on state and attempts), and fleet-wide: the row names
@@ -275,13 +306,13 @@ class PostgresLedger(Ledger):
         """This node's rows: those it registered first or holds a path of (`ledger`, `status`'s
         errors, `retry --all-failed`); of the `uploading` ones, those it claimed (the resume
         after a crash)."""
-        where, args = _filters(state, target)
+        where, args = filters(state, target)
         mine = ("claimed_by = current_setting('mavi.node')" if state is State.UPLOADING else
                 f"(node = current_setting('mavi.node') OR EXISTS (SELECT 1 FROM paths WHERE "
                 f"paths.file_id = COALESCE(files.part_of, files.id) AND {self._db.mine}))")  # type: ignore[attr-defined]
-        rows = self._read(f"SELECT {', '.join(_FILE_COLUMNS)} FROM files {where} {'AND' if where else 'WHERE'} "
+        rows = self._read(f"SELECT {', '.join(FILE_COLUMNS)} FROM files {where} {'AND' if where else 'WHERE'} "
                           f"{mine} ORDER BY updated_at DESC LIMIT ?", (*args, limit))
-        return [_file(r) for r in rows]
+        return [to_file(r) for r in rows]
 
     def counts(self) -> dict[tuple[str, str], int]:
         """This node's rows (those it registered first) by (state, target)."""

@@ -1,5 +1,6 @@
-"""Which names in a watched folder are candidates: temp names, excluded directories,
-include/exclude globs. Pure functions of names and config."""
+"""Which names in a watched folder are candidates: temp names, the caption sidecars
+mavi-sync writes itself, excluded directories, include/exclude globs. Pure functions of
+names and config; the walk (scanner.py) and the watcher's events (watcher.py) both ask them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Optional
 
+from mavi_sync.captions.store import SIDECAR_SUFFIX
 from mavi_sync.config.schema import FolderConfig
+
+# Names never taken for media in any folder, whatever its include globs say: the caption
+# files written beside a clip or into a results folder (captions.py). Taken for a clip, each
+# was "unfinished" every settle interval for incomplete_grace_s, then refused.
+NEVER_MEDIA = ("*" + SIDECAR_SUFFIX,)
 
 # NAS and desktop litter that is never media to upload, and never worth watching.
 EXCLUDED_DIRS = ("@eaDir", "#recycle", "#snapshot", ".Trash*", "$RECYCLE.BIN", "lost+found",
@@ -75,7 +82,7 @@ _EXCLUDED = globs((".*", *EXCLUDED_DIRS))
 class NameFilter:
     """A folder's name filters, compiled once: the walk asks them of every file it lists."""
 
-    temp: GlobSet
+    temp: GlobSet  # temp names (ignored until renamed) and NEVER_MEDIA
     include_names: GlobSet  # patterns without '/': the file name at any depth
     include_paths: GlobSet  # patterns with '/': the path relative to the folder
     include_all: bool
@@ -110,7 +117,7 @@ class NameFilter:
 @lru_cache(maxsize=64)
 def _name_filter(temp: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...]) -> NameFilter:
     return NameFilter(
-        temp=globs(temp),
+        temp=globs((*temp, *NEVER_MEDIA)),
         include_names=globs(tuple(p for p in include if "/" not in p)),
         include_paths=globs(tuple(p for p in include if "/" in p)),
         include_all="*" in include,

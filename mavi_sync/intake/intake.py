@@ -16,13 +16,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Optional
 
-from mavi_sync import events
+from mavi_sync.pipeline import events
 from mavi_sync.errors import LedgerError
 from mavi_sync.config.schema import Config, FolderConfig
 from mavi_sync.intake.scanner import Listing, mark, skip_reason, walk_dirs
 from mavi_sync.intake.settle import Settler
-from mavi_sync.ledger import Ledger
-from mavi_sync.stamp import Signature, signature
+from mavi_sync.ledger.store import Ledger
+from mavi_sync.pipeline.stamp import Signature, signature
 
 
 class Intake:
@@ -39,6 +39,8 @@ class Intake:
         self.settler = Settler()
         self._lock = threading.Lock()
         self._walks: list[threading.Thread] = []
+        # A path that disappeared while it settled: one held back (unfinished) is decided by that.
+        self.on_gone: Callable[[Path], None] = lambda path: None
 
     def __len__(self) -> int:
         """Paths still settling."""
@@ -52,6 +54,7 @@ class Intake:
         if kind == "deleted":
             with self._lock:
                 self.settler.forget(path)
+            self.on_gone(path)
             return
         self._consider(path, folder, closed=(kind == "closed"))
 
@@ -168,9 +171,11 @@ class Intake:
     def settle_tick(self) -> int:
         """Move settled files to the work queue; returns how many."""
         with self._lock:
-            ready, _gone = self.settler.due(time.monotonic(), _signature_of)
+            ready, gone = self.settler.due(time.monotonic(), _signature_of)
         for path in ready:
             self.enqueue(path)
+        for path in gone:
+            self.on_gone(path)
         return len(ready)
 
 

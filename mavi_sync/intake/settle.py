@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from mavi_sync.stamp import Signature, last_change_s
+from mavi_sync.pipeline.stamp import Signature, last_change_s
 
 
 @dataclass

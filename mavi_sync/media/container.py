@@ -24,6 +24,8 @@ av.logging.set_level(None)
 # Bounds on how much FFmpeg may read to identify streams, so a hostile file can't stall us.
 _OPEN_OPTIONS = {"probesize": str(32 << 20), "analyzeduration": str(30_000_000)}
 _MAX_DEMUX_PACKETS = 200_000  # for containers without a duration (e.g. browser WebM)
+_MAX_RAW_FRAMES = 1_000_000  # a raw stream is measured by its frames: 9 h at 30 fps, 2 h at 120
+RAW = ("h264",)  # elementary streams with no container: no duration, no timestamps
 _MAX_DECODE_PACKETS = 300  # to reach the first decodable frame
 _LOCATION_KEYS = ("com.apple.quicktime.location.iso6709", "location", "location-eng")
 _MAKE_KEYS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
@@ -48,6 +50,8 @@ def read_container(path: str, size: int, kind: Kind) -> MediaInfo:
         refusal = _decode_check(container, video or audio, first)
         # Demuxing to the end for a missing duration comes last: raw streams can't seek back.
         duration = _duration(container) or (_demux_duration(container) if refusal is None else None)
+        if duration is None and refusal is None and kind.format in RAW:
+            duration = _raw_duration(path)
         avchd = mdpm.read(first) if first else None
         info = MediaInfo(
             path=path, size=size, kind=kind, refusal=refusal,
@@ -94,6 +98,34 @@ def _demux_duration(container: Any) -> Optional[float]:
     except av.FFmpegError:
         pass
     return end
+
+
+def frame_seconds(packet: Any, stream: Any) -> float:
+    """How long a frame of a stream without timestamps (a raw H.264 dump) lasts: what the
+    parser read from the stream's own timing (the SPS), else the rate FFmpeg assumes for it.
+    The probe measures a raw stream with it and the remux (convert.py) times the MP4 with
+    it, so that the length the security target's 2-hour limit is checked against is the
+    length of what is sent."""
+    if packet.duration and packet.time_base:
+        return float(packet.duration * packet.time_base)
+    return 1.0 / float(stream.average_rate or stream.guessed_rate or 25)
+
+
+def _raw_duration(path: str) -> Optional[float]:
+    """A raw stream's length: its frames' (demuxed to the end on a fresh open, not decoded:
+    the read the remux makes anyway); None past the bound, or when FFmpeg gives up on it."""
+    total = 0.0
+    try:
+        with av.open(path, options=_OPEN_OPTIONS) as container:
+            stream = container.streams.video[0]
+            for i, packet in enumerate(container.demux(stream)):
+                if i >= _MAX_RAW_FRAMES:
+                    return None
+                if packet.size:
+                    total += frame_seconds(packet, stream)
+    except (av.FFmpegError, IndexError):
+        return None
+    return total or None
 
 
 def _gopro(path: str, kind: Kind, tags: dict[str, str]) -> Optional[str]:

@@ -27,7 +27,7 @@ from typing import Any, Optional
 from PIL import Image
 
 from mavi_sync.errors import ConversionError
-from mavi_sync.hashing import sha256_file
+from mavi_sync.pipeline.hashing import sha256_file
 from mavi_sync.media.model import Converted
 
 try:  # HEIC/HEIF through pillow-heif (a hard dependency); AVIF is Pillow's own
@@ -166,20 +166,24 @@ def to_mp4(src: "str | os.PathLike[str]", dest: "str | os.PathLike[str]", *,
 
 def _copy_packets(source: Any, mapping: dict[int, Any]) -> None:
     """Every packet into the output; a raw elementary stream's packets carry no timestamps,
-    so they are given the stream's frame rate's (90 kHz clock, as MPEG's)."""
+    so they are given them (90 kHz clock, as MPEG's), each frame as long as the stream's own
+    timing says (container.frame_seconds: what the probe measured its length with; FFmpeg's
+    default 25 fps made a 30 fps camera's clip play slow)."""
     from fractions import Fraction
 
-    counts: dict[int, int] = {}
+    from mavi_sync.media.container import frame_seconds
+
+    clock: dict[int, float] = {}
     for packet in source.demux(*[source.streams[i] for i in mapping]):
         if packet.size == 0:
             continue
         stream = source.streams[packet.stream.index]
         if packet.pts is None and packet.dts is None:
-            rate = stream.average_rate or stream.guessed_rate or 25
-            n = counts.get(stream.index, 0)
-            counts[stream.index] = n + 1
+            start, length = clock.get(stream.index, 0.0), frame_seconds(packet, stream)
+            clock[stream.index] = start + length
             packet.time_base = Fraction(1, 90000)
-            packet.pts = packet.dts = int(n * 90000 / rate)
+            packet.pts = packet.dts = round(start * 90000)
+            packet.duration = round(length * 90000)
         packet.stream = mapping[stream.index]
         mapping[stream.index].container.mux(packet)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Optional
 
+from mavi_sync.config.parse import folder_name_problem
 from mavi_sync.config.schema import FolderConfig
 from mavi_sync.media.capture import Capture
 from mavi_sync.media.model import MediaInfo
@@ -30,6 +31,8 @@ class UploadFields:
     target: str
     form: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    server_folder: Optional[str] = None  # the memories.ai folder's name ([[folders]] server_folder)
+    refusal: Optional[str] = None  # why the file cannot go (its server folder name is invalid)
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.form)
@@ -50,6 +53,9 @@ def _template_context(info: MediaInfo, rel_path: PurePath, folder: FolderConfig,
         "year": f"{capture.local.year:04d}",
         "month": f"{capture.local.month:02d}",
         "day": f"{capture.local.day:02d}",
+        "yyyy": f"{capture.local.year:04d}",
+        "mm": f"{capture.local.month:02d}",
+        "dd": f"{capture.local.day:02d}",
         "camera_model": info.camera_model or folder.camera_model or "",
         "ext": rel_path.suffix.lower().lstrip("."),
         "media_type": info.family or "",
@@ -117,9 +123,16 @@ def build_fields(info: MediaInfo, rel_path: PurePath, folder: FolderConfig, capt
     notes += tag_notes
     if tags:
         form["tags"] = tags
-    if target == "video":
-        form.update(_video_only(folder))
-    return UploadFields(target, form, tuple(notes))
+    if target != "video":
+        return UploadFields(target, form, tuple(notes))
+    form.update(_video_only(folder))
+    if not folder.server_folder:
+        return UploadFields(target, form, tuple(notes))
+    name = string.Formatter().vformat(folder.server_folder, (), _template_context(info, rel_path, folder, capture,
+                                                                                  target)).strip()
+    problem = folder_name_problem(name)
+    refusal = f"server_folder {folder.server_folder!r} gives {name[:40]!r}: {problem}" if problem else None
+    return UploadFields(target, form, tuple(notes), server_folder=None if problem else name, refusal=refusal)
 
 
 def _video_only(folder: FolderConfig) -> dict[str, Any]:

@@ -37,6 +37,8 @@ Converter = Callable[[str, str, str, Mapping[str, Any]], Converted]
 TIMEOUT_S = 120.0  # FFmpeg's own read bounds (container._OPEN_OPTIONS) end far sooner
 IDLE_S = 10.0  # a dump arriving faster than this keeps one helper; a trickle restarts it (0.15 s CPU)
 MAX_PROBES = 2000
+TRANSCODE_TIMEOUT_S = 6 * 3600.0  # a 2-hour MJPEG clip on a slow box; a hang still ends
+TRANSCODE_NICE = 10
 IDLE_EXIT = 0  # the helper's exit status when it leaves on its own (idle, recycled, stdin closed)
 # What the helper inherits from the environment: never a key (the daemon may hold one
 # in MAVI_API_KEY or a credentials directory), only what Python and FFmpeg need.
@@ -78,6 +80,12 @@ class ProbeHelper:
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self.started = 0  # helpers started so far: how the tests see a restart
+
+    @classmethod
+    def for_transcoding(cls, idle_s: float) -> "ProbeHelper":
+        """A helper of its own for transcodes: minutes of CPU each, so niced, and with a
+        timeout for hours; probing the next files never waits behind one."""
+        return cls(timeout_s=TRANSCODE_TIMEOUT_S, idle_s=idle_s, nice=TRANSCODE_NICE)
 
     def command(self) -> list[str]:
         return self._command or [sys.executable, "-m", "mavi_sync.media.prober", f"--idle={self.idle_s:g}",
@@ -163,6 +171,7 @@ class ProbeHelper:
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith("LC_")}
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/")
         self.started += 1
+        threading.Thread(target=_reap_when_gone, args=(self._proc,), name="probe-reaper", daemon=True).start()
         return self._proc
 
     def _reap(self) -> int:
@@ -187,6 +196,18 @@ class ProbeHelper:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self._reap()
+
+
+def _reap_when_gone(proc: "subprocess.Popen[bytes]") -> None:
+    """Reap the helper as soon as it exits. It leaves by itself when idle, and the daemon may
+    then have no file to read for days: without this it stays a `<defunct>` zombie until the
+    next helper is started. WNOWAIT waits without reaping, so that Popen alone reaps (under
+    its own lock) and a `_reap` by the caller's thread meanwhile is harmless."""
+    try:
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:  # reaped already: closed or replaced by the caller's thread
+        return
+    proc.poll()
 
 
 def _read_line(stream: IO[bytes], deadline: float) -> Optional[bytes]:

@@ -18,9 +18,9 @@ from mavi_sync.config.schema import Config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.errors import AmbiguousRefusal, AccountError, FileChanged, PermanentError, TransientError
-from mavi_sync.hashing import sha256_file
+from mavi_sync.pipeline.hashing import sha256_file
 from mavi_sync.media.fields import sha_tag
-from mavi_sync.plan import job_for, plan_file
+from mavi_sync.pipeline.plan import job_for, plan_file
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import API_KEY, SECURITY_KEY, api_table, fast_uploads, run_in_threads
 
@@ -31,7 +31,7 @@ class Followed(NamedTuple):
 
 def follow(check: Callable[[], RemoteStatus], seconds: float = 20) -> Followed:
     """Ask `check` every 0.05 s until the status is final (bounded): the client's side of
-    following, without the ledger (the follower's loop: tests/test_follower.py)."""
+    following, without the ledger (the follower's loop: tests/pipeline/test_follower.py)."""
     deadline, polls = time.monotonic() + seconds, 0
     while True:
         status, polls = check(), polls + 1
@@ -170,6 +170,35 @@ def test_one_bad_image_does_not_hold_up_the_rest_of_its_batch(tmp_path, folder) 
     assert isinstance(outcomes[2], PermanentError) and "over the 20000 byte limit" in str(outcomes[2])
     assert all(not isinstance(o, BaseException) for i, o in enumerate(outcomes) if i != 2)
     assert sorted(u["filename"] for u in stored) == ["s0.jpg", "s1.jpg", "s2.jpg"]
+
+
+def test_each_request_of_images_is_handed_back_before_the_next_one_leaves(setup, admin, folder) -> None:
+    """The caller records each answer at once (issue 23: a crash while later requests waited
+    for their slots sent photos twice), so the next request must not have left yet."""
+    config, client = setup
+    jobs = [job(config, an_image(folder, "a.jpg", taken="2024:06:01 12:30:00")),
+            job(config, an_image(folder, "b.jpg", taken="2024:06:02 08:00:00"))]
+    each = client.each_image(jobs)
+    first = next(each)
+    assert requests_to(admin, "/serve/api/v1/upload_img") == 1 and not isinstance(first[1], BaseException)
+    second = next(each)
+    assert requests_to(admin, "/serve/api/v1/upload_img") == 2 and {first[0], second[0]} == {0, 1}
+    assert next(each, None) is None
+
+
+def test_the_account_check_says_whether_the_key_is_taken(setup, admin) -> None:
+    """A pause's trial when no queued file makes a request (pauses.py): cheap, documented,
+    the same key; credits cannot be seen from it (only uploads cost them)."""
+    _config, client = setup
+    client.check_account()
+    [asked] = [e for e in admin.stats()["log"] if e["path"] == "/serve/api/v1/list_videos"]
+    assert asked["json"] == {"page": 1, "size": 1} and asked["has_authorization"]
+    admin.faults(no_credits=True)
+    client.check_account()  # (an upload would be refused)
+    admin.faults(no_credits=False, bad_key=True)
+    with pytest.raises(AccountError) as refused:
+        client.check_account()
+    assert refused.value.reason == "bad_key"
 
 
 def test_an_image_the_endpoint_cannot_take_is_refused_before_sending(setup, admin, folder) -> None:
@@ -466,7 +495,7 @@ def test_an_upload_counts_against_the_rate_once_when_its_body_starts(setup, admi
 
 
 def test_requests_own_retries_are_off_so_retry_py_is_the_only_layer() -> None:
-    """README, "What is retried": requests' own retries are off; a second layer would multiply
+    """docs/design/api.md, "What is retried": requests' own retries are off; a second layer would multiply
     the tries and hide them from the logs and the rate limiter."""
     from mavi_sync.api.ratelimit import RateLimiter
     from mavi_sync.api.transport import Timeouts, Transport

@@ -1,4 +1,4 @@
-"""The polling policy: growing intervals up to the cap (the loop itself: tests/test_follower.py)."""
+"""The polling policy: growing intervals up to the cap (the loop itself: tests/pipeline/test_follower.py)."""
 
 from __future__ import annotations
 

@@ -13,24 +13,25 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import requests
 
 from mavi_sync.api.client import Client, KeyRing
 from mavi_sync.config.parse import build_config
 from mavi_sync.config.secrets import Secret
 from mavi_sync.emulator.admin import Admin
-from mavi_sync.hashing import sha256_file
-from mavi_sync.plan import job_for, plan_file
+from mavi_sync.pipeline.hashing import sha256_file
+from mavi_sync.pipeline.plan import job_for, plan_file
 from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from tests.conftest import API_KEY, REPO, SECURITY_KEY, api_table, fast_uploads
 
 SPEC = Path(os.environ.get("MAVI_API_DOCS", REPO.parent / "shared" / "api")) / "memories-platform-openapi.json"
 
-# Documented on the vendor's pages (../shared/api/*.txt and README.md) but not in the OpenAPI copy.
+# Documented on the vendor's pages (../shared/api/*.txt and ../shared/api/README.md) but not in the OpenAPI copy.
 DOCUMENTED_EXTRAS = {
     "upload_video_from_file": {"unique_id": {"type": "string"}},  # v1-upload-video.txt "Request Parameters"
     "upload_image_from_file": {"unique_id": {"type": "string"}},  # v1-upload-image.txt "Request Parameters"
-    "list_videos": {"unique_id": {"type": "string"}},  # README: list_videos takes unique_id
-    "get_video_metadata": {"unique_id": {"type": "string"}},  # README: get_metadata?video_no=…&unique_id=…
+    "list_videos": {"unique_id": {"type": "string"}},  # ../shared/api/README.md: list_videos takes unique_id
+    "get_video_metadata": {"unique_id": {"type": "string"}},  # get_metadata?video_no=…&unique_id=…
 }
 
 
@@ -108,9 +109,12 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str
 
 def _capture(url: str, folder: Path) -> list[dict[str, Any]]:
     folder.mkdir()
+    # A positive folder_id must belong to the account (OpenAPI, UploadVideoRequest.folder_id).
+    made = requests.post(url + "/serve/api/v1/folders/create", data={"name": "openapi"},
+                         headers={"Authorization": API_KEY}, timeout=5).json()["data"]["folder_id"]
     config = build_config({"api": api_table(url), "uploads": fast_uploads(read_timeout_s=0.5),
                            "folders": [{"path": str(folder), "tags": ["t1", "t2"], "camera_model": "Fixed Cam",
-                                        "latitude": 52.52, "longitude": 13.405, "folder_id": 12345,
+                                        "latitude": 52.52, "longitude": 13.405, "folder_id": made,
                                         "callback": "https://example.org/cb", "retain_original_video": False,
                                         "video_transcription_prompt": "Focus on people.", "unique_id": "cam1"}]})
     client = Client.from_config(config, keys=KeyRing.of(Secret(API_KEY, "t"), Secret(SECURITY_KEY, "t")))

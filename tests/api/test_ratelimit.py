@@ -127,3 +127,27 @@ def test_a_request_on_time_does_not_move_the_schedule() -> None:
     clock.now += delay
     bucket.sent()
     assert delay == pytest.approx(0.1) and bucket.reserve() == pytest.approx(0.1)
+
+
+def test_queries_paced_by_the_clients_limiter_survive_a_slow_first_arrival() -> None:
+    """`check` lists page after page at the query rate. The first request sets up its
+    connection and reaches the server 20 ms after it left; the next ones, on that
+    connection, at once. The server (burst 2, as the emulator's) must accept every one."""
+    from mavi_sync.api.client import Client, KeyRing
+    from mavi_sync.config.parse import build_config
+    from mavi_sync.config.secrets import Secret
+    from mavi_sync.emulator.faults import Bucket
+    config = build_config({"uploads": {"query_rate_limit_per_second": 5}, "folders": [{"path": "/srv/cam"}]})
+    query = Client.from_config(config, keys=KeyRing.of(Secret("k", "t"))).transport.limiters["query"]
+    assert query is not None
+    clock = Clock()
+    client, server = RateLimiter(query.rate, query.burst, clock=clock), Bucket(clock=clock)
+    accepted = []
+    for i in range(6):
+        clock.now += client.reserve()
+        client.sent()
+        latency = 0.02 if i == 0 else 0.0
+        clock.now += latency
+        accepted.append(server.allow(5.0, 2))
+        clock.now += 0.01 - latency  # the answer comes back; the next page is asked for
+    assert accepted == [True] * 6

@@ -18,9 +18,9 @@ from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
 from mavi_sync.errors import MaviSyncError
-from mavi_sync.hashing import sha256_file
+from mavi_sync.pipeline.hashing import sha256_file
 from mavi_sync.logs import configure
-from mavi_sync.plan import job_for, plan_file
+from mavi_sync.pipeline.plan import job_for, plan_file
 from mavi_sync.dev.samples import VideoSpec, write_video
 from tests.conftest import api_table, fast_uploads
 

@@ -38,7 +38,7 @@ def test_defaults_fill_a_minimal_config(tmp_path: Path) -> None:
     assert "*.part" in folder.temp_patterns
     assert config.api.key.env == "MAVI_API_KEY"
     assert config.uploads.probe_idle_s == 10.0
-    # The defaults the README and config.example.toml state for this round's settings.
+    # The defaults docs/reference/config.md and config.example.toml state for this round's settings.
     assert (folder.incomplete_grace_s, folder.to_jpeg, folder.jpeg_quality, folder.live_photos, folder.transcode) == \
         (300.0, ("heif", "avif"), 90, "still", False)
     assert config.uploads.staging_max_mb == 2000.0
@@ -204,3 +204,54 @@ def test_the_receiver_needs_an_address_and_a_public_url_and_async_needs_a_way_ba
     sidecar = build_config({"folders": [{"path": str(tmp_path), "caption_sidecar": "results"}]},
                            base_dir=tmp_path).folders[0].caption_sidecar
     assert sidecar == str(tmp_path / "results")
+
+
+def test_check_config_never_says_ok_and_exits_1(write_config, tmp_path: Path) -> None:
+    """Seen: `OK` on stdout, then "not ready: no api key" and exit 1. Ready is OK, exit 0;
+    not ready is not OK, exit 1: never both."""
+    bare = {k: v for k, v in os.environ.items() if k not in ("MAVI_API_KEY", "MAVI_SECURITY_KEY")}
+    path = write_config(f'[[folders]]\npath = "{tmp_path}"\ntarget = "image"\n')
+    not_ready = subprocess.run([sys.executable, "-m", "mavi_sync", "check-config", str(path)], capture_output=True,
+                               text=True, env=bare, timeout=60)
+    assert not_ready.returncode == 1 and "not ready: no api key" in not_ready.stderr
+    assert "OK" not in not_ready.stdout + not_ready.stderr, not_ready.stdout
+    assert not_ready.stdout.startswith(f"{path}: NOT READY\n"), not_ready.stdout
+    ready = run_cli("check-config", str(path), env={"MAVI_API_KEY": "sk-mavi-x"})
+    assert ready.returncode == 0 and ready.stdout.startswith(f"{path}: OK\n"), ready.stdout
+    assert "not ready" not in (ready.stdout + ready.stderr).lower()
+
+
+def test_check_config_says_the_rate_a_bandwidth_limit_means_and_refuses_one_rclone_refuses(
+        write_config, tmp_path: Path) -> None:
+    env = {"MAVI_API_KEY": "sk-mavi-x"}
+    for limit, means in (("2M", "2 MiB/s (2097152 bytes/s) all the time"),
+                         ("08:00,512 23:00,off", "512 KiB/s (524288 bytes/s) from 08:00, no cap from 23:00")):
+        path = write_config(f'[[folders]]\npath = "{tmp_path}"\n[bandwidth]\nlimit = "{limit}"\n')
+        out = run_cli("check-config", str(path), env=env)
+        assert out.returncode == 0 and f"bandwidth   cap {limit}: {means}" in out.stdout, out.stdout
+    path = write_config(f'[[folders]]\npath = "{tmp_path}"\n[bandwidth]\nlimit = "08:00,2Mb"\n')
+    refused = run_cli("check-config", str(path), env=env)
+    assert refused.returncode == 2, refused.stdout
+    assert "bandwidth.limit = '08:00,2Mb'" in refused.stderr and "bytes per second" in refused.stderr, refused.stderr
+
+
+def test_check_config_in_a_fleet_shows_the_fleet_database_never_the_sqlite_file_nor_a_password(
+        write_config, tmp_path: Path) -> None:
+    path = write_config(f'[[folders]]\npath = "{tmp_path}"\n[ledger]\npath = "{tmp_path / "box.sqlite3"}"\n'
+                        '[fleet]\ndatabase = "postgresql://mavi_node@db.example:5432/mavi?sslmode=require"\n'
+                        'node = "barn-3"\n')
+    out = run_cli("check-config", str(path), env={"MAVI_API_KEY": "sk-mavi-x", "MAVI_FLEET_PASSWORD": "hunter2-pw"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ledger      the fleet's database postgresql://db.example:5432/mavi (role mavi_node), as node barn-3" \
+        in out.stdout, out.stdout
+    assert "box.sqlite3" not in out.stdout and "hunter2-pw" not in out.stdout + out.stderr
+    assert "sslmode" not in out.stdout  # the origin only: whatever the query holds stays out
+    assert "password: env MAVI_FLEET_PASSWORD" in out.stdout
+
+
+def test_a_fleet_url_with_a_password_in_its_query_is_refused_without_showing_it(write_config, tmp_path: Path) -> None:
+    path = write_config(f'[[folders]]\npath = "{tmp_path}"\n'
+                        '[fleet]\ndatabase = "postgresql://mavi_node@db.example/mavi?password=hunter2-pw"\n')
+    out = run_cli("check-config", str(path), env={"MAVI_API_KEY": "sk-mavi-x"})
+    assert out.returncode == 2 and "fleet.database" in out.stderr and "without its password" in out.stderr
+    assert "hunter2-pw" not in out.stdout + out.stderr

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from mavi_sync.config.schema import (ApiConfig, BandwidthConfig, FleetConfig, FolderConfig, HealthConfig,
-                                     MetricsConfig, NotifyConfig, NotifyTarget, ReceiverConfig, SecurityConfig,
-                                     UploadsConfig)
+                                     LedgerConfig, MetricsConfig, NotifyConfig, NotifyTarget, ReceiverConfig,
+                                     SecurityConfig, UploadsConfig, WebConfig)
 from tests.conftest import REPO
 
 TABLES: dict[str, Any] = {"api": ApiConfig(), "api.key": ApiConfig().key, "api.security_key": ApiConfig().security_key,
                           "uploads": UploadsConfig(), "metrics": MetricsConfig(), "folders": FolderConfig(path=REPO),
-                          "folders.security": SecurityConfig(), "receiver": ReceiverConfig()}
+                          "folders.security": SecurityConfig(), "receiver": ReceiverConfig(), "ledger": LedgerConfig()}
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class BandwidthText:
 
 
 TABLES.update({"notify": NotifyConfig(), "notify.targets": NotifyTarget(url=ApiConfig().key), "health": HealthConfig(),
-               "bandwidth": BandwidthText(), "fleet": FleetConfig()})
+               "bandwidth": BandwidthText(), "fleet": FleetConfig(), "web": WebConfig()})
 # Defaults written in words, and what they mean in the schema.
 WORDS = {"all of them": list(NotifyTarget(url=ApiConfig().key).events), "none": None, "1 day": 86400, '"" (none)': "", "the account's Default folder": None}
 LOCAL_ZONE = ("folders", "timezone")  # "local" is the schema's None: the machine's zone

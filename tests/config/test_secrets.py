@@ -46,3 +46,38 @@ def test_secret_never_prints_its_value() -> None:
     assert secret.reveal() == KEY
     with pytest.raises(TypeError):
         pickle.dumps(secret)
+
+
+def test_a_container_secret_is_found_by_the_credential_name(tmp_path: Path) -> None:
+    # Docker and Podman mount `--secret NAME` (compose `secrets:`) at /run/secrets/NAME.
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "mavi-api-key").write_text("from-secret\n")
+    key_file = tmp_path / "key"
+    key_file.write_text("from-file")
+    source = KeySource(env="K", file=key_file, credential="mavi-api-key")
+    found = resolve_key(source, "api key", {"K": "from-env"}, secrets_dir=secrets)
+    assert found.reveal() == "from-secret" and found.origin == f"secret {secrets / 'mavi-api-key'}"
+    # systemd's credential still comes first; without either, the file and then the environment.
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "mavi-api-key").write_text("from-credential")
+    assert resolve_key(source, "api key", {"CREDENTIALS_DIRECTORY": str(creds)}, secrets_dir=secrets).reveal() \
+        == "from-credential"
+    (secrets / "mavi-api-key").unlink()
+    assert resolve_key(source, "api key", {"K": "from-env"}, secrets_dir=secrets).reveal() == "from-file"
+    assert resolve_key(KeySource(env="K", credential="mavi-api-key"), "api key", {"K": "from-env"},
+                       secrets_dir=secrets).reveal() == "from-env"
+
+
+def test_a_missing_key_names_the_secrets_directory_it_looked_in(tmp_path: Path) -> None:
+    with pytest.raises(SecretError) as info:
+        resolve_key(KeySource(env="NOPE", credential="mavi-api-key"), "api key", {}, secrets_dir=tmp_path)
+    assert f"secret {tmp_path / 'mavi-api-key'}" in str(info.value)
+
+
+def test_an_empty_secret_file_is_an_error_not_a_fall_through(tmp_path: Path) -> None:
+    (tmp_path / "mavi-api-key").write_text("\n")
+    with pytest.raises(SecretError, match="is empty"):
+        resolve_key(KeySource(env="K", credential="mavi-api-key"), "api key", {"K": "from-env"},
+                    secrets_dir=tmp_path)

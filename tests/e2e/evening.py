@@ -40,10 +40,14 @@ def place_of(row: dict[str, Any]) -> Optional[str]:
 
 
 def after_upload(status: dict[str, Any]) -> Optional[dict[str, Any]]:
-    """`status --json`'s after-upload duty: {"waiting": {"archive": N, "delete": M},
-    "oldest": {"path": …, "action": …, "age_s": …} or None}; None when status has none."""
-    duty = status.get("after_upload")
-    return duty if isinstance(duty, dict) else None
+    """`status --json`'s after-upload duties (`after`: {action: {"waiting": N, "oldest": {"path",
+    "age_s", …}}}) as {"waiting": {action: N}, "oldest": the oldest of all, or None}; None when
+    status has no `after` at all."""
+    duty = status.get("after")
+    if not isinstance(duty, dict):
+        return None
+    oldest = max((w["oldest"] for w in duty.values()), key=lambda o: o["age_s"], default=None)
+    return {"waiting": {action: w["waiting"] for action, w in duty.items()}, "oldest": oldest}
 
 
 def after_upload_metric(metrics: dict[tuple[str, str], float], action: str) -> Optional[float]:

@@ -24,7 +24,7 @@ from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
 from mavi_sync.emulator.store import Timing
-from mavi_sync.pause import OUTAGE_PROBE_MAX_S, OUTAGE_PROBE_S
+from mavi_sync.engine.pause import OUTAGE_PROBE_MAX_S, OUTAGE_PROBE_S
 from tests.conftest import API_KEY, SECURITY_KEY
 from tests.e2e.day import FULL, MAX_ATTEMPTS, PROBE_S, SETTLE_S, Box, sha
 from tests.e2e.evening import after_upload, after_upload_metric, ledger, metrics

@@ -3,7 +3,7 @@ reliability suites share: every file confirmed at the emulator, none lost, dupli
 counted per target, the ledger intact.
 
 Sizes: small in `make test`; MAVI_RELIABILITY=full (`make reliability`) for the figures
-the README reports.
+docs/design/reliability.md reports.
 """
 
 from __future__ import annotations

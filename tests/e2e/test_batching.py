@@ -1,11 +1,14 @@
-"""Images ready together with identical fields share a request (README, `image_batch_files`):
+"""Images ready together with identical fields share a request (docs/design/api.md, "Image batching"):
 a backlog of photos with the same fields goes up in a few requests, each file with its own
 id and ledger row; photos whose fields differ go in requests of their own."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 
-from mavi_sync.dev.samples import ImageSpec, write_image
+from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
 from mavi_sync.emulator.admin import Admin
 from tests.e2e.rig import until
 
@@ -37,4 +40,33 @@ def test_batching_off_sends_each_photo_alone(spawn, emulator, admin: Admin) -> N
     d.start()
     until(lambda: d.count("confirmed") == 4, 30)
     assert admin.stats()["requests"].get("/serve/api/v1/upload_img", 0) == 4
+    assert d.stop() == 0
+
+
+def test_each_answer_is_recorded_when_it_arrives_and_a_kill_sends_no_photo_twice(spawn, emulator,
+                                                                                admin: Admin) -> None:
+    """Issue 23: a batch's outcomes were recorded only after the last request of its group,
+    here the clip the worker took on the way; a `kill -9` meanwhile left photos the server
+    held saying `uploading`, and the restart sent them again. Now each answer is recorded as
+    it arrives: the photos are confirmed while the clip is still on its way, and the kill
+    costs nothing twice."""
+    d = spawn(emulator.url, uploads="concurrency = 1\nimage_batch_files = 10\n")
+    old = time.time() - 3600  # a backlog: queued together, photos first (by name), the clip behind them
+    for i in range(3):
+        photo = write_image(d.camera / f"IMG_{i:04d}.jpg", ImageSpec(**SAME, color=(i * 10, 80, 120)))
+        os.utime(photo, (old, old))
+    clip = write_video(d.camera / "ZZ_clip.mp4", VideoSpec(seconds=1))
+    os.utime(clip, (old, old))
+    admin.script({"path": "/serve/api/v1/upload_img", "action": "latency", "value": 0.0, "count": 1},
+                 {"path": "/serve/api/v1/upload", "action": "latency", "value": 60.0, "count": 1})  # the clip hangs
+    d.start()
+    until(lambda: len(admin.uploads("image")) == 3, 30)
+    until(lambda: d.count("confirmed") == 3, 10)  # recorded while the clip is still on its way
+    assert len(admin.uploads("video")) == 0
+    assert d.stop(signal.SIGKILL) == -signal.SIGKILL
+    d.start()
+    until(lambda: d.count("confirmed") == 4, 60)
+    shas = [u["sha256"] for u in admin.uploads()]
+    assert len(shas) == len(set(shas)) == 4, shas  # no photo (nor the clip) twice
+    assert admin.stats()["requests"]["/serve/api/v1/upload_img"] == 1
     assert d.stop() == 0

@@ -54,3 +54,23 @@ def test_mpeg4_part2_is_re_encoded_only_where_the_folder_says_transcode(spawn, e
     [refused] = [r for r in d.ledger_rows() if r["state"] == "rejected"]
     assert Path(refused["path"]).name == clip.name and "transcode = true" in refused["error"]
     assert d.stop() == 0
+
+
+def test_a_raw_h264_dump_reaches_the_security_endpoint_as_an_mp4(spawn, emulator, admin: Admin, tmp_path: Path,
+                                                                 corpus: Path) -> None:
+    """The Axis camera's raw dump of the corpus and one PyAV writes: refused before by the
+    security target ("duration unknown") while the video target took them."""
+    d = spawn(emulator.url, target="security")
+    d.start()
+    raw = [corpus / "video/axis-ipcam_raw-annexb.h264", write_video(tmp_path / "cam.h264", VideoSpec(seconds=2))]
+    for i, source in enumerate(raw):
+        (d.camera / f"dump{i}.h264").write_bytes(source.read_bytes())
+    until(lambda: d.count("confirmed") == 2, 60)
+    uploads = sorted(admin.uploads("security"), key=lambda u: u["filename"])
+    assert [u["filename"] for u in uploads] == ["dump0.mp4", "dump1.mp4"]
+    for upload, source in zip(uploads, raw):
+        received = probe(Path(upload["blob"]))
+        assert received.kind is not None and received.kind.format == "mp4" and received.video_codec == "h264"
+        assert received.duration_s is not None and received.duration_s < 3
+    assert not d.events("media_rejected")
+    assert d.stop() == 0

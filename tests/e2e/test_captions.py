@@ -32,7 +32,8 @@ def captions(d: Daemon, *args: str) -> list[dict]:
 
 def test_a_sync_caption_is_logged_listed_and_written_beside_the_clip(spawn, emulator, admin: Admin) -> None:
     d = spawn(emulator.url)
-    d.write_config(emulator.url, folders=security_folder(d, 'caption_sidecar = "beside"\n'))
+    d.write_config(emulator.url, folders=security_folder(d, 'caption_sidecar = "beside"\n'),
+                   uploads="rescan_interval_s = 1\n")
     d.start()
     clip = write_video(d.camera / "cam1" / "2024-05-01_0800.mp4",
                        VideoSpec(seconds=1, creation_time="2024-05-01T08:00:00.000000Z"))
@@ -52,9 +53,63 @@ def test_a_sync_caption_is_logged_listed_and_written_beside_the_clip(spawn, emul
     assert captions(d, "--since", "2024-05-02") == []
     text = subprocess.run([*CLI, "captions", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
     assert str(clip) in text.stdout and "Emulated understanding" in text.stdout
-    # The sidecar is not media: never uploaded, never counted as skipped.
-    until(lambda: d.events("walk_done"), 5)
+    # The sidecar is not media (docs/guides/captions.md "Reading the captions"): neither the
+    # watcher's events for it nor the walks make it a candidate, so it is never "unfinished",
+    # refused, uploaded or skipped.
+    walks = len(d.events("walk_done"))
+    until(lambda: len(d.events("walk_done")) >= walks + 3, 15)  # rescans, and past incomplete_grace_s (2 s)
     assert d.status()["skipped"] == 0 and len(admin.uploads()) == 1
+    assert [r["path"] for r in d.ledger_rows()] == [str(clip)] and d.status()["last_errors"] == []
+    assert f'"path": "{sidecar}"' not in d.logs()  # no event is about it (unfinished, refused, skipped)
+    assert d.stop() == 0
+
+
+def test_an_archived_clip_takes_its_sidecar_along_and_every_read_out_shows_where_it_is(
+        spawn, emulator, admin: Admin, tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    d = spawn(emulator.url)
+    d.write_config(emulator.url, folders=security_folder(
+        d, f'caption_sidecar = "beside"\nafter_upload = "archive"\narchive_dir = "{archive}"\n'))
+    d.start()
+    clip = write_video(d.camera / "cam1" / "2024-05-01_0800.mp4",
+                       VideoSpec(seconds=1, creation_time="2024-05-01T08:00:00.000000Z"))
+    sent = clip.read_bytes()
+    moved = archive / "cam1" / clip.name
+    until(lambda: moved.exists() and not clip.exists(), 30)
+    until(lambda: (archive / "cam1" / (clip.name + ".caption.txt")).exists(), 10)
+    assert not (d.camera / "cam1" / (clip.name + ".caption.txt")).exists()  # the sidecar followed its clip
+    assert moved.read_bytes() == sent and len(admin.uploads()) == 1
+    # ledger, captions (also by the folder the clip came from) and status agree: it is in the archive.
+    [row] = d.ledger_rows()
+    assert (row["path"], row["place"], row["was"]) == (str(moved), "archived", str(clip))
+    [listed] = captions(d)
+    assert (listed["path"], listed["place"]) == (str(moved), "archived")
+    assert captions(d, "--folder", str(d.camera / "cam1")) == [listed] == captions(d, "--folder", str(archive))
+    assert captions(d, "--folder", str(d.camera / "cam2")) == []
+    text = subprocess.run([*CLI, "ledger", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
+    assert f"{moved} (archived)" in text.stdout and "None" not in text.stdout
+    text = subprocess.run([*CLI, "captions", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
+    assert f"{moved} (archived)" in text.stdout
+    status = d.status()
+    assert status["after"] == {} and status["last_errors"] == [] and status["oldest_pending"] is None
+    assert d.stop() == 0
+
+
+def test_a_deleted_clip_takes_its_sidecar_along_and_is_shown_as_deleted(spawn, emulator, admin: Admin) -> None:
+    d = spawn(emulator.url)
+    d.write_config(emulator.url, folders=security_folder(d, 'caption_sidecar = "beside"\nafter_upload = "delete"\n'))
+    d.start()
+    clip = write_video(d.camera / "gate.mp4", VideoSpec(seconds=1))
+    until(lambda: d.count("confirmed") == 1 and not clip.exists(), 30)
+    until(lambda: not (d.camera / "gate.mp4.caption.txt").exists(), 10)
+    assert list(d.camera.iterdir()) == [] and len(admin.uploads()) == 1
+    [row] = d.ledger_rows()
+    assert (row["path"], row["place"]) == (str(clip), "deleted")
+    [listed] = captions(d)
+    assert (listed["path"], listed["place"]) == (str(clip), "deleted")
+    assert captions(d, "--folder", str(d.camera)) == [listed]
+    text = subprocess.run([*CLI, "ledger", "--config", str(d.config)], capture_output=True, text=True, timeout=60)
+    assert f"{clip} (deleted after upload)" in text.stdout
     assert d.stop() == 0
 
 
@@ -68,7 +123,8 @@ def test_async_results_arrive_at_the_receiver_and_land_in_the_results_folder(spa
                                                                            tmp_path: Path) -> None:
     with Inbox() as inbox:
         async_results(spawn, emulator, admin, tmp_path, inbox)
-    # A caption that came later, through the receiver, is told like one in the answer (README).
+    # A caption that came later, through the receiver, is told like one in the answer
+    # (docs/guides/captions.md, "Reading the captions").
     [notice] = inbox.notices("/n")
     assert notice["title"].endswith("motion in motion.mp4") and "Emulated understanding of motion.mp4" in notice["message"]
 

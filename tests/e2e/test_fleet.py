@@ -148,3 +148,48 @@ def test_the_same_clip_at_two_sites_is_uploaded_once_and_a_killed_node_loses_not
     assert sorted(set(shas)) == sorted(hashlib.sha256(b).hexdigest() for b in written)  # nothing lost
     twice = {s for s in shas if shas.count(s) > 1}
     assert not twice, (twice, [[e for e in d.events("upload_succeeded") if e["sha256"] in twice] for d in nodes])
+
+
+def test_a_file_claimed_as_the_database_stops_goes_up_once_it_is_back(tmp_path: Path, emulator: EmulatorServer,
+                                                                     admin: Admin) -> None:
+    """Issue 23: a file claimed, then waiting for its rate slot, meets the stopped database at
+    its body's first byte. Its claim used to stay with the worker (files `ready`, attempts 1,
+    never sent, no log line) until a restart; now it is released however the attempt ended,
+    and the work cut off is resumed when the database answers again. The outage is said once,
+    with what to do about a database (not a disk), and its end once: psycopg's own warning at
+    every reconnection try is not passed on."""
+    server = PostgresServer().start()
+    database = server.database()
+    name = database.rsplit("/", 1)[1]
+    d = Daemon(tmp_path, emulator.url, uploads="image_batch_files = 1\nconcurrency = 1\n",
+               tables=f'[fleet]\ndatabase = "{database}"\nnode = "barn"\n')
+    try:
+        d.config.write_text(d.config.read_text().replace("rate_limit_per_minute = 6000", "rate_limit_per_minute = 20"))
+        d.start(env={"MAVI_FLEET_PASSWORD": PASSWORD})
+        for i in range(2):
+            write_image(d.camera / f"photo{i}.jpg", ImageSpec(taken=f"2024:03:0{i + 1} 10:00:00"))
+        until(lambda: len(admin.uploads("image")) == 1, 30)
+        # The second photo: claimed, its slot 3 s after the first's.
+        until(lambda: server.sql(name, "SELECT COUNT(*) FROM files WHERE attempts = 1 AND remote_id IS NULL "
+                                       "AND state = 'ready'").strip() == "1", 3, 0.02)
+        server.pause()
+        stopped = time.monotonic()
+        until(lambda: d.events("ledger_unwritable"), 30, 0.2)
+        assert len(admin.uploads("image")) == 1  # the write failed before the body left
+        time.sleep(max(0.0, 10 - (time.monotonic() - stopped)))
+        server.resume()
+        until(lambda: d.count("confirmed") == 2, 60, 0.5)
+        until(lambda: d.events("fleet_database_back"), 30, 0.5)
+        assert d.stop() == 0
+    finally:
+        d.close()
+        server.stop()
+    shas = [u["sha256"] for u in admin.uploads("image")]
+    assert len(shas) == len(set(shas)) == 2
+    [unwritable] = d.events("ledger_unwritable")
+    assert "database" in unwritable["hint"] and "disk" not in unwritable["hint"], unwritable
+    assert len(d.events("fleet_database_unreachable")) == 1 and len(d.events("fleet_database_back")) == 1
+    local = [e["kind"] for e in d.events("fleet_budget_local")]
+    assert len(local) == len(set(local)), local  # once per budget (uploads, queries), not per try
+    log = d.logs()
+    assert "error connecting" not in log and PASSWORD not in log

@@ -95,3 +95,38 @@ def test_a_ledger_on_a_read_only_disk_is_a_clear_error_and_stays_intact(emulator
     finally:
         _mount("-o", "remount,rw", str(disk))
         subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+
+
+def test_a_file_claimed_as_the_disk_fills_is_sent_once_space_is_back(spawn: Callable[..., Daemon], admin: Admin,
+                                                                    emulator) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: a file claimed, then waiting for its rate slot, meets a full disk at its
+    body's first byte (the row cannot say `uploading`). Its claim used to stay with the
+    worker that made it, and every later claim of the row was refused in silence until a
+    restart; now it is released however the attempt ended, and the file goes up once space
+    is back (it never left: the write failed before the body did)."""
+    d = spawn(emulator.url, uploads="image_batch_files = 1\nconcurrency = 1\n")
+    d.config.write_text(d.config.read_text().replace("rate_limit_per_minute = 6000", "rate_limit_per_minute = 20"))
+    d.start()
+    assert d.proc is not None
+    for i in range(2):
+        write_image(d.camera / f"photo{i}.jpg", ImageSpec(taken=f"2024:03:0{i + 1} 10:00:00"))
+    until(lambda: len(admin.uploads("image")) == 1, 30)
+    ledger = d.root / "ledger.sqlite3"
+
+    def claimed_and_waiting() -> bool:  # the second photo: claimed, its slot 3 s after the first's
+        db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM files WHERE attempts = 1 AND remote_id IS NULL "
+                              "AND state = 'ready'").fetchone()[0] == 1
+        finally:
+            db.close()
+
+    until(claimed_and_waiting, 3, 0.02)
+    resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))  # no write succeeds now
+    until(lambda: d.events("ledger_unwritable"), 30, 0.2)
+    assert len(admin.uploads("image")) == 1  # the write failed before the body left
+    resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    until(lambda: d.count("confirmed") == 2, 40, 0.5)
+    shas = [u["sha256"] for u in admin.uploads("image")]
+    assert len(shas) == len(set(shas)) == 2
+    assert d.stop() == 0

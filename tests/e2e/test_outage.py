@@ -13,7 +13,7 @@ from typing import Callable
 from mavi_sync.emulator.admin import Admin
 from mavi_sync.emulator.app import Settings
 from mavi_sync.emulator.runner import EmulatorServer
-from mavi_sync.pause import OUTAGE_PROBE_S, SILENT_FOR_OUTAGE
+from mavi_sync.engine.pause import OUTAGE_PROBE_S, SILENT_FOR_OUTAGE
 from tests.conftest import API_KEY, SECURITY_KEY, fast_timing
 from tests.e2e.proxy import CountingProxy
 from tests.e2e.rig import Daemon, until

@@ -131,7 +131,8 @@ def test_live_photos_send_what_the_folder_chooses(spawn, emulator, admin: Admin,
 
 def test_a_half_held_back_is_sent_by_retry_after_the_setting_changes(spawn, emulator, admin: Admin,
                                                                    tmp_path: Path) -> None:
-    """README: after changing live_photos, `mavi-sync retry PATH` sends a half held back."""
+    """docs/guides/phone-folder.md, "Live Photos": after changing live_photos, `mavi-sync
+    retry PATH` sends a half held back."""
     d = spawn(emulator.url, live_photos="still")
     _still, motion = live_photo(d.camera, "IMG_0003")
     d.start()

@@ -1,5 +1,5 @@
-"""README: "A full rescan every `rescan_interval_s` catches what events missed." A share
-mounted over a watched subdirectory after the start sends no event at all (the watch is on
+"""docs/guides/camera-folder.md, "Network shares": a full rescan every `rescan_interval_s`
+finds what no event announced. A share mounted over a watched subdirectory after the start sends no event at all (the watch is on
 the directory it covers): only the rescan can find its files."""
 
 from __future__ import annotations

@@ -36,3 +36,8 @@ def test_an_asset_limited_on_every_attempt_is_refused_after_max_attempts(spawn, 
     assert row["attempts"] == 2 and "all 2 attempts" in row["error"] and "exceeded the limit" in row["error"]
     assert admin.uploads("asset") == []
     assert d.stop() == 0
+    # One line per attempt: the first one's retry, then the refusal itself, with its reason.
+    lines = [(e["event"], e["attempt"]) for e in d.events("upload_retrying") + d.events("media_rejected")]
+    assert sorted(lines) == [("media_rejected", 2), ("upload_retrying", 1)], lines
+    [refused] = d.events("media_rejected")
+    assert refused["path"] == str(d.camera / "clip.mp4") and "all 2 attempts" in refused["reason"], refused

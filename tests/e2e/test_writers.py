@@ -130,7 +130,8 @@ def test_a_file_changed_while_being_sent_is_aborted_and_only_its_final_bytes_lan
     """The body is still leaving (the server holds off reading it) when the writer changes
     the file: the attempt is aborted mid-body, the file settles again, and only its final
     bytes are the file's upload. The v2 signed-URL flow leaves the asset id it was given
-    first, never filled (size 0, never SUCCESS): nothing points to it (README, Writers)."""
+    first, never filled (size 0, never SUCCESS): nothing points to it
+    (docs/design/writers.md, "Changed while being sent")."""
     admin.script({"path": "/serve/api/v1/upload", "action": "latency", "value": 2.0},
                   {"path": "/_storage/", "action": "latency", "value": 2.0})
     d = spawn(emulator.url, settle_s=1, target=target)

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from mavi_sync.config.secrets import Secret
+from mavi_sync.emulator.faults import Bucket
 from mavi_sync.errors import FleetUnavailable
-from mavi_sync.fleet.budget import RETRY_S, SharedLimiter
+from mavi_sync.fleet.budget import FAIR_SHARE_S, RETRY_S, SharedLimiter
 from mavi_sync.fleet.db import FleetDatabase
 from mavi_sync.fleet.nodes import Registry, fleet_rows
 from tests.pg import PASSWORD, PostgresServer
@@ -117,7 +118,7 @@ def test_the_registry_lists_every_node_with_its_summary(postgres: PostgresServer
 
 
 def test_a_node_role_needs_only_connect_and_rights_on_the_three_tables(postgres: PostgresServer) -> None:
-    """README "Fleet": the owner creates the tables once (its first node, or `mavi-sync
+    """docs/guides/fleet.md "Least privileges": the owner creates the tables once (its first node, or `mavi-sync
     status --fleet` run as the owner); a node's role then needs CONNECT and SELECT, INSERT,
     UPDATE on fleet_schema, rate_budget and nodes, nothing more."""
     url = postgres.database()
@@ -135,3 +136,82 @@ def test_a_node_role_needs_only_connect_and_rights_on_the_three_tables(postgres:
         with shop.transaction() as cur:
             cur.execute("CREATE TABLE intruder (x int)")
     shop.close()
+
+
+def test_nodes_back_on_the_shared_budget_at_different_times_stay_under_the_accounts_limit(
+        postgres: PostgresServer) -> None:
+    """Issue 23: after the database came back, one node took the whole rate from the shared
+    row while another still paced on its local share: the account saw 1.5 x its limit. Each
+    send is judged as the emulator judges the account (its GCRA, burst 2): none is refused."""
+    url = postgres.database()
+    rate = 10.0
+    dbs = [node(url) for _ in range(2)]
+    for i, db in enumerate(dbs):
+        Registry(db, f"node-{i}").beat("queued 9", None, starting=True)
+    # The first node tries the database again every second, the second every RETRY_S, and
+    # the database comes back just after the second's try failed: they return seconds apart,
+    # as nodes whose last failed tries fell differently do.
+    limiters = [SharedLimiter(dbs[0], "upload", rate, retry_s=1.0), SharedLimiter(dbs[1], "upload", rate)]
+    times: list[float] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def work(limiter: SharedLimiter) -> None:
+        while not stop.is_set():
+            if limiter.acquire(stop):
+                with lock:
+                    times.append(time.monotonic())
+
+    threads = [threading.Thread(target=work, args=(limiter,)) for limiter in limiters]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)
+        postgres.pause()
+        try:
+            deadline = time.monotonic() + 10
+            while any(lim.shared for lim in limiters) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not any(lim.shared for lim in limiters)  # both pace locally now
+            time.sleep(1.0)
+            while limiters[1].next_try_s < RETRY_S - 1.5 and time.monotonic() < deadline + RETRY_S:
+                time.sleep(0.01)
+        finally:
+            postgres.resume()
+        back = time.monotonic()
+        deadline = back + 3 * RETRY_S
+        while not all(lim.shared for lim in limiters) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(lim.shared for lim in limiters)
+        time.sleep(2.0)  # both shared again
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+        for db in dbs:
+            db.close()
+    account = Bucket(clock=iter(sorted(times)).__next__)
+    refused = [t for t in sorted(times) if not account.allow(rate, 2)]
+    assert not refused, f"{len(refused)} of {len(times)} sends over the account's limit"
+    assert len(times) >= 0.8 * rate * 1.0  # (and the nodes did send meanwhile)
+
+
+def test_the_fair_share_is_counted_again_as_nodes_join(postgres: PostgresServer) -> None:
+    """A node that started first counted only itself: losing the database, it would have paced
+    at the whole account's rate beside the others' shares."""
+    url = postgres.database()
+    dbs = [node(url) for _ in range(2)]
+    Registry(dbs[0], "first").beat("queued 0", None, starting=True)
+    now = [1000.0]
+    limiter = SharedLimiter(dbs[0], "upload", 10.0, clock=lambda: now[0])
+    limiter.reserve()
+    assert limiter.local.rate == 10.0  # alone
+    Registry(dbs[1], "second").beat("queued 0", None, starting=True)
+    now[0] += FAIR_SHARE_S / 2
+    limiter.reserve()
+    assert limiter.local.rate == 10.0  # not counted again yet
+    now[0] += FAIR_SHARE_S / 2
+    limiter.reserve()
+    assert limiter.local.rate == 5.0
+    for db in dbs:
+        db.close()

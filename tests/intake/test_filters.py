@@ -35,3 +35,11 @@ def test_include_exclude_globs() -> None:
     assert not is_selected(PurePosixPath("other/a.jpg"), folder)
     assert not is_selected(PurePosixPath("clip_preview.mp4"), folder)
     assert not is_selected(PurePosixPath("clip.mp4.part"), folder)
+
+
+@pytest.mark.parametrize("include", [["*"], ["*.txt", "*.mp4"]])
+def test_a_caption_sidecar_is_never_a_candidate_whatever_the_globs(include: list[str]) -> None:
+    folder = FolderConfig(path=Path("/c"), include=include, caption_sidecar="beside")
+    assert not is_selected(PurePosixPath("cam1/clip.mp4.caption.txt"), folder)
+    assert not is_selected(PurePosixPath("clip.mp4.caption.txt"), FolderConfig(path=Path("/c"), include=include))
+    assert is_selected(PurePosixPath("cam1/clip.mp4"), folder) and is_selected(PurePosixPath("notes.txt"), folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 from mavi_sync.config.parse import build_config
 from mavi_sync.intake import Intake
 from mavi_sync.intake.scanner import RACY_S
-from mavi_sync.ledger import Ledger
+from mavi_sync.ledger.store import Ledger
 
 
 def test_a_restart_walk_trusts_a_directory_mark_only_while_nothing_in_it_changed(tmp_path: Path) -> None:
@@ -61,5 +61,29 @@ def test_a_full_walk_drops_the_marks_of_directories_that_are_gone_but_not_of_uns
         cam.rename(tmp_path / "unmounted")  # the whole folder unseen: nothing is pruned
         intake.walk()
         assert ledger.mark_of(days[0]) is not None
+    finally:
+        ledger.close()
+
+
+def test_a_path_that_disappears_while_it_settles_is_reported_gone(tmp_path: Path) -> None:
+    """A file held back (not finished yet) and then deleted is decided by that: intake says
+    so, whether the deletion was an event or found when it was due."""
+    cam = tmp_path / "cam"
+    cam.mkdir()
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    config = build_config({"folders": [{"path": str(cam), "settle_s": 0}]})
+    intake = Intake(config, ledger, lambda path: None, stop=threading.Event())
+    gone: list[Path] = []
+    intake.on_gone = gone.append
+    try:
+        a, b = cam / "a.mp4", cam / "b.mp4"
+        for path in (a, b):
+            path.write_bytes(b"\0" * 10)
+            intake.resettle(path, hold=True)
+        a.unlink()
+        intake.on_event(a, config.folders[0], "deleted")
+        b.unlink()  # unseen: found gone when its wait is over
+        intake.settle_tick()
+        assert gone == [a, b] and len(intake) == 0
     finally:
         ledger.close()

@@ -134,3 +134,11 @@ def test_a_mark_is_the_same_in_every_process(tmp_path: Path) -> None:
                            env={**os.environ, "PYTHONHASHSEED": seed}, timeout=60).stdout.strip()
             for seed in ("1", "2", "random")}
     assert len(seen) == 1 and seen != {"None"}
+
+
+def test_the_walk_never_offers_a_caption_sidecar(tmp_path: Path) -> None:
+    for rel in ("cam1/clip.mp4", "cam1/clip.mp4.caption.txt", "results/cam1/other.mp4.caption.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    assert names(FolderConfig(path=tmp_path, caption_sidecar="beside")) == ["cam1/clip.mp4"]
+    assert names(FolderConfig(path=tmp_path, exclude=["nothing*"])) == ["cam1/clip.mp4"]  # the slow path too

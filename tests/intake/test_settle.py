@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from mavi_sync.intake.settle import Settler
-from mavi_sync.stamp import Signature
+from mavi_sync.pipeline.stamp import Signature
 
 P = Path("/cam/a.mp4")
 WALL = 1_000_000.0

@@ -32,6 +32,7 @@ def test_events_are_filtered_and_reported(tmp_path: Path) -> None:
         (cam / "clip.mp4.part").write_bytes(b"x")  # a temp name: ignored until renamed
         (cam / "@eaDir" / "thumb.jpg").write_bytes(b"x")  # NAS litter: ignored
         (cam / "clip.mp4.part").rename(cam / "clip.mp4")
+        (cam / "clip.mp4.caption.txt").write_text("a caption")  # what mavi-sync writes itself: ignored
         (cam / "new").mkdir()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not {("clip.mp4", "changed"), ("new", "dir")} <= set(seen):
@@ -42,6 +43,7 @@ def test_events_are_filtered_and_reported(tmp_path: Path) -> None:
     # (a "deleted" for the .part is harmless: it only drops a settle candidate)
     assert not [name for name, kind in seen if name in ("clip.mp4.part", "thumb.jpg") and kind != "deleted"]
     assert not [name for name, _ in seen if name == "thumb.jpg"]
+    assert not [name for name, kind in seen if name == "clip.mp4.caption.txt" and kind != "deleted"]
 
 
 def test_a_folder_set_to_poll_is_polled(tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def test_a_codec_the_endpoint_refuses_is_re_encoded_as_h264_with_its_sound(tmp_p
 
 def test_a_transcode_reports_how_far_it_got_for_status(tmp_path: Path) -> None:
     from mavi_sync.media.model import Converted
-    from mavi_sync.staging import Staging
+    from mavi_sync.pipeline.staging import Staging
     seen: list[str] = []
 
     def slow(src: str, dest: str, to: str, options: dict) -> Converted:  # type: ignore[type-arg]
@@ -184,3 +184,32 @@ def test_a_real_mjpeg_clip_is_re_encoded(corpus: Path, tmp_path: Path, row: dict
     assert made.video_codec == "h264" and (made.width, made.height) == (original.width, original.height)
     assert made.duration_s is not None and original.duration_s is not None
     assert abs(made.duration_s - original.duration_s) < 0.2
+
+
+
+def _security_takes_it_remuxed(source: Path, seconds: float, tmp_path: Path) -> None:
+    """docs/guides/camera-folder.md, "Camera video in MPEG-TS": raw dumps go to video and
+    security remuxed. The security endpoint takes up to 2 hours, so the length of a stream
+    with no container is measured (its frames, at its own timing), the same way the remux
+    times it into the MP4."""
+    from mavi_sync.config.parse import build_config
+    from mavi_sync.media.convert import to_mp4
+    from mavi_sync.pipeline.plan import plan_file
+    folder = build_config({"folders": [{"path": str(tmp_path), "target": "security"}]}).folders[0]
+    plan = plan_file(source, folder)
+    assert plan.chosen.target == "security" and plan.chosen.accepted, plan.chosen.reason
+    assert plan.chosen.convert == "mp4" and plan.targets["video"].verdict.convert == "mp4"
+    assert plan.info.duration_s is not None and abs(plan.info.duration_s - seconds) < 0.01, plan.info
+    made = probe(to_mp4(source, tmp_path / "out.mp4").path)
+    assert made.duration_s is not None and abs(made.duration_s - seconds) < 0.15, made.duration_s
+
+
+def test_a_raw_h264_stream_goes_to_the_security_target_remuxed(tmp_path: Path) -> None:
+    from mavi_sync.dev.samples import VideoSpec, write_video
+    _security_takes_it_remuxed(write_video(tmp_path / "cam.h264", VideoSpec(seconds=2, fps=10)), 2.0, tmp_path)
+
+
+def test_the_axis_cameras_raw_dump_goes_to_the_security_target_remuxed(corpus: Path, tmp_path: Path) -> None:
+    """Refused before ("duration unknown") while the video target took it. 50 frames at the
+    30 fps its SPS says (the remux used to time them at FFmpeg's default 25)."""
+    _security_takes_it_remuxed(corpus / "video/axis-ipcam_raw-annexb.h264", 50 / 30, tmp_path)

@@ -52,7 +52,7 @@ def test_mp4_end_walks_the_boxes_and_stops_at_a_trailer(tmp_path: Path) -> None:
 def test_the_policy_and_the_target_choose_the_clip_or_the_still(tmp_path: Path, target: str, policy: str,
                                                                  sent_to: str, convert: str) -> None:
     from mavi_sync.config.schema import FolderConfig
-    from mavi_sync.plan import plan_file
+    from mavi_sync.pipeline.plan import plan_file
 
     path, _ = write_motion_photo(tmp_path / "PXL.MP.jpg", ImageSpec(make="Google"))
     plan = plan_file(path, FolderConfig(path=tmp_path, target=target, live_photos=policy))

@@ -83,7 +83,7 @@ def test_halves_renamed_apart_pair_by_their_content_identifier(tmp_path: Path) -
     """A Photos export or a renaming tool gives the halves different names: Apple's identifier
     still pairs them, and only the clip that carries the same one."""
     from mavi_sync.dev.samples import ImageSpec, VideoSpec, write_image, write_video
-    from mavi_sync.plan import live_photo, plan_file
+    from mavi_sync.pipeline.plan import live_photo, plan_file
     from mavi_sync.config.schema import FolderConfig
 
     still = write_image(tmp_path / "2024-05-01 Beach.HEIC", ImageSpec(make="Apple", taken="2024:05:01 10:00:00",

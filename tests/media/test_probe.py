@@ -116,7 +116,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("ext", [".mkv", ".ts"])
 def test_a_streamable_container_cut_in_half_still_reads_as_complete(tmp_path: Path, ext: str) -> None:
     """Why "closed and the container is complete" cannot be a shortcut past settle_s: half a
-    Matroska or MPEG-TS clip probes without a refusal (README, Writers)."""
+    Matroska or MPEG-TS clip probes without a refusal (docs/design/writers.md, "Closing is a hint, not proof")."""
     data = write_video(tmp_path / f"whole{ext}", VideoSpec(seconds=3)).read_bytes()
     half = tmp_path / f"half{ext}"
     half.write_bytes(data[: len(data) // 2])

@@ -61,7 +61,7 @@ def test_a_relative_path_is_probed_where_the_caller_is(tmp_path: Path, helper: P
 
 
 def test_the_daemon_never_maps_ffmpeg_or_pillow() -> None:
-    code = ("import sys, mavi_sync.cli, mavi_sync.daemon, mavi_sync.engine; "
+    code = ("import sys, mavi_sync.commands.parser, mavi_sync.daemon.service, mavi_sync.engine.core; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('av', 'PIL')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
@@ -110,6 +110,20 @@ def test_the_helper_leaves_when_idle_and_comes_back_on_demand(tmp_path: Path) ->
     assert first is not None
     until(lambda: _gone(first), seconds=10)
     assert idle(photo).refusal is None and idle.started == 2
+    idle.close()
+
+
+def test_a_helper_that_left_when_idle_is_reaped_no_zombie_remains(tmp_path: Path) -> None:
+    """The helper leaves by itself after `idle_s`; nothing may stay behind as `<defunct>`
+    until the next file starts another one (the daemon may be idle for days)."""
+    idle = ProbeHelper(idle_s=0.2)
+    photo = write_image(tmp_path / "a.jpg", ImageSpec())
+    assert idle(photo).refusal is None
+    pid = idle.pid
+    assert pid is not None
+    until(lambda: not os.path.exists(f"/proc/{pid}"), seconds=10)  # reaped: not even a zombie
+    assert idle.started == 1 and idle.pid is None  # nothing new started to clean up after the old one
+    assert idle(photo).refusal is None and idle.started == 2  # and the next file still gets one
     idle.close()
 
 

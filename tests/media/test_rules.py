@@ -69,3 +69,16 @@ def test_auto_prefers_the_family_target_then_asset() -> None:
     heic = choose_target(media("heif"), "auto")
     assert (heic.target, heic.accepted) == ("image", False)
     assert choose_target(media("jpeg"), "security").target == "security"
+
+
+def test_a_raw_h264_stream_is_remuxed_for_video_and_security_within_their_limits() -> None:
+    """A raw dump's length is measured by the probe (its frames); the security target's
+    2-hour limit applies to it as to any clip, and an unmeasured one is still refused."""
+    raw = media("h264", video_codec="h264", duration_s=90.0)
+    for target in ("video", "security"):
+        verdict = check(raw, target)
+        assert verdict.accepted and verdict.convert == "mp4", (target, verdict)
+    long = check(media("h264", video_codec="h264", duration_s=2 * 3600 + 1), "security")
+    assert not long.accepted and "over the 2 h limit" in long.reason
+    assert "duration unknown" in check(media("h264", video_codec="h264"), "security").reason
+    assert check(media("h264", video_codec="h264"), "video").accepted  # the video target has no limit on it

@@ -1,0 +1,1 @@
+"""Security captions: kept, listed, written beside clips, received from the callback."""

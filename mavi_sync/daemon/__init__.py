@@ -1,0 +1,1 @@
+"""`mavi-sync run`: the service: wiring the parts, signals, reload, systemd's protocol."""

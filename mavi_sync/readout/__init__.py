@@ -1,0 +1,1 @@
+"""What is shown: status and reports, and the metrics."""
