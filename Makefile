@@ -69,7 +69,7 @@ SOAK_MINUTES ?= 60
 soak: $(STAMP) test-tools
 	rm -f soak-figures.jsonl
 	MAVI_SOAK=full MAVI_SOAK_MINUTES=$(SOAK_MINUTES) MAVI_FIGURES=$(CURDIR)/soak-figures.jsonl \
-		$(BIN)/python -m pytest -q -s -p no:randomly tests/e2e/test_day.py; status=$$?; \
+		$(BIN)/python -m pytest -q -s -p no:randomly tests/e2e/test_day.py tests/e2e/test_day_fleet.py; status=$$?; \
 	$(BIN)/python -m tests.e2e.figures soak-figures.jsonl; exit $$status
 
 # Every performance figure against its reference in the same run (curl, sha256sum, find,
