@@ -29,8 +29,22 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([Problem("(file)", str(path), "an existing config file")], str(path)) from None
     except OSError as exc:
         raise ConfigError([Problem("(file)", str(path), f"a readable file ({exc.strerror})")], str(path)) from None
+    except UnicodeDecodeError as exc:  # a Latin-1 or UTF-16 file (Windows Notepad writes UTF-16)
+        raise ConfigError([Problem("(encoding)", str(path), f"a UTF-8 text file, as TOML must be (byte {exc.start} "
+                                   "is not UTF-8: save the file as UTF-8)")], str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([Problem("(syntax)", str(path), f"valid TOML: {exc}")], str(path)) from None
+        bom = _starts_with_bom(path)
+        expected = ("valid TOML: the file starts with a byte-order mark (BOM); save it as UTF-8 without one"
+                    if bom else f"valid TOML: {exc}")
+        raise ConfigError([Problem("(syntax)", str(path), expected)], str(path)) from None
+
+
+def _starts_with_bom(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return False
 
 
 def load_config(path: Path, *, check_filesystem: bool = True) -> Config:

@@ -255,3 +255,18 @@ def test_a_fleet_url_with_a_password_in_its_query_is_refused_without_showing_it(
     out = run_cli("check-config", str(path), env={"MAVI_API_KEY": "sk-mavi-x"})
     assert out.returncode == 2 and "fleet.database" in out.stderr and "without its password" in out.stderr
     assert "hunter2-pw" not in out.stdout + out.stderr
+
+
+def test_a_config_that_is_not_utf8_or_starts_with_a_bom_is_one_line_naming_the_fix(tmp_path: Path) -> None:
+    """A user's editor may save Latin-1, UTF-16 (Windows Notepad) or UTF-8 with a BOM: each
+    is a config error that says what to do, never a traceback."""
+    from mavi_sync.config.load import read_toml
+    from mavi_sync.errors import ConfigError
+    cases = {"latin1.toml": "# caméra\n".encode("latin-1"), "utf16.toml": "# cam\n".encode("utf-16"),
+             "bom.toml": b"\xef\xbb\xbf[[folders]]\npath = 'x'\n"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ConfigError) as caught:
+            read_toml(tmp_path / name)
+        text = str(caught.value)
+        assert ("save the file as UTF-8" in text) if name != "bom.toml" else ("byte-order mark" in text), text
