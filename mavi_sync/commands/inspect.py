@@ -12,7 +12,7 @@ from typing import Optional
 
 from mavi_sync.commands.common import EXIT_OK, print_json
 from mavi_sync.config import Config, FolderConfig, load_config
-from mavi_sync.errors import ConversionError
+from mavi_sync.errors import ConversionError, MaviSyncError
 from mavi_sync.media.model import Converted
 from mavi_sync.media.prober import convert_here
 from mavi_sync.media.rules import LIMITS
@@ -32,6 +32,9 @@ def add(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     with_sha = config.uploads.video_sha_tag if config else True
+    missing = [str(path) for path in args.files if not path.is_file()]
+    if missing:  # nothing to read: not a file that "would be refused" dated 1970
+        raise MaviSyncError(f"not a file: {', '.join(missing)}", hint="Name files that exist (a folder: scan --dry-run).")
     plans = []
     for path in args.files:
         try:

@@ -40,3 +40,12 @@ def test_inspect_text_with_config_uses_the_folder(tmp_path: Path) -> None:
     assert "taken       2025-10-20 11:00:00 +00:00 (filename" in result.stdout
     assert '"front"' in result.stdout and "camera_model = Door" in result.stdout
 
+
+
+def test_inspect_of_a_file_that_does_not_exist_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Found by a new user's trial: it printed a plan dated 1970 and exited 0."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "mavi_sync", "inspect", str(tmp_path / "nope.jpg")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "not a file" in out.stderr and "Traceback" not in out.stderr, out.stderr
